@@ -1,0 +1,53 @@
+# NovaCart: `make run` serves the demo shop on http://127.0.0.1:8000, `make test` runs the suite.
+# Settings come from the environment and .env; an exported variable always wins.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_CATALOG ?= fixtures/demo_catalog.json
+
+.PHONY: run test lint format install install-dev migrate demo worker beat bench bench-quick clean
+
+$(BIN)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.installed-dev: requirements.txt requirements-dev.txt $(BIN)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+install-dev: $(BIN)/.installed-dev
+
+# NOVACART_DEV=1 only changes defaults (DEBUG on, dev secret key, dummy payment gateway);
+# anything set in the environment or in .env still wins.
+run: export NOVACART_DEV ?= 1
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py import_products $(DEMO_CATALOG) --quiet
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+worker: install
+	$(BIN)/celery -A novacart worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A novacart beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) staticfiles

@@ -1,0 +1,40 @@
+"""Settings for the test suite: production-like (DEBUG off), fast and offline."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-django-checks")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ["NOVACART_DEV"] = "0"
+# Tests decide per test which gateway is on; the default is none (503 payment_not_configured).
+os.environ.setdefault("PAYMENT_GATEWAY", "")
+os.environ.setdefault("STRIPE_SECRET_KEY", "")
+os.environ.setdefault("REDIS_URL", "")
+os.environ.setdefault("CELERY_BROKER_URL", "")
+
+from .base import *  # noqa: E402,F403
+from .base import REST_FRAMEWORK  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Generous limits so ordinary tests are never throttled; throttling tests lower them.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "NUM_PROXIES": None,
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": "1000/min",
+        "password_reset": "1000/min",
+        "anon": "100000/min",
+        "user": "100000/min",
+    },
+}
+SECURE_HSTS_SECONDS = 0
+CATALOG_CACHE_SECONDS = 0

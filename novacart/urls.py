@@ -1,0 +1,38 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from .views import HealthView, api_not_found
+
+api_patterns = [
+    path("health/", HealthView.as_view(), name="health"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("", include("users.urls")),
+    path("", include("products.urls")),
+    path("cart/", include("cart.urls")),
+    path("addresses/", include("addresses.urls")),
+    path("orders/", include("orders.urls")),
+    path("analytics/", include("orders.analytics_urls")),
+    path("payments/", include("payments.urls")),
+    # Anything else under /api/ answers 404 in the contract's error shape, also with DEBUG on.
+    re_path(r"^.*$", api_not_found),
+]
+
+urlpatterns = [
+    path(settings.ADMIN_URL, admin.site.urls),
+    path("api/", include(api_patterns)),
+]
+
+if settings.SERVE_MEDIA:
+    urlpatterns.append(
+        re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
+    )
+
+handler400 = "novacart.views.handler400"
+handler403 = "novacart.views.handler403"
+handler404 = "novacart.views.handler404"
+handler500 = "novacart.views.handler500"

@@ -1,0 +1,167 @@
+"""Factories for every model; tests build exactly the data they need."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from factory.django import DjangoModelFactory
+
+from addresses.models import Address
+from cart.models import Cart, CartItem
+from orders.models import Order, OrderItem, OrderStatus, PaymentMethod
+from payments.models import Payment
+from products.models import Category, Product, ProductImage, Review, WishlistItem
+
+DEFAULT_PASSWORD = "Str0ng-Passw0rd!"
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class StaffFactory(UserFactory):
+    is_staff = True
+
+
+class CategoryFactory(DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+    parent = None
+
+
+class ProductFactory(DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    name = factory.Sequence(lambda n: f"Product {n}")
+    slug = factory.Sequence(lambda n: f"product-{n}")
+    sku = factory.Sequence(lambda n: f"SKU-{n:06d}")
+    description = factory.Faker("sentence")
+    price = Decimal("19.99")
+    stock = 10
+    category = factory.SubFactory(CategoryFactory)
+    is_active = True
+
+
+class ProductImageFactory(DjangoModelFactory):
+    class Meta:
+        model = ProductImage
+
+    product = factory.SubFactory(ProductFactory)
+    external_url = factory.Sequence(lambda n: f"https://images.example.com/{n}.jpg")
+    alt_text = "A product photo"
+
+
+class ReviewFactory(DjangoModelFactory):
+    class Meta:
+        model = Review
+
+    product = factory.SubFactory(ProductFactory)
+    user = factory.SubFactory(UserFactory)
+    rating = 4
+    comment = "Good value."
+
+
+class WishlistItemFactory(DjangoModelFactory):
+    class Meta:
+        model = WishlistItem
+
+    user = factory.SubFactory(UserFactory)
+    product = factory.SubFactory(ProductFactory)
+
+
+class CartFactory(DjangoModelFactory):
+    class Meta:
+        model = Cart
+
+    user = factory.SubFactory(UserFactory)
+
+
+class CartItemFactory(DjangoModelFactory):
+    class Meta:
+        model = CartItem
+
+    cart = factory.SubFactory(CartFactory)
+    product = factory.SubFactory(ProductFactory)
+    quantity = 1
+
+
+class AddressFactory(DjangoModelFactory):
+    class Meta:
+        model = Address
+
+    user = factory.SubFactory(UserFactory)
+    full_name = factory.Faker("name")
+    phone = "+1 555 0100"
+    line1 = factory.Faker("street_address")
+    city = factory.Faker("city")
+    state = "CA"
+    postal_code = "94105"
+    country = "US"
+    address_type = Address.AddressType.HOME
+    is_default = False
+
+
+class OrderFactory(DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    number = factory.Sequence(lambda n: f"NC-TEST-{n:06d}")
+    user = factory.SubFactory(UserFactory)
+    status = OrderStatus.PENDING
+    payment_method = PaymentMethod.CARD
+    shipping_address = factory.LazyFunction(
+        lambda: {
+            "full_name": "Ada Lovelace",
+            "phone": "+1 555 0100",
+            "line1": "1 Analytical St",
+            "line2": "",
+            "city": "London",
+            "state": "",
+            "postal_code": "N1 1AA",
+            "country": "GB",
+            "address_type": "HOME",
+        }
+    )
+    subtotal = Decimal("19.99")
+    total = Decimal("19.99")
+    currency = "usd"
+
+
+class OrderItemFactory(DjangoModelFactory):
+    class Meta:
+        model = OrderItem
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.SubFactory(ProductFactory)
+    product_name = factory.SelfAttribute("product.name")
+    sku = factory.SelfAttribute("product.sku")
+    unit_price = factory.SelfAttribute("product.price")
+    quantity = 1
+    line_total = factory.LazyAttribute(lambda o: o.unit_price * o.quantity)
+
+
+class PaymentFactory(DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    order = factory.SubFactory(OrderFactory)
+    provider = Payment.Provider.STRIPE
+    provider_payment_id = factory.Sequence(lambda n: f"pi_test_{n:08d}")
+    amount_minor = 1999
+    currency = "usd"

@@ -1,0 +1,120 @@
+"""Account writes: registration, passwords, logout."""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.tokens import default_token_generator
+from django.db import IntegrityError, transaction
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from novacart.exceptions import ValidationFailed
+
+from .error_codes import UserErrorCode
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+
+def tokens_for_user(user) -> dict:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "", phone: str = ""):
+    """Creates a customer account. Raises `email_taken` when the address is already registered
+    (case-insensitively) and Django's password validators' codes when the password is weak."""
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationFailed(
+            "A user with this e-mail address already exists.", code=UserErrorCode.EMAIL_TAKEN, attr="email"
+        )
+    candidate = User(email=email, first_name=first_name, last_name=last_name, phone=phone)
+    _validate_password(password, candidate, attr="password")
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(
+                email=email, password=password, first_name=first_name, last_name=last_name, phone=phone
+            )
+    except IntegrityError as exc:  # a concurrent registration of the same address won the race
+        raise ValidationFailed(
+            "A user with this e-mail address already exists.", code=UserErrorCode.EMAIL_TAKEN, attr="email"
+        ) from exc
+
+
+def _validate_password(password: str, user, *, attr: str) -> None:
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    from novacart.exceptions import ErrorItem
+
+    try:
+        password_validation.validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(
+            errors=[ErrorItem(error.code or "invalid", " ".join(error.messages), attr) for error in exc.error_list]
+        ) from exc
+
+
+def user_logout(*, refresh: str) -> None:
+    """Blacklists the refresh token (its access token expires on its own)."""
+    RefreshToken(refresh).blacklist()
+
+
+def user_revoke_all_refresh_tokens(*, user) -> None:
+    """Every refresh token the user holds stops working (after a password change or reset)."""
+    tokens = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in tokens], ignore_conflicts=True)
+
+
+def user_change_password(*, user, old_password: str, new_password: str) -> None:
+    """Checks the old password, validates the new one, and revokes every refresh token."""
+    if not user.check_password(old_password):
+        raise ValidationFailed(
+            "The current password is not correct.", code=UserErrorCode.WRONG_PASSWORD, attr="old_password"
+        )
+    _validate_password(new_password, user, attr="new_password")
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        user_revoke_all_refresh_tokens(user=user)
+
+
+def password_reset_request(*, email: str) -> None:
+    """Mails a reset link when the address belongs to an active user. Says nothing either way,
+    so the endpoint cannot be used to find out who has an account."""
+    from .tasks import send_password_reset_email
+
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None or not user.has_usable_password():
+        logger.info("password reset requested for an unknown or inactive address")
+        return
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    transaction.on_commit(lambda: send_password_reset_email.delay(user.pk, uid, token))
+
+
+def password_reset_link(*, uid: str, token: str) -> str:
+    return f"{settings.FRONTEND_URL}/reset-password?uid={uid}&token={token}"
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
+    """Sets a new password when uid and token are valid. The token stops working once used,
+    because Django's token generator hashes the password it was made for."""
+    invalid = ValidationFailed(
+        "The reset link is invalid or has expired.", code=UserErrorCode.INVALID_RESET_TOKEN, attr="token"
+    )
+    try:
+        user_id = force_str(urlsafe_base64_decode(uid))
+        user = User.objects.get(pk=int(user_id), is_active=True)
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        raise invalid from None
+    if not default_token_generator.check_token(user, token):
+        raise invalid
+    _validate_password(new_password, user, attr="new_password")
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        user_revoke_all_refresh_tokens(user=user)

@@ -1,0 +1,18 @@
+from django.urls import path
+from rest_framework_simplejwt.views import TokenRefreshView, TokenVerifyView
+
+from . import views
+from .throttles import AuthRateThrottle
+
+urlpatterns = [
+    path("token/", views.TokenObtainView.as_view(), name="token_obtain_pair"),
+    path("token/refresh/", TokenRefreshView.as_view(throttle_classes=[AuthRateThrottle]), name="token_refresh"),
+    path("token/verify/", TokenVerifyView.as_view(), name="token_verify"),
+    path("auth/register/", views.RegisterView.as_view(), name="register"),
+    path("auth/login/", views.LoginView.as_view(), name="login"),
+    path("auth/logout/", views.LogoutView.as_view(), name="logout"),
+    path("auth/me/", views.MeView.as_view(), name="me"),
+    path("auth/change-password/", views.ChangePasswordView.as_view(), name="change_password"),
+    path("auth/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("auth/password-reset/confirm/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+]

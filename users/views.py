@@ -1,0 +1,194 @@
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.middleware.csrf import get_token
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.views import TokenObtainPairView
+
+from cart.services import cart_merge_anonymous
+
+from . import services
+from .serializers import (
+    ChangePasswordSerializer,
+    DetailSerializer,
+    LoginSerializer,
+    LogoutSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
+    RegisterResponseSerializer,
+    RegisterSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+)
+from .throttles import AuthRateThrottle, PasswordResetRateThrottle
+
+CART_TOKEN_PARAMETER = OpenApiParameter(
+    "X-Cart-Token",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="An anonymous cart to merge into the user's cart.",
+)
+
+
+def _merge_cart(request, user) -> None:
+    token = request.headers.get("X-Cart-Token")
+    if token:
+        cart_merge_anonymous(user=user, cart_token=token)
+
+
+class TokenObtainView(TokenObtainPairView):
+    """`{"email", "password"}` -> `{"access", "refresh"}`; merges an anonymous cart sent as X-Cart-Token."""
+
+    throttle_classes = [AuthRateThrottle]
+
+    @extend_schema(parameters=[CART_TOKEN_PARAMETER], responses={200: TokenPairSerializer})
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        _merge_cart(request, serializer.user)
+        return Response(serializer.validated_data, status=status.HTTP_200_OK)
+
+
+def _set_auth_cookies(response, *, access: str, refresh: str | None) -> None:
+    common = {
+        "httponly": True,
+        "secure": settings.AUTH_COOKIE_SECURE,
+        "samesite": settings.AUTH_COOKIE_SAMESITE,
+        "domain": settings.AUTH_COOKIE_DOMAIN,
+    }
+    jwt = settings.SIMPLE_JWT
+    response.set_cookie(
+        settings.AUTH_COOKIE_ACCESS,
+        access,
+        max_age=int(jwt["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+        path="/",
+        **common,
+    )
+    if refresh:
+        response.set_cookie(
+            settings.AUTH_COOKIE_REFRESH,
+            refresh,
+            max_age=int(jwt["REFRESH_TOKEN_LIFETIME"].total_seconds()),
+            path="/api/auth/",
+            **common,
+        )
+
+
+def _clear_auth_cookies(response) -> None:
+    response.delete_cookie(settings.AUTH_COOKIE_ACCESS, path="/", domain=settings.AUTH_COOKIE_DOMAIN)
+    response.delete_cookie(settings.AUTH_COOKIE_REFRESH, path="/api/auth/", domain=settings.AUTH_COOKIE_DOMAIN)
+
+
+class LoginView(APIView):
+    """Like /api/token/, and also sets HttpOnly `access`/`refresh` cookies (plus the CSRF cookie)
+    for browser SPAs."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+
+    @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer}, parameters=[CART_TOKEN_PARAMETER])
+    def post(self, request):
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request, email=serializer.validated_data["email"], password=serializer.validated_data["password"]
+        )
+        if user is None or not user.is_active:
+            raise AuthenticationFailed("No active account found with the given credentials.", code="no_active_account")
+        _merge_cart(request, user)
+        tokens = services.tokens_for_user(user)
+        response = Response(tokens, status=status.HTTP_200_OK)
+        _set_auth_cookies(response, access=tokens["access"], refresh=tokens["refresh"])
+        get_token(request)  # the SPA reads csrftoken and sends it as X-CSRFToken on unsafe requests
+        return response
+
+
+class RegisterView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+
+    @extend_schema(
+        request=RegisterSerializer, responses={201: RegisterResponseSerializer}, parameters=[CART_TOKEN_PARAMETER]
+    )
+    def post(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_register(**serializer.validated_data)
+        _merge_cart(request, user)
+        body = {"user": UserSerializer(user).data, **services.tokens_for_user(user)}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class LogoutView(APIView):
+    """Blacklists the refresh token (from the body or the cookie) and clears the cookies."""
+
+    @extend_schema(request=LogoutSerializer, responses={200: DetailSerializer})
+    def post(self, request):
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refresh = serializer.validated_data.get("refresh") or request.COOKIES.get(settings.AUTH_COOKIE_REFRESH)
+        if refresh:
+            try:
+                services.user_logout(refresh=refresh)
+            except TokenError as exc:
+                raise InvalidToken(exc.args[0]) from exc
+        response = Response({"detail": "Logged out."}, status=status.HTTP_200_OK)
+        _clear_auth_cookies(response)
+        return response
+
+
+class MeView(generics.RetrieveUpdateAPIView):
+    serializer_class = UserSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        return self.request.user
+
+
+class ChangePasswordView(APIView):
+    @extend_schema(request=ChangePasswordSerializer, responses={200: DetailSerializer})
+    def post(self, request):
+        serializer = ChangePasswordSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_change_password(user=request.user, **serializer.validated_data)
+        return Response({"detail": "Password changed."})
+
+
+class PasswordResetView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PasswordResetRateThrottle]
+
+    @extend_schema(request=PasswordResetSerializer, responses={202: DetailSerializer})
+    def post(self, request):
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_request(email=serializer.validated_data["email"])
+        return Response(
+            {"detail": "If an account exists for this address, a reset link is on its way."},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PasswordResetConfirmView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PasswordResetRateThrottle]
+
+    @extend_schema(request=PasswordResetConfirmSerializer, responses={200: DetailSerializer})
+    def post(self, request):
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_confirm(**serializer.validated_data)
+        return Response({"detail": "Password has been reset."})
