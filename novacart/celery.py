@@ -9,3 +9,24 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "novacart.settings.base")
 app = Celery("novacart")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def enqueue_on_commit(task, *args, **kwargs) -> None:
+    """Queues a Celery task once the current transaction commits.
+
+    A broker that is down must not turn a committed order into a 500: the failure is
+    logged with the task and its arguments, and the request goes on.
+    """
+    import logging
+
+    from django.db import transaction
+
+    logger = logging.getLogger("novacart.tasks")
+
+    def _send():
+        try:
+            task.delay(*args, **kwargs)
+        except Exception:
+            logger.exception("could not queue task %s args=%r", task.name, args)
+
+    transaction.on_commit(_send)

@@ -1,0 +1,14 @@
+from enum import StrEnum
+
+
+class OrderErrorCode(StrEnum):
+    CART_EMPTY = "cart_empty"
+    OUT_OF_STOCK = "out_of_stock"
+    PRODUCT_UNAVAILABLE = "product_unavailable"
+    ADDRESS_NOT_FOUND = "address_not_found"
+    INVALID_TRANSITION = "invalid_transition"
+    TRACKING_NUMBER_REQUIRED = "tracking_number_required"
+    ORDER_NOT_FOUND = "not_found"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_REQUEST_IN_PROGRESS = "idempotency_request_in_progress"
+    INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"

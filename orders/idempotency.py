@@ -1,0 +1,116 @@
+"""Idempotency-Key handling (IETF draft), shared by order creation and payment intents.
+
+A key is scoped to (user, scope). The first request with a key records it as in progress in
+its own short transaction, runs, and stores the response. A retry with the same key and body
+gets the stored response and creates nothing; the same key with another body is 422
+`idempotency_key_reused`; a retry while the first is still running is 409. A request that
+failed with an error leaves no key behind, so the client may retry it.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from novacart.exceptions import Conflict, Unprocessable, ValidationFailed
+
+from .error_codes import OrderErrorCode
+from .models import IdempotencyKey
+
+_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces
+# An in-progress key older than this belongs to a request that died; it may be taken over.
+STALE_IN_PROGRESS = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: dict
+    replayed: bool
+
+
+def validate_idempotency_key(raw: str | None) -> str | None:
+    """None when no header was sent; the key otherwise. Raises `invalid_idempotency_key`."""
+    if raw is None:
+        return None
+    if not _KEY_PATTERN.match(raw):
+        raise ValidationFailed(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+            code=OrderErrorCode.INVALID_IDEMPOTENCY_KEY,
+            attr="Idempotency-Key",
+        )
+    return raw
+
+
+def request_fingerprint(payload) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _claim(*, user, scope: str, key: str, fingerprint: str) -> IdempotencyKey | StoredResponse:
+    """Records the key as in progress, or returns what a previous request with it decided."""
+    ttl = timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    now = timezone.now()
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                return IdempotencyKey.objects.create(user=user, scope=scope, key=key, request_hash=fingerprint)
+        except IntegrityError:
+            pass
+        with transaction.atomic():
+            existing = IdempotencyKey.objects.select_for_update().filter(user=user, scope=scope, key=key).first()
+            if existing is None:
+                continue  # deleted in between (a failed first request); claim it again
+            expired = existing.created_at < now - ttl
+            stale = existing.state == IdempotencyKey.State.IN_PROGRESS and existing.updated_at < now - STALE_IN_PROGRESS
+            if expired or stale:
+                existing.delete()
+                continue
+            if existing.request_hash != fingerprint:
+                raise Unprocessable(
+                    "This Idempotency-Key was already used with a different request body.",
+                    code=OrderErrorCode.IDEMPOTENCY_KEY_REUSED,
+                )
+            if existing.state == IdempotencyKey.State.IN_PROGRESS:
+                raise Conflict(
+                    "A request with this Idempotency-Key is still being processed; retry shortly.",
+                    code=OrderErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
+                )
+            return StoredResponse(existing.response_status, existing.response_body, replayed=True)
+    raise Conflict(
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+        code=OrderErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
+    )
+
+
+def run_idempotent(
+    *, user, scope: str, key: str | None, payload, call: Callable[[], tuple[int, dict]]
+) -> StoredResponse:
+    """Runs `call` (which returns (status, body)) at most once per (user, scope, key)."""
+    if key is None:
+        status, body = call()
+        return StoredResponse(status, body, replayed=False)
+    claimed = _claim(user=user, scope=scope, key=key, fingerprint=request_fingerprint(payload))
+    if isinstance(claimed, StoredResponse):
+        return claimed
+    try:
+        status, body = call()
+    except BaseException:
+        IdempotencyKey.objects.filter(pk=claimed.pk).delete()
+        raise
+    IdempotencyKey.objects.filter(pk=claimed.pk).update(
+        state=IdempotencyKey.State.COMPLETED, response_status=status, response_body=body, updated_at=timezone.now()
+    )
+    return StoredResponse(status, body, replayed=False)
+
+
+def purge_expired_keys() -> int:
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
