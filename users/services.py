@@ -8,6 +8,8 @@ from django.contrib.auth.tokens import default_token_generator
 from django.db import IntegrityError, transaction
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -58,9 +60,13 @@ def _validate_password(password: str, user, *, attr: str) -> None:
         ) from exc
 
 
-def user_logout(*, refresh: str) -> None:
-    """Blacklists the refresh token (its access token expires on its own)."""
-    RefreshToken(refresh).blacklist()
+def user_logout(*, user, refresh: str) -> None:
+    """Blacklists the user's refresh token (its access token expires on its own).
+    Raises TokenError when the token is invalid or belongs to someone else."""
+    token = RefreshToken(refresh)
+    if str(token.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
+        raise TokenError("Token is invalid or expired")
+    token.blacklist()
 
 
 def user_revoke_all_refresh_tokens(*, user) -> None:

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from cart.services import cart_merge_anonymous
 
@@ -23,6 +23,7 @@ from .serializers import (
     RegisterResponseSerializer,
     RegisterSerializer,
     TokenPairSerializer,
+    TokenRefreshSerializer,
     UserSerializer,
 )
 from .throttles import AuthRateThrottle, PasswordResetRateThrottle
@@ -56,6 +57,13 @@ class TokenObtainView(TokenObtainPairView):
             raise InvalidToken(exc.args[0]) from exc
         _merge_cart(request, serializer.user)
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
+
+
+class TokenRefreshRotateView(TokenRefreshView):
+    """`{"refresh"}` -> `{"access", "refresh"}`; the old refresh token is blacklisted."""
+
+    serializer_class = TokenRefreshSerializer
+    throttle_classes = [AuthRateThrottle]
 
 
 def _set_auth_cookies(response, *, access: str, refresh: str | None) -> None:
@@ -95,6 +103,10 @@ class LoginView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [AuthRateThrottle]
+
+    def get_authenticate_header(self, request):
+        # Without an authenticator DRF would turn a wrong password into 403; it is a 401.
+        return 'Bearer realm="api"'
 
     @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer}, parameters=[CART_TOKEN_PARAMETER])
     def post(self, request):
@@ -140,7 +152,7 @@ class LogoutView(APIView):
         refresh = serializer.validated_data.get("refresh") or request.COOKIES.get(settings.AUTH_COOKIE_REFRESH)
         if refresh:
             try:
-                services.user_logout(refresh=refresh)
+                services.user_logout(user=request.user, refresh=refresh)
             except TokenError as exc:
                 raise InvalidToken(exc.args[0]) from exc
         response = Response({"detail": "Logged out."}, status=status.HTTP_200_OK)

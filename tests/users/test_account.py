@@ -1,0 +1,346 @@
+"""Profile, password change, password reset by e-mail, and throttling of the auth endpoints."""
+
+import html
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.users.test_auth import assert_error_shape
+
+User = get_user_model()
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "Brand-new-Passw0rd"
+
+
+# --- me -------------------------------------------------------------------------
+
+
+def test_me_returns_the_profile(user_client, user):
+    response = user_client.get("/api/auth/me/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"id", "email", "first_name", "last_name", "phone", "is_staff", "date_joined"}
+    assert body["id"] == user.pk
+    assert body["email"] == user.email
+    assert body["is_staff"] is False
+
+
+def test_me_requires_authentication(api_client):
+    response = api_client.get("/api/auth/me/")
+
+    assert response.status_code == 401
+    assert_error_shape(response.json(), code="not_authenticated")
+
+
+def test_me_patch_updates_the_editable_fields(user_client, user):
+    response = user_client.patch("/api/auth/me/", {"first_name": "Ada", "last_name": "Lovelace", "phone": "+44 1"})
+
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name, user.phone) == ("Ada", "Lovelace", "+44 1")
+    assert response.json()["first_name"] == "Ada"
+
+
+def test_me_patch_cannot_escalate_or_change_email(user_client, user):
+    original_email = user.email
+
+    response = user_client.patch(
+        "/api/auth/me/",
+        {"is_staff": True, "is_superuser": True, "email": "boss@example.com", "id": 999, "first_name": "Eve"},
+    )
+
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.is_staff is False
+    assert user.is_superuser is False
+    assert user.email == original_email
+    assert user.pk != 999
+    assert user.first_name == "Eve"
+    assert response.json()["is_staff"] is False
+    assert response.json()["email"] == original_email
+
+
+def test_me_rejects_put_and_delete_with_405(user_client, user):
+    for method in ("put", "delete"):
+        response = getattr(user_client, method)("/api/auth/me/", {})
+        assert response.status_code == 405
+        assert_error_shape(response.json(), code="method_not_allowed")
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+# --- change password ---------------------------------------------------------------
+
+
+def test_change_password_switches_the_password_and_revokes_refresh_tokens(user, api_client):
+    tokens = api_client.post("/api/token/", {"email": user.email, "password": DEFAULT_PASSWORD}).json()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+
+    response = client.post(
+        "/api/auth/change-password/", {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}
+    )
+
+    assert response.status_code == 200, response.json()
+    old = api_client.post("/api/token/", {"email": user.email, "password": DEFAULT_PASSWORD})
+    assert old.status_code == 401
+    new = api_client.post("/api/token/", {"email": user.email, "password": NEW_PASSWORD})
+    assert new.status_code == 200
+    assert api_client.post("/api/token/refresh/", {"refresh": tokens["refresh"]}).status_code == 401
+
+
+def test_change_password_also_revokes_rotated_refresh_tokens(user, api_client):
+    first = api_client.post("/api/token/", {"email": user.email, "password": DEFAULT_PASSWORD}).json()
+    rotated = api_client.post("/api/token/refresh/", {"refresh": first["refresh"]}).json()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {rotated['access']}")
+
+    response = client.post(
+        "/api/auth/change-password/", {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}
+    )
+
+    assert response.status_code == 200
+    assert api_client.post("/api/token/refresh/", {"refresh": rotated["refresh"]}).status_code == 401
+
+
+def test_change_password_with_a_wrong_old_password_is_400(user_client, user):
+    response = user_client.post(
+        "/api/auth/change-password/", {"old_password": "not-my-password", "new_password": NEW_PASSWORD}
+    )
+
+    assert response.status_code == 400
+    assert_error_shape(response.json(), code="wrong_password", attr="old_password")
+    user.refresh_from_db()
+    assert user.check_password(DEFAULT_PASSWORD)
+
+
+def test_change_password_to_a_weak_one_is_400(user_client, user):
+    response = user_client.post("/api/auth/change-password/", {"old_password": DEFAULT_PASSWORD, "new_password": "123"})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert_error_shape(body, code="password_too_short", attr="new_password")
+    assert_error_shape(body, code="password_entirely_numeric", attr="new_password")
+    user.refresh_from_db()
+    assert user.check_password(DEFAULT_PASSWORD)
+
+
+def test_change_password_requires_authentication(api_client):
+    response = api_client.post(
+        "/api/auth/change-password/", {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}
+    )
+
+    assert response.status_code == 401
+
+
+# --- password reset ----------------------------------------------------------------
+
+
+def _request_reset(client, email, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return client.post("/api/auth/password-reset/", {"email": email})
+
+
+def _uid_and_token(message):
+    links = re.findall(r"https?://\S+", message.body)
+    assert len(links) == 1, message.body
+    link = links[0]
+    query = parse_qs(urlparse(link).query)
+    return link, query["uid"][0], query["token"][0]
+
+
+def test_password_reset_end_to_end(api_client, user, django_capture_on_commit_callbacks, settings):
+    settings.FRONTEND_URL = "https://shop.example.com"
+    old_refresh = str(RefreshToken.for_user(user))
+
+    response = _request_reset(api_client, user.email.upper(), django_capture_on_commit_callbacks)
+
+    assert response.status_code == 202
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == [user.email]
+    link, uid, token = _uid_and_token(message)
+    assert link.startswith("https://shop.example.com/reset-password?")
+    assert "&amp;" not in message.body  # a plain-text body is not HTML-escaped
+    assert html.escape(link) in message.alternatives[0][0]
+
+    confirm = api_client.post(
+        "/api/auth/password-reset/confirm/", {"uid": uid, "token": token, "new_password": NEW_PASSWORD}
+    )
+    assert confirm.status_code == 200, confirm.json()
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert api_client.post("/api/token/", {"email": user.email, "password": NEW_PASSWORD}).status_code == 200
+    assert api_client.post("/api/token/refresh/", {"refresh": old_refresh}).status_code == 401
+
+    again = api_client.post(
+        "/api/auth/password-reset/confirm/", {"uid": uid, "token": token, "new_password": "Yet-another-Passw0rd"}
+    )
+    assert again.status_code == 400
+    assert_error_shape(again.json(), code="invalid_reset_token", attr="token")
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_password_reset_does_not_reveal_who_has_an_account(api_client, user, django_capture_on_commit_callbacks):
+    known = _request_reset(api_client, user.email, django_capture_on_commit_callbacks)
+    unknown = _request_reset(api_client, "nobody@example.com", django_capture_on_commit_callbacks)
+
+    assert known.status_code == unknown.status_code == 202
+    assert known.json() == unknown.json()
+    assert known.content == unknown.content
+    assert [m.to for m in mail.outbox] == [[user.email]]
+
+
+def test_password_reset_sends_nothing_to_an_inactive_user(api_client, django_capture_on_commit_callbacks):
+    inactive = UserFactory(is_active=False)
+
+    response = _request_reset(api_client, inactive.email, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 202
+    assert mail.outbox == []
+
+
+def test_password_reset_rejects_a_malformed_email(api_client):
+    response = api_client.post("/api/auth/password-reset/", {"email": "nope"})
+
+    assert response.status_code == 400
+    assert_error_shape(response.json(), attr="email")
+
+
+@pytest.mark.parametrize(
+    ("uid", "token"),
+    [
+        ("garbage", "garbage"),
+        ("", "x"),
+        ("MTIzNDU2Nzg5MDEyMzQ1Njc4OTA", "abc-def"),  # base64 of a pk that does not exist / overflows
+        ("bm90LWEtbnVtYmVy", "abc-def"),  # base64 of "not-a-number"
+    ],
+)
+def test_password_reset_confirm_with_a_bad_link_is_400(api_client, user, uid, token):
+    response = api_client.post(
+        "/api/auth/password-reset/confirm/", {"uid": uid, "token": token, "new_password": NEW_PASSWORD}
+    )
+
+    assert response.status_code == 400
+    assert_error_shape(response.json())
+    user.refresh_from_db()
+    assert user.check_password(DEFAULT_PASSWORD)
+
+
+def test_password_reset_confirm_with_another_users_uid_is_refused(
+    api_client, user, other_user, django_capture_on_commit_callbacks
+):
+    _request_reset(api_client, user.email, django_capture_on_commit_callbacks)
+    _, _, token = _uid_and_token(mail.outbox[0])
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    other_uid = urlsafe_base64_encode(force_bytes(other_user.pk))
+
+    response = api_client.post(
+        "/api/auth/password-reset/confirm/", {"uid": other_uid, "token": token, "new_password": NEW_PASSWORD}
+    )
+
+    assert response.status_code == 400
+    assert_error_shape(response.json(), code="invalid_reset_token")
+    other_user.refresh_from_db()
+    assert other_user.check_password(DEFAULT_PASSWORD)
+
+
+def test_password_reset_confirm_with_a_weak_password_keeps_the_token_usable(
+    api_client, user, django_capture_on_commit_callbacks
+):
+    _request_reset(api_client, user.email, django_capture_on_commit_callbacks)
+    _, uid, token = _uid_and_token(mail.outbox[0])
+
+    weak = api_client.post("/api/auth/password-reset/confirm/", {"uid": uid, "token": token, "new_password": "abc"})
+    assert weak.status_code == 400
+    assert_error_shape(weak.json(), code="password_too_short", attr="new_password")
+
+    ok = api_client.post(
+        "/api/auth/password-reset/confirm/", {"uid": uid, "token": token, "new_password": NEW_PASSWORD}
+    )
+    assert ok.status_code == 200
+
+
+# --- throttling -----------------------------------------------------------------------
+
+
+def _lower_rates(settings, **rates):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }
+
+
+@pytest.mark.parametrize("path", ["/api/token/", "/api/auth/login/"])
+def test_a_burst_of_wrong_passwords_is_throttled(api_client, user, settings, path):
+    _lower_rates(settings, auth="3/min")
+
+    statuses = [
+        api_client.post(path, {"email": user.email, "password": "wrong-password"}).status_code for _ in range(3)
+    ]
+    throttled = api_client.post(path, {"email": user.email, "password": DEFAULT_PASSWORD})
+
+    assert statuses == [401, 401, 401]
+    assert throttled.status_code == 429
+    body = throttled.json()
+    assert body["type"] == "client_error"
+    assert_error_shape(body, code="throttled")
+    assert int(throttled["Retry-After"]) > 0
+
+
+def test_registration_is_throttled(api_client, settings):
+    _lower_rates(settings, auth="2/min")
+
+    for n in range(2):
+        assert (
+            api_client.post(
+                "/api/auth/register/", {"email": f"r{n}@example.com", "password": "c0rrect-Horse-battery"}
+            ).status_code
+            == 201
+        )
+    response = api_client.post("/api/auth/register/", {"email": "r9@example.com", "password": "c0rrect-Horse-battery"})
+
+    assert response.status_code == 429
+    assert_error_shape(response.json(), code="throttled")
+    assert not User.objects.filter(email="r9@example.com").exists()
+
+
+def test_password_reset_is_throttled(api_client, user, settings, django_capture_on_commit_callbacks):
+    _lower_rates(settings, password_reset="2/hour")
+
+    for _ in range(2):
+        assert _request_reset(api_client, user.email, django_capture_on_commit_callbacks).status_code == 202
+    response = _request_reset(api_client, user.email, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 429
+    assert_error_shape(response.json(), code="throttled")
+    assert len(mail.outbox) == 2
+
+
+def test_token_refresh_is_throttled(api_client, settings):
+    _lower_rates(settings, auth="1/min")
+
+    api_client.post("/api/token/refresh/", {"refresh": "garbage"})
+    response = api_client.post("/api/token/refresh/", {"refresh": "garbage"})
+
+    assert response.status_code == 429
+
+
+def test_throttle_counts_per_client_address(user, settings):
+    _lower_rates(settings, auth="1/min")
+    first = APIClient(REMOTE_ADDR="10.0.0.1")
+    second = APIClient(REMOTE_ADDR="10.0.0.2")
+
+    assert first.post("/api/token/", {"email": user.email, "password": "x"}).status_code == 401
+    assert first.post("/api/token/", {"email": user.email, "password": "x"}).status_code == 429
+    assert second.post("/api/token/", {"email": user.email, "password": DEFAULT_PASSWORD}).status_code == 200
