@@ -1,31 +1,241 @@
-"""Cart writes. (Filled in by the cart issue; the merge is needed by login and registration.)"""
+"""Cart writes: adding, changing and removing lines, merging an anonymous cart on login, purging
+stale anonymous carts.
+
+Locks are taken in the project's one order (see orders/lock_objects.py): cart rows first (by
+primary key when there are two), then product rows sorted by primary key. Every write to a cart
+holds its cart row lock, which is what keeps two concurrent adds of one product to one line.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
+from novacart.exceptions import Conflict, NotFound, ValidationFailed
+from products.models import Product
+
+from .error_codes import CartErrorCode
 from .models import Cart, CartItem
+from .selectors import cart_get_for_owner, cart_token_clean
+
+logger = logging.getLogger(__name__)
+
+# A cart is a shopping list, not a warehouse: a cap on distinct lines keeps every cart response small.
+CART_MAX_LINES = getattr(settings, "CART_MAX_LINES", 100)
+
+
+@dataclass(frozen=True)
+class CartAddResult:
+    cart: Cart
+    item: CartItem
+    created: bool
+
+
+def _lock_cart(*, cart_id: int) -> Cart | None:
+    return Cart.objects.select_for_update().filter(pk=cart_id).order_by().first()
+
+
+def _lock_products(*, product_ids) -> dict[int, Product]:
+    ids = sorted(set(product_ids))
+    return {p.pk: p for p in Product.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+def _touch(cart: Cart) -> None:
+    """Marks the cart as used now: stale anonymous carts are judged by `updated_at`."""
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+
+
+def _check_quantity(*, product: Product, quantity: int, in_cart: int = 0) -> None:
+    """`quantity` is what the line would hold; `in_cart` what it holds now (for the message)."""
+    if quantity > settings.CART_MAX_QUANTITY:
+        raise ValidationFailed(
+            f"A cart line holds at most {settings.CART_MAX_QUANTITY} units"
+            + (f"; your cart already has {in_cart}." if in_cart else "."),
+            code=CartErrorCode.QUANTITY_LIMIT_EXCEEDED,
+            attr="quantity",
+        )
+    if quantity > product.stock:
+        already = f" Your cart already has {in_cart}." if in_cart else ""
+        raise Conflict(
+            f"Only {product.stock} of '{product.name}' available.{already}",
+            code=CartErrorCode.OUT_OF_STOCK,
+            attr="quantity",
+        )
+
+
+def _product_unavailable(*, attr: str | None = "product_id") -> ValidationFailed:
+    return ValidationFailed(
+        "This product does not exist or is no longer sold.", code=CartErrorCode.PRODUCT_UNAVAILABLE, attr=attr
+    )
+
+
+def _line_not_found() -> NotFound:
+    return NotFound("No such line in your cart.", code=CartErrorCode.CART_ITEM_NOT_FOUND)
+
+
+def cart_get_or_create_for_owner(*, user, cart_token: str | None) -> Cart:
+    """The user's cart (created on first use; X-Cart-Token ignored), or for an anonymous client the
+    cart of its token, or a new anonymous cart when the token is missing, malformed or unknown."""
+    if user is not None and user.is_authenticated:
+        # get_or_create survives a concurrent first add: the loser of the insert race re-reads.
+        cart, _ = Cart.objects.get_or_create(user=user)
+        return cart
+    cart = cart_get_for_owner(user=None, cart_token=cart_token)
+    return cart if cart is not None else Cart.objects.create(user=None)
+
+
+def cart_add_item(*, user, cart_token: str | None, product_id: int, quantity: int) -> CartAddResult:
+    """Adds `quantity` units of a product to the owner's cart, growing the existing line for that
+    product (never a second line). Creates the cart when there is none.
+
+    Raises `product_unavailable` (400) for an unknown or inactive product, `quantity_limit_exceeded`
+    (400) past settings.CART_MAX_QUANTITY per line, `cart_full` (400) past CART_MAX_LINES lines, and
+    `out_of_stock` (409) when the line would hold more than the stock."""
+    product = Product.objects.filter(pk=product_id, is_active=True).first()
+    if product is None:
+        raise _product_unavailable()
+    cart = cart_get_or_create_for_owner(user=user, cart_token=cart_token)
+    with transaction.atomic():
+        if _lock_cart(cart_id=cart.pk) is None:
+            # The anonymous cart was merged into a login or purged between lookup and lock.
+            raise NotFound("This cart no longer exists; start a new one.", code="cart_not_found")
+        item = CartItem.objects.filter(cart=cart, product=product).first()
+        in_cart = item.quantity if item else 0
+        if item is None and CartItem.objects.filter(cart=cart).count() >= CART_MAX_LINES:
+            raise ValidationFailed(
+                f"A cart holds at most {CART_MAX_LINES} different products.",
+                code=CartErrorCode.CART_FULL,
+                attr="product_id",
+            )
+        _check_quantity(product=product, quantity=in_cart + quantity, in_cart=in_cart)
+        if item is None:
+            item = CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+            created = True
+        else:
+            item.quantity = in_cart + quantity
+            item.save(update_fields=["quantity", "updated_at"])
+            created = False
+        _touch(cart)
+    return CartAddResult(cart=cart, item=item, created=created)
+
+
+def cart_update_item(*, user, cart_token: str | None, item_id: int, quantity: int) -> Cart:
+    """Sets a line of the owner's cart to `quantity`; 0 removes the line.
+
+    Raises `cart_item_not_found` (404) for a line that is not in the owner's cart (also another
+    user's), `product_unavailable` (400) when raising a line of a product no longer sold,
+    `quantity_limit_exceeded` (400) and `out_of_stock` (409) as `cart_add_item`."""
+    cart = cart_get_for_owner(user=user, cart_token=cart_token)
+    if cart is None:
+        raise _line_not_found()
+    with transaction.atomic():
+        if _lock_cart(cart_id=cart.pk) is None:
+            raise _line_not_found()
+        item = CartItem.objects.select_related("product").filter(pk=item_id, cart=cart).first()
+        if item is None:
+            raise _line_not_found()
+        if quantity == 0:
+            item.delete()
+        elif quantity != item.quantity:
+            if not item.product.is_active and quantity > item.quantity:
+                raise _product_unavailable(attr=None)
+            _check_quantity(product=item.product, quantity=quantity)
+            item.quantity = quantity
+            item.save(update_fields=["quantity", "updated_at"])
+        _touch(cart)
+    return cart
+
+
+def cart_remove_item(*, user, cart_token: str | None, item_id: int) -> None:
+    """Deletes a line of the owner's cart. Raises `cart_item_not_found` (404) for a line that is
+    not in the owner's cart."""
+    cart = cart_get_for_owner(user=user, cart_token=cart_token)
+    if cart is None:
+        raise _line_not_found()
+    with transaction.atomic():
+        if _lock_cart(cart_id=cart.pk) is None:
+            raise _line_not_found()
+        deleted, _ = CartItem.objects.filter(pk=item_id, cart=cart).delete()
+        if not deleted:
+            raise _line_not_found()
+        _touch(cart)
+
+
+def cart_clear(*, user, cart_token: str | None) -> None:
+    """Removes every line of the owner's cart; nothing to do (and no error) without a cart."""
+    cart = cart_get_for_owner(user=user, cart_token=cart_token)
+    if cart is None:
+        return
+    with transaction.atomic():
+        if _lock_cart(cart_id=cart.pk) is None:
+            return
+        CartItem.objects.filter(cart=cart).delete()
+        _touch(cart)
 
 
 def cart_merge_anonymous(*, user, cart_token: str) -> None:
     """Moves an anonymous cart's lines into the user's cart: quantities add up, capped at the
-    product's stock; inactive products are dropped; the anonymous cart is deleted.
-    An unknown token, or a token of a cart that belongs to a user, is ignored."""
+    product's stock and at settings.CART_MAX_QUANTITY; lines of inactive or sold-out products are
+    dropped, and so are new lines past CART_MAX_LINES; the anonymous cart is deleted.
+    A malformed or unknown token, or the token of a user's cart, is ignored (login never fails
+    because of a cart). Locks both carts (by pk), then the products (by pk)."""
+    token = cart_token_clean(cart_token)
+    if token is None:
+        return
+    anonymous_id = Cart.objects.filter(token=token, user__isnull=True).values_list("pk", flat=True).first()
+    if anonymous_id is None:
+        return
+    cart, _ = Cart.objects.get_or_create(user=user)
     with transaction.atomic():
-        anonymous = Cart.objects.select_for_update().filter(token=cart_token, user__isnull=True).first()
-        if anonymous is None:
-            return
-        cart, _ = Cart.objects.get_or_create(user=user)
-        existing = {item.product_id: item for item in cart.items.select_for_update()}
-        for item in anonymous.items.select_related("product"):
-            product = item.product
-            if not product.is_active or product.stock <= 0:
+        locked = {
+            c.pk: c for c in Cart.objects.select_for_update().filter(pk__in=[anonymous_id, cart.pk]).order_by("pk")
+        }
+        anonymous = locked.get(anonymous_id)
+        if anonymous is None or anonymous.user_id is not None:
+            return  # a concurrent login merged it first
+        incoming = list(CartItem.objects.filter(cart=anonymous))
+        products = _lock_products(product_ids=[item.product_id for item in incoming])
+        existing = {item.product_id: item for item in CartItem.objects.filter(cart=cart)}
+        line_count = len(existing)
+        for item in sorted(incoming, key=lambda i: i.product_id):
+            product = products.get(item.product_id)
+            if product is None or not product.is_active or product.stock <= 0:
                 continue
             line = existing.get(product.pk)
             wanted = item.quantity + (line.quantity if line else 0)
             quantity = min(wanted, product.stock, settings.CART_MAX_QUANTITY)
-            if line:
-                line.quantity = quantity
-                line.save(update_fields=["quantity", "updated_at"])
-            else:
+            if line is not None:
+                if quantity != line.quantity:
+                    line.quantity = quantity
+                    line.save(update_fields=["quantity", "updated_at"])
+            elif line_count < CART_MAX_LINES:
                 CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+                line_count += 1
         anonymous.delete()
+        _touch(cart)
+    logger.info("Merged anonymous cart %s into cart %s of user %s", anonymous_id, cart.pk, user.pk)
+
+
+def cart_purge_stale(*, now=None, ttl_days: int | None = None, batch_size: int = 500) -> int:
+    """Deletes anonymous carts untouched for `ttl_days` (settings.CART_TTL_DAYS) with their lines,
+    in short batches. User carts are never purged. Returns how many carts were deleted."""
+    ttl_days = settings.CART_TTL_DAYS if ttl_days is None else ttl_days
+    cutoff = (now or timezone.now()) - timedelta(days=ttl_days)
+    stale = Cart.objects.filter(user__isnull=True, updated_at__lt=cutoff)
+    purged = 0
+    while True:
+        ids = list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        with transaction.atomic():
+            # Re-checked in the DELETE: a cart touched since the SELECT stays.
+            _, per_model = stale.filter(pk__in=ids).delete()
+        purged += per_model.get(Cart._meta.label, 0)
+        if len(ids) < batch_size:
+            break
+    if purged:
+        logger.info("Purged %s stale anonymous carts (untouched since %s)", purged, cutoff.isoformat())
+    return purged

@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "cart"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.CartView.as_view(), name="detail"),
+    path("add/", views.CartAddView.as_view(), name="add"),
+    path("update/<int:cart_id>/", views.CartUpdateView.as_view(), name="update"),
+    path("remove/<int:cart_id>/", views.CartRemoveView.as_view(), name="remove"),
+    path("clear/", views.CartClearView.as_view(), name="clear"),
+]

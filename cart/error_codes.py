@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class CartErrorCode(StrEnum):
+    OUT_OF_STOCK = "out_of_stock"
+    PRODUCT_UNAVAILABLE = "product_unavailable"
+    QUANTITY_LIMIT_EXCEEDED = "quantity_limit_exceeded"
+    CART_FULL = "cart_full"
+    CART_ITEM_NOT_FOUND = "cart_item_not_found"

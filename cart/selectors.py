@@ -1,0 +1,99 @@
+"""Cart reads: which cart a request means, and a cart with everything its response shows."""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+
+from products.models import ProductImage
+
+from .models import Cart, CartItem
+
+# `secrets.token_urlsafe(32)` gives 43 characters of the URL-safe base64 alphabet; anything that
+# could not be one of our tokens is treated as no token at all, before it reaches the database.
+_CART_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+CENT = Decimal("0.01")
+
+
+def cart_token_clean(raw: str | None) -> str | None:
+    """The X-Cart-Token header value if it looks like one of our tokens, else None."""
+    if not raw:
+        return None
+    raw = raw.strip()
+    return raw if _CART_TOKEN_RE.fullmatch(raw) else None
+
+
+def _carts_with_lines() -> QuerySet[Cart]:
+    items = CartItem.objects.select_related("product").prefetch_related(
+        Prefetch("product__images", queryset=ProductImage.objects.order_by("position", "id"))
+    )
+    return Cart.objects.prefetch_related(Prefetch("items", queryset=items))
+
+
+def cart_get_for_owner(*, user, cart_token: str | None, with_lines: bool = False) -> Cart | None:
+    """The cart a request works on: the user's cart when authenticated (the token is ignored),
+    otherwise the anonymous cart of a well-formed token. None when there is no such cart."""
+    queryset = _carts_with_lines() if with_lines else Cart.objects.all()
+    if user is not None and user.is_authenticated:
+        return queryset.filter(user=user).first()
+    token = cart_token_clean(cart_token)
+    if token is None:
+        return None
+    return queryset.filter(token=token, user__isnull=True).first()
+
+
+def cart_get_with_lines(*, cart_id: int) -> Cart | None:
+    """A cart with its lines, their products and the products' images: three queries. None when
+    the cart is gone (an anonymous cart merged into a login a moment ago)."""
+    return _carts_with_lines().filter(pk=cart_id).first()
+
+
+@dataclass(frozen=True)
+class CartLine:
+    item: CartItem
+    unit_price: Decimal
+    line_total: Decimal
+
+
+@dataclass(frozen=True)
+class CartSummary:
+    """What a cart response shows. Prices are the products' current prices, totals are computed
+    here in Decimal; `cart` is None for a client that has no cart yet."""
+
+    cart: Cart | None
+    lines: list[CartLine]
+    total_items: int
+    subtotal: Decimal
+    currency: str
+
+    @property
+    def id(self) -> int | None:
+        return self.cart.pk if self.cart else None
+
+    @property
+    def cart_token(self) -> str | None:
+        # Only an anonymous cart is identified by its token; a user's cart by the login.
+        if self.cart is None or not self.cart.is_anonymous:
+            return None
+        return self.cart.token
+
+
+def cart_summarize(*, cart: Cart | None) -> CartSummary:
+    """Lines, quantities and money of a cart loaded with `cart_get_with_lines` (or None)."""
+    lines = []
+    if cart is not None:
+        for item in cart.items.all():
+            unit_price = item.product.price
+            lines.append(
+                CartLine(item=item, unit_price=unit_price, line_total=(unit_price * item.quantity).quantize(CENT))
+            )
+    return CartSummary(
+        cart=cart,
+        lines=lines,
+        total_items=sum(line.item.quantity for line in lines),
+        subtotal=sum((line.line_total for line in lines), Decimal("0.00")).quantize(CENT),
+        currency=settings.STORE_CURRENCY,
+    )

@@ -1,0 +1,89 @@
+"""Cart shapes. Inputs validate fields; the stock and availability rules live in services.py."""
+
+from django.conf import settings
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum
+from rest_framework import serializers
+
+from products.models import Product
+
+# Ids are 64-bit in the database; a larger number is a validation error, not an overflow.
+MAX_ID = 2**63 - 1
+
+
+def _validate_max_quantity(value: int) -> int:
+    if value > settings.CART_MAX_QUANTITY:
+        raise serializers.ValidationError(
+            f"Ensure this value is less than or equal to {settings.CART_MAX_QUANTITY}.", code="max_value"
+        )
+    return value
+
+
+class CartAddSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    quantity = serializers.IntegerField(
+        min_value=1, default=1, help_text="Units to add (default 1); at most CART_MAX_QUANTITY per line."
+    )
+
+    def validate_quantity(self, value):
+        return _validate_max_quantity(value)
+
+
+class CartUpdateSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=0, help_text="The line's new quantity; 0 removes the line.")
+
+    def validate_quantity(self, value):
+        return _validate_max_quantity(value)
+
+
+class CartProductSerializer(serializers.ModelSerializer):
+    """The product as the cart shows it: current price and stock, first image."""
+
+    in_stock = serializers.BooleanField(read_only=True)
+    image = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Product
+        fields = ["id", "name", "slug", "sku", "price", "stock", "in_stock", "image", "is_active"]
+        read_only_fields = fields
+
+    def get_image(self, product) -> str | None:
+        # `images` is prefetched (ordered by position): no query per line.
+        for image in product.images.all():
+            url = image.image.url if image.image else image.external_url
+            if not url:
+                continue
+            request = self.context.get("request")
+            return request.build_absolute_uri(url) if request is not None and url.startswith("/") else url
+        return None
+
+
+class CartLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="item.id", help_text="The cart item's id (`cart_id` in update/remove).")
+    product = CartProductSerializer(source="item.product")
+    quantity = serializers.IntegerField(source="item.quantity")
+    unit_price = serializers.DecimalField(max_digits=None, decimal_places=2, help_text="The product's current price.")
+    line_total = serializers.DecimalField(max_digits=None, decimal_places=2)
+
+
+class CartSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True, help_text="null until the client has a cart.")
+    cart_token = serializers.CharField(
+        allow_null=True,
+        help_text="An anonymous cart's token: send it back as the X-Cart-Token header. null for a "
+        "logged-in user's cart (the login identifies it) and before an anonymous client has a cart.",
+    )
+    items = CartLineSerializer(many=True, source="lines")
+    total_items = serializers.IntegerField(help_text="The sum of the lines' quantities.")
+    subtotal = serializers.DecimalField(max_digits=None, decimal_places=2)
+    currency = serializers.CharField()
+
+
+class CartErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="`out_of_stock`")
+    detail = serializers.CharField(help_text="Says how many units are available.")
+    attr = serializers.CharField(allow_null=True)
+
+
+class CartConflictErrorResponseSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    errors = CartErrorSerializer(many=True)
