@@ -14,7 +14,12 @@ from .models import Order
 
 
 def lock_cart(*, cart_id: int) -> Cart | None:
-    return Cart.objects.select_for_update().filter(pk=cart_id).first()
+    return Cart.objects.select_for_update().filter(pk=cart_id).order_by().first()
+
+
+def lock_user_cart(*, user) -> Cart | None:
+    """The user's cart, locked (carts are one per user); None when the user has none."""
+    return Cart.objects.select_for_update().filter(user=user).order_by().first()
 
 
 def lock_products(*, product_ids: Iterable[int]) -> dict[int, Product]:
@@ -25,4 +30,4 @@ def lock_products(*, product_ids: Iterable[int]) -> dict[int, Product]:
 
 
 def lock_order(*, order_id: int) -> Order | None:
-    return Order.objects.select_for_update().filter(pk=order_id).first()
+    return Order.objects.select_for_update().filter(pk=order_id).order_by().first()

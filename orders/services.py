@@ -1,17 +1,24 @@
 """Order writes. Every status change goes through `order_transition`."""
 
 import logging
+import secrets
+import string
+from datetime import timedelta
+from decimal import Decimal
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from addresses.models import Address
+from cart.models import CartItem
 from novacart.celery import enqueue_on_commit
-from novacart.exceptions import Conflict, ValidationFailed
+from novacart.exceptions import Conflict, ErrorItem, NotFound, ServiceError, ValidationFailed
 from products.models import Product
 
 from .error_codes import OrderErrorCode
-from .lock_objects import lock_order, lock_products
+from .lock_objects import lock_order, lock_products, lock_user_cart
 from .models import Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
 from .transitions import EMAIL_ON, RESTOCK_ON, TIMESTAMP_FIELD, Actor, allowed_targets, is_allowed
 
@@ -135,3 +142,173 @@ def _transition_once(*, order_id, to_status, actor, user, note, tracking_number)
             enqueue_on_commit(send_order_email, order.pk, EMAIL_ON[to_status])
         logger.info("order %s: %s -> %s by %s", order.number, from_status, to_status, actor)
         return order
+
+
+# --- Placing an order -------------------------------------------------------
+
+_NUMBER_ALPHABET = string.ascii_uppercase + string.digits
+_NUMBER_ATTEMPTS = 5
+
+
+def order_number_generate(*, now=None) -> str:
+    """`NC-YYMMDD-XXXXXX`: the day it was placed and six random uppercase letters or digits."""
+    day = (now or timezone.now()).strftime("%y%m%d")
+    suffix = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(6))
+    return f"NC-{day}-{suffix}"
+
+
+def _order_create_with_unique_number(**fields) -> Order:
+    """Inserts the order, drawing a new number when the random one is already taken."""
+    for _attempt in range(_NUMBER_ATTEMPTS):
+        number = order_number_generate()
+        try:
+            with transaction.atomic():  # a savepoint: a collision does not spoil the outer transaction
+                return Order.objects.create(number=number, **fields)
+        except IntegrityError:
+            if not Order.objects.filter(number=number).exists():
+                raise  # some other constraint failed: not ours to retry
+            logger.warning("order number %s collided; drawing another", number)
+    raise RuntimeError(f"could not draw a free order number in {_NUMBER_ATTEMPTS} attempts")
+
+
+def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Order:
+    """Turns the user's cart into a PENDING order, in one transaction.
+
+    Locks the cart, then its products in primary-key order; checks that every product is still
+    active and has the stock asked for; takes the stock; copies prices, names, SKUs and the
+    shipping address into the order; records the first status change; empties the cart. The
+    confirmation e-mail and the catalog cache bump run after commit. Any failure rolls all of
+    it back: stock, cart and orders are left as they were.
+
+    Raises ValidationFailed(`invalid_choice`) for an unknown payment method,
+    NotFound(`address_not_found`) for an address that is missing or another user's,
+    ValidationFailed(`cart_empty`), and Conflict with one ErrorItem per problem line:
+    `product_unavailable` (product deactivated or deleted) and `out_of_stock` (with what is left).
+    """
+    if payment_method not in PaymentMethod.values:
+        raise ValidationFailed(
+            f"Unknown payment method {payment_method!r}; use one of: {', '.join(PaymentMethod.values)}.",
+            code="invalid_choice",
+            attr="payment_method",
+        )
+    with transaction.atomic():
+        address = Address.objects.filter(pk=address_id, user=user).first()
+        if address is None:
+            raise NotFound(
+                "Shipping address not found.", code=OrderErrorCode.ADDRESS_NOT_FOUND, attr="shipping_address_id"
+            )
+        cart = lock_user_cart(user=user)
+        lines = list(CartItem.objects.filter(cart=cart).order_by("product_id")) if cart else []
+        if not lines:
+            raise ValidationFailed("Your cart is empty.", code=OrderErrorCode.CART_EMPTY)
+        products = lock_products(product_ids=[line.product_id for line in lines])
+        _check_lines(lines=lines, products=products)
+
+        for line in lines:  # ascending product id, the order the locks were taken in
+            Product.objects.filter(pk=line.product_id).update(stock=F("stock") - line.quantity)
+        items = [
+            OrderItem(
+                product_id=line.product_id,
+                product_name=products[line.product_id].name,
+                sku=products[line.product_id].sku,
+                unit_price=products[line.product_id].price,
+                quantity=line.quantity,
+                line_total=products[line.product_id].price * line.quantity,
+            )
+            for line in lines
+        ]
+        subtotal = sum((item.line_total for item in items), Decimal("0.00"))
+        order = _order_create_with_unique_number(
+            user=user,
+            status=OrderStatus.PENDING,
+            payment_method=payment_method,
+            shipping_address=address.as_snapshot(),
+            subtotal=subtotal,
+            total=subtotal,  # no shipping fees or taxes yet: the total is what the items cost
+            currency=settings.STORE_CURRENCY,
+        )
+        for item in items:
+            item.order = order
+        OrderItem.objects.bulk_create(items)
+        OrderStatusChange.objects.create(
+            order=order,
+            from_status="",
+            to_status=OrderStatus.PENDING,
+            actor=user,
+            actor_label=str(Actor.CUSTOMER),
+            note="Order placed.",
+        )
+        CartItem.objects.filter(cart=cart).delete()
+        from .tasks import send_order_email
+
+        enqueue_on_commit(send_order_email, order.pk, "confirmation")
+        _catalog_changed()
+        logger.info("order %s placed by user %s: %s %s", order.number, user.pk, order.total, order.currency)
+        return order
+
+
+def _check_lines(*, lines: list[CartItem], products: dict[int, Product]) -> None:
+    """Reports every line that cannot be ordered, all at once, so the cart can be fixed in one go."""
+    errors: list[ErrorItem] = []
+    for line in lines:
+        product = products.get(line.product_id)
+        attr = f"items.{line.product_id}"
+        if product is None or not product.is_active:
+            name = f"{product.name} ({product.sku})" if product else f"Product {line.product_id}"
+            errors.append(
+                ErrorItem(
+                    OrderErrorCode.PRODUCT_UNAVAILABLE,
+                    f"{name} is no longer available; remove it from your cart.",
+                    attr,
+                )
+            )
+        elif product.stock < line.quantity:
+            errors.append(
+                ErrorItem(
+                    OrderErrorCode.OUT_OF_STOCK,
+                    f"Only {max(product.stock, 0)} of {product.name} ({product.sku}) available; "
+                    f"you asked for {line.quantity}.",
+                    attr,
+                )
+            )
+    if errors:
+        raise Conflict(errors=errors)
+
+
+# --- Expiry -------------------------------------------------------------------
+
+
+def order_cancel_expired(*, now=None) -> int:
+    """Cancels card orders still unpaid `ORDER_PAYMENT_TIMEOUT_MINUTES` after they were placed,
+    putting their stock back. Each order goes through `order_transition` in its own transaction,
+    so one failure (logged) does not stop the others, and an order paid in the meantime stays paid.
+    Returns how many orders were cancelled."""
+    now = now or timezone.now()
+    minutes = settings.ORDER_PAYMENT_TIMEOUT_MINUTES
+    cutoff = now - timedelta(minutes=minutes)
+    order_ids = list(
+        Order.objects.filter(
+            status=OrderStatus.PENDING, payment_method=PaymentMethod.CARD, created_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    cancelled = 0
+    for order_id in order_ids:
+        try:
+            order = order_transition(
+                order_id=order_id,
+                to_status=OrderStatus.CANCELLED,
+                actor=Actor.SYSTEM,
+                note=f"Not paid within {minutes} minutes.",
+            )
+        except ServiceError as exc:
+            # Typically paid between the query and the lock: nothing to cancel.
+            logger.info("expired order %s not cancelled: %s", order_id, exc)
+            continue
+        except Exception:
+            logger.exception("could not cancel expired order %s", order_id)
+            continue
+        if order.status == OrderStatus.CANCELLED:
+            cancelled += 1
+    if cancelled:
+        logger.info("cancelled %s unpaid order(s) older than %s minutes", cancelled, minutes)
+    return cancelled

@@ -39,3 +39,22 @@ def send_order_email(order_id: int, kind: str) -> None:
         from_email=None,
         recipient_list=[order.user.email],
     )
+
+
+@shared_task
+def cancel_expired_orders() -> int:
+    """Cancels unpaid card orders past ORDER_PAYMENT_TIMEOUT_MINUTES (beat: every minute)."""
+    from .services import order_cancel_expired
+
+    return order_cancel_expired()
+
+
+@shared_task
+def purge_idempotency_keys() -> int:
+    """Deletes Idempotency-Key records older than IDEMPOTENCY_KEY_TTL_HOURS."""
+    from .idempotency import purge_expired_keys
+
+    deleted = purge_expired_keys()
+    if deleted:
+        logger.info("purged %s expired idempotency key(s)", deleted)
+    return deleted

@@ -1,0 +1,144 @@
+"""Order reads: lists, one order, the sales report and the staff dashboard."""
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from novacart.exceptions import NotFound
+from products.models import Product
+
+from .error_codes import OrderErrorCode
+from .models import Order, OrderItem, OrderStatus, OrderStatusChange
+
+# Orders whose money has come in (a cash-on-delivery order only once it was delivered: that is
+# when its paid_at is set).
+REVENUE_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+TOP_PRODUCTS = 10
+CENT = Decimal("0.01")
+
+
+def _with_items(queryset: QuerySet[Order]) -> QuerySet[Order]:
+    return queryset.prefetch_related(Prefetch("items", queryset=OrderItem.objects.order_by("id")))
+
+
+def order_list_for_user(*, user, search: str = "", status: str = "") -> QuerySet[Order]:
+    """The user's orders, newest first, with their items; `search` matches the order number or
+    an ordered product's name (each order once), `status` one status."""
+    queryset = Order.objects.filter(user=user)
+    if status:
+        queryset = queryset.filter(status=status)
+    search = search.strip()
+    if search:
+        item_matches = OrderItem.objects.filter(order=OuterRef("pk"), product_name__icontains=search)
+        queryset = queryset.filter(Q(number__icontains=search) | Q(Exists(item_matches)))
+    return _with_items(queryset.order_by("-created_at", "-id"))
+
+
+def order_get_for_user(*, user, order_id: int) -> Order:
+    """One order with items and history: the owner's, or any for staff. Raises NotFound otherwise,
+    so another user's order looks exactly like one that does not exist."""
+    queryset = Order.objects.all() if user.is_staff else Order.objects.filter(user=user)
+    queryset = _with_items(queryset).prefetch_related(
+        Prefetch("status_history", queryset=OrderStatusChange.objects.order_by("created_at", "id"))
+    )
+    order = queryset.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("Order not found.", code=OrderErrorCode.ORDER_NOT_FOUND)
+    return order
+
+
+def order_check_access(*, user, order_id: int) -> None:
+    """Raises NotFound unless the order exists and is the user's (staff: any order)."""
+    queryset = Order.objects.all() if user.is_staff else Order.objects.filter(user=user)
+    if not queryset.filter(pk=order_id).exists():
+        raise NotFound("Order not found.", code=OrderErrorCode.ORDER_NOT_FOUND)
+
+
+def _average(revenue: Decimal, count: int) -> Decimal:
+    return (revenue / count).quantize(CENT) if count else Decimal("0.00")
+
+
+def order_sales_report(*, days: int, now=None) -> dict:
+    """Revenue, order count and average order value per day (UTC) for the last `days` days,
+    today included, from orders whose payment came in (paid_at) and that were not refunded.
+    Every day of the range is listed, days without sales with zeros. One aggregate query."""
+    now = now or timezone.now()
+    end_date = timezone.localdate(now)
+    start_date = end_date - timedelta(days=days - 1)
+    start = timezone.make_aware(datetime.combine(start_date, time.min))
+    rows = (
+        Order.objects.filter(status__in=REVENUE_STATUSES, paid_at__gte=start, paid_at__lte=now)
+        .annotate(day=TruncDate("paid_at"))
+        .values("day")
+        .annotate(revenue=Sum("total"), orders=Count("id"))
+        .order_by("day")
+    )
+    by_day = {row["day"]: row for row in rows}
+    daily = []
+    total_revenue = Decimal("0.00")
+    total_orders = 0
+    for offset in range(days):
+        day = start_date + timedelta(days=offset)
+        row = by_day.get(day)
+        revenue = Decimal(row["revenue"]).quantize(CENT) if row else Decimal("0.00")
+        orders = row["orders"] if row else 0
+        total_revenue += revenue
+        total_orders += orders
+        daily.append(
+            {"date": day, "revenue": revenue, "orders": orders, "average_order_value": _average(revenue, orders)}
+        )
+    return {
+        "days": days,
+        "start_date": start_date,
+        "end_date": end_date,
+        "currency": settings.STORE_CURRENCY,
+        "daily": daily,
+        "totals": {
+            "revenue": total_revenue,
+            "orders": total_orders,
+            "average_order_value": _average(total_revenue, total_orders),
+        },
+    }
+
+
+def order_analytics() -> dict:
+    """The staff dashboard: revenue, orders by status, best sellers (by units and by revenue)
+    and how many active products are at or below LOW_STOCK_THRESHOLD."""
+    by_status = dict.fromkeys(OrderStatus.values, 0)
+    for row in Order.objects.order_by().values("status").annotate(n=Count("id")):
+        by_status[row["status"]] = row["n"]
+    revenue = Order.objects.filter(status__in=REVENUE_STATUSES).aggregate(revenue=Sum("total"))["revenue"]
+    revenue = Decimal(revenue or 0).quantize(CENT)
+    sold = (
+        OrderItem.objects.filter(order__status__in=REVENUE_STATUSES)
+        .values("product_id", "product__name", "product__sku")
+        .annotate(quantity=Sum("quantity"), revenue=Sum("line_total"))
+    )
+
+    def _top(ordering: tuple[str, ...]) -> list[dict]:
+        return [
+            {
+                "product": row["product_id"],
+                "name": row["product__name"],
+                "sku": row["product__sku"],
+                "quantity": row["quantity"],
+                "revenue": Decimal(row["revenue"]).quantize(CENT),
+            }
+            for row in sold.order_by(*ordering)[:TOP_PRODUCTS]
+        ]
+
+    threshold = settings.LOW_STOCK_THRESHOLD
+    return {
+        "currency": settings.STORE_CURRENCY,
+        "revenue": revenue,
+        "orders_total": sum(by_status.values()),
+        "orders_by_status": by_status,
+        "top_products_by_quantity": _top(("-quantity", "-revenue", "product_id")),
+        "top_products_by_revenue": _top(("-revenue", "-quantity", "product_id")),
+        "low_stock_threshold": threshold,
+        "low_stock_count": Product.objects.filter(is_active=True, stock__lte=threshold).count(),
+    }
