@@ -100,6 +100,9 @@ class Review(models.Model):
             models.UniqueConstraint(fields=["product", "user"], name="review_one_per_user_product"),
             models.CheckConstraint(condition=Q(rating__gte=1) & Q(rating__lte=5), name="review_rating_1_5"),
         ]
+        indexes = [
+            models.Index(fields=["product", "is_visible", "-created_at"], name="review_product_visible_idx"),
+        ]
 
     def __str__(self):
         return f"{self.rating}/5 by {self.user_id} on {self.product_id}"

@@ -1,0 +1,141 @@
+"""Staff screens for the catalog. Saves and actions go through products.services (which keep slugs,
+ratings and the catalog cache right); the admin never writes catalog rows on its own."""
+
+from django.conf import settings
+from django.contrib import admin, messages
+
+from novacart.exceptions import ServiceError
+
+from . import services
+from .models import Category, Product, ProductImage, Review, WishlistItem
+
+
+class StockLevelFilter(admin.SimpleListFilter):
+    title = "stock"
+    parameter_name = "stock_level"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("in", "In stock"),
+            ("low", f"Low (1-{settings.LOW_STOCK_THRESHOLD})"),
+            ("out", "Out of stock"),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "in":
+            return queryset.filter(stock__gt=0)
+        if value == "low":
+            return queryset.filter(stock__gt=0, stock__lte=settings.LOW_STOCK_THRESHOLD)
+        if value == "out":
+            return queryset.filter(stock__lte=0)
+        return queryset
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "parent", "is_active", "sort_order"]
+    list_filter = ["is_active", "parent"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    list_select_related = ["parent"]
+
+    def save_model(self, request, obj, form, change):
+        services.category_save_from_admin(category=obj)
+
+    def delete_model(self, request, obj):
+        try:
+            services.category_delete(category=obj)
+        except ServiceError as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for category in queryset:
+            self.delete_model(request, category)
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    extra = 0
+    fields = ["image", "external_url", "alt_text", "position"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "sku", "category", "price", "stock", "is_active", "is_featured", "rating_avg"]
+    list_editable = ["price", "stock"]
+    list_filter = ["category", "is_active", "is_featured", StockLevelFilter]
+    search_fields = ["name", "sku"]
+    list_select_related = ["category"]
+    readonly_fields = ["slug", "rating_avg", "rating_count", "created_at", "updated_at"]
+    autocomplete_fields = ["category"]
+    inlines = [ProductImageInline]
+    actions = ["feature", "unfeature", "deactivate"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Orders refer to products: deactivate instead of deleting.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.product_save_from_admin(product=obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.catalog_cache_bump()  # inline image changes
+
+    @admin.action(description="Feature selected products")
+    def feature(self, request, queryset):
+        changed = services.products_set_featured(product_ids=queryset.values_list("pk", flat=True), is_featured=True)
+        self.message_user(request, f"{changed} product(s) featured.")
+
+    @admin.action(description="Unfeature selected products")
+    def unfeature(self, request, queryset):
+        changed = services.products_set_featured(product_ids=queryset.values_list("pk", flat=True), is_featured=False)
+        self.message_user(request, f"{changed} product(s) unfeatured.")
+
+    @admin.action(description="Deactivate selected products (hide from customers)")
+    def deactivate(self, request, queryset):
+        changed = services.products_set_active(product_ids=queryset.values_list("pk", flat=True), is_active=False)
+        self.message_user(request, f"{changed} product(s) deactivated.")
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ["product", "user", "rating", "is_visible", "created_at"]
+    list_filter = ["is_visible", "rating"]
+    search_fields = ["product__name", "product__sku", "user__email", "comment"]
+    list_select_related = ["product", "user"]
+    readonly_fields = ["product", "user", "rating", "comment", "is_visible", "created_at", "updated_at"]
+    actions = ["hide", "show"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # hide instead: the rating is recomputed by the service
+
+    @admin.action(description="Hide selected reviews (not listed, not counted)")
+    def hide(self, request, queryset):
+        changed = services.reviews_set_visibility(review_ids=queryset.values_list("pk", flat=True), is_visible=False)
+        self.message_user(request, f"{changed} review(s) hidden; ratings recomputed.")
+
+    @admin.action(description="Show selected reviews")
+    def show(self, request, queryset):
+        changed = services.reviews_set_visibility(review_ids=queryset.values_list("pk", flat=True), is_visible=True)
+        self.message_user(request, f"{changed} review(s) shown; ratings recomputed.")
+
+
+@admin.register(WishlistItem)
+class WishlistItemAdmin(admin.ModelAdmin):
+    list_display = ["user", "product", "created_at"]
+    search_fields = ["user__email", "product__name", "product__sku"]
+    list_select_related = ["user", "product"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,282 @@
+"""Shapes in and out of the catalog. Field validation only; business rules live in services.
+
+The list path is benchmarked, so the product serializers build their dicts by hand in
+`to_representation` (the declared fields still drive the OpenAPI schema, and a test checks that
+both give the same output).
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from rest_framework import serializers
+
+from .models import Category, Product, ProductImage, Review, WishlistItem
+
+_datetime_field = serializers.DateTimeField()
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, ".2f")
+
+
+def image_url(image: ProductImage, request=None) -> str:
+    url = image.image.url if image.image else image.external_url
+    if request is not None and url.startswith("/"):
+        return request.build_absolute_uri(url)
+    return url
+
+
+# --- Categories --------------------------------------------------------------------------------
+
+
+class CategorySummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+
+
+def _category_summary(category: Category | None) -> dict | None:
+    if category is None:
+        return None
+    return {"id": category.id, "name": category.name, "slug": category.slug}
+
+
+def _node_dict(node) -> dict:
+    return {
+        "id": node.id,
+        "name": node.name,
+        "slug": node.slug,
+        "parent": node.parent,
+        "children": [_node_dict(child) for child in node.children],
+    }
+
+
+class CategoryTreeSerializer(serializers.Serializer):
+    """A category with its sub-categories, to any depth (input: a selectors.CategoryNode)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+    parent = serializers.IntegerField(allow_null=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["children"] = CategoryTreeSerializer(many=True)
+        return fields
+
+    def to_representation(self, instance):
+        return _node_dict(instance)
+
+
+class CategoryDetailSerializer(CategoryTreeSerializer):
+    description = serializers.CharField()
+    is_active = serializers.BooleanField()
+    sort_order = serializers.IntegerField()
+
+    def to_representation(self, instance):
+        data = _node_dict(instance)
+        data.update(description=instance.description, is_active=instance.is_active, sort_order=instance.sort_order)
+        return data
+
+
+class CategoryWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    slug = serializers.SlugField(max_length=140, required=False, allow_blank=True, help_text="Generated when empty.")
+    parent = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    is_active = serializers.BooleanField(required=False)
+    sort_order = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
+
+
+# --- Products ----------------------------------------------------------------------------------
+
+
+class ProductImageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.CharField()
+    alt = serializers.CharField()
+    position = serializers.IntegerField()
+
+    def to_representation(self, instance):
+        return {
+            "id": instance.id,
+            "url": image_url(instance, self.context.get("request")),
+            "alt": instance.alt_text,
+            "position": instance.position,
+        }
+
+
+class ProductImageUploadSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="JPEG, PNG, WebP or GIF.")
+    alt = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class ProductListSerializer(serializers.ModelSerializer):
+    """A product in a list: everything of the detail but the description."""
+
+    currency = serializers.SerializerMethodField()
+    in_stock = serializers.BooleanField(read_only=True)
+    category = CategorySummarySerializer(allow_null=True)
+    images = ProductImageSerializer(many=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "sku",
+            "price",
+            "currency",
+            "stock",
+            "in_stock",
+            "category",
+            "images",
+            "rating_avg",
+            "rating_count",
+            "is_featured",
+            "is_active",
+            "created_at",
+        ]
+
+    def get_currency(self, obj) -> str:
+        return settings.STORE_CURRENCY
+
+    def to_representation(self, instance):
+        request = self.context.get("request")
+        images = []
+        for image in instance.images.all():
+            images.append(
+                {
+                    "id": image.id,
+                    "url": image_url(image, request),
+                    "alt": image.alt_text,
+                    "position": image.position,
+                }
+            )
+        return {
+            "id": instance.id,
+            "name": instance.name,
+            "slug": instance.slug,
+            "sku": instance.sku,
+            "price": _money(instance.price),
+            "currency": settings.STORE_CURRENCY,
+            "stock": instance.stock,
+            "in_stock": instance.stock > 0,
+            "category": _category_summary(instance.category),
+            "images": images,
+            "rating_avg": _money(instance.rating_avg),
+            "rating_count": instance.rating_count,
+            "is_featured": instance.is_featured,
+            "is_active": instance.is_active,
+            "created_at": _datetime_field.to_representation(instance.created_at),
+        }
+
+
+class ProductDetailSerializer(ProductListSerializer):
+    class Meta(ProductListSerializer.Meta):
+        fields = [*ProductListSerializer.Meta.fields[:4], "description", *ProductListSerializer.Meta.fields[4:]]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        return {**{k: data[k] for k in ("id", "name", "slug", "sku")}, "description": instance.description, **data}
+
+
+class ProductWriteSerializer(serializers.Serializer):
+    """Staff input for create (POST), replace (PUT) and partial update (PATCH). The slug is generated."""
+
+    name = serializers.CharField(max_length=200)
+    sku = serializers.CharField(max_length=64)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    stock = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000_000)
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
+    is_active = serializers.BooleanField(required=False)
+    is_featured = serializers.BooleanField(required=False)
+
+    def validate_sku(self, value):
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("This field may not be blank.", code="blank")
+        return value
+
+
+# --- Reviews -----------------------------------------------------------------------------------
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+    verified_purchase = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Review
+        fields = ["id", "product", "author", "rating", "comment", "verified_purchase", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_author(self, obj) -> str:
+        """First name and last initial; never the e-mail address."""
+        user = obj.user
+        first = (user.first_name or "").strip()
+        last = (user.last_name or "").strip()
+        if first:
+            return f"{first} {last[0]}." if last else first
+        return "Customer"
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["verified_purchase"] = bool(getattr(instance, "verified_purchase", False))
+        return data
+
+
+class ReviewWriteSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+
+class ReviewUpdateSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+# --- Wishlist ----------------------------------------------------------------------------------
+
+
+class WishlistProductSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    in_stock = serializers.BooleanField()
+    category = CategorySummarySerializer(allow_null=True)
+    image = serializers.CharField(allow_null=True, help_text="URL of the first image, if any.")
+
+    def to_representation(self, instance):
+        images = list(instance.images.all())
+        return {
+            "id": instance.id,
+            "name": instance.name,
+            "slug": instance.slug,
+            "price": _money(instance.price),
+            "currency": settings.STORE_CURRENCY,
+            "in_stock": instance.stock > 0,
+            "category": _category_summary(instance.category),
+            "image": image_url(images[0], self.context.get("request")) if images else None,
+        }
+
+
+class WishlistItemSerializer(serializers.ModelSerializer):
+    product = WishlistProductSerializer()
+
+    class Meta:
+        model = WishlistItem
+        fields = ["id", "product", "created_at"]
+        read_only_fields = fields
+
+
+class WishlistAddSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1)
+
+
+class LowStockQuerySerializer(serializers.Serializer):
+    threshold = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000_000)

@@ -1,0 +1,473 @@
+"""Catalog writes: categories, products, images, reviews, wishlist.
+
+Every write that changes what a customer sees calls `catalog_cache_bump()`, which invalidates the
+anonymous response cache (see products/cache.py).
+"""
+
+import logging
+import uuid
+import warnings
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Avg, Count, Max
+from django.utils.text import slugify
+from PIL import Image, UnidentifiedImageError
+
+from novacart.exceptions import Conflict, NotFound, ValidationFailed
+
+from . import cache as catalog_cache
+from .error_codes import ProductErrorCode
+from .models import Category, Product, ProductImage, Review, WishlistItem
+
+logger = logging.getLogger(__name__)
+
+# Pillow format name -> file extension we store.
+ALLOWED_IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+PRODUCT_WRITABLE_FIELDS = ("name", "sku", "description", "price", "stock", "category", "is_active", "is_featured")
+CATEGORY_WRITABLE_FIELDS = ("name", "slug", "parent", "description", "is_active", "sort_order")
+
+
+# --- Cache -------------------------------------------------------------------------------------
+
+
+def catalog_cache_bump() -> None:
+    """Invalidates every cached anonymous catalog response (product list, detail, featured, categories).
+
+    Call it after anything that changes what the catalog shows: a product's fields, price, stock,
+    images or rating, or a category. Other apps call it too: orders when an order deducts or restores
+    stock, so that `in_stock`/`stock` in cached lists never lag behind. Safe to call inside or
+    outside a transaction: it bumps at once and again after the surrounding transaction commits, so
+    a reader that cached the old rows between the two bumps cannot keep them.
+    """
+    catalog_cache.bump_version()
+    transaction.on_commit(catalog_cache.bump_version)
+
+
+# --- Slugs -------------------------------------------------------------------------------------
+
+
+def _unique_slug(model, text: str, *, fallback: str, exclude_pk=None) -> str:
+    """The slug of `text`, suffixed -2, -3, ... until no other row of `model` holds it."""
+    max_length = model._meta.get_field("slug").max_length
+    base = (slugify(text) or fallback)[: max_length - 8].strip("-") or fallback
+    taken_qs = model.objects.filter(slug__startswith=base)
+    if exclude_pk is not None:
+        taken_qs = taken_qs.exclude(pk=exclude_pk)
+    taken = set(taken_qs.values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+# --- Categories --------------------------------------------------------------------------------
+
+
+def _check_no_cycle(*, category: Category, parent: Category | None) -> None:
+    if parent is None or category.pk is None:
+        return
+    parents = dict(Category.objects.values_list("id", "parent_id"))
+    node = parent.pk
+    while node is not None:
+        if node == category.pk:
+            raise ValidationFailed(
+                "A category cannot be moved under itself or one of its sub-categories.",
+                code=ProductErrorCode.CATEGORY_CYCLE,
+                attr="parent",
+            )
+        node = parents.get(node)
+
+
+def category_create(
+    *,
+    name: str,
+    slug: str = "",
+    parent: Category | None = None,
+    description: str = "",
+    is_active: bool = True,
+    sort_order: int = 0,
+) -> Category:
+    """Creates a category. Without a slug one is generated from the name (unique, suffixed when taken);
+    an explicit slug that is taken raises `slug_taken` (400)."""
+    if slug and Category.objects.filter(slug=slug).exists():
+        raise ValidationFailed(
+            "A category with this slug already exists.", code=ProductErrorCode.SLUG_TAKEN, attr="slug"
+        )
+    category = Category(
+        name=name,
+        slug=slug or _unique_slug(Category, name, fallback="category"),
+        parent=parent,
+        description=description,
+        is_active=is_active,
+        sort_order=sort_order,
+    )
+    try:
+        with transaction.atomic():
+            category.save()
+    except IntegrityError as exc:
+        raise ValidationFailed(
+            "A category with this slug already exists.", code=ProductErrorCode.SLUG_TAKEN, attr="slug"
+        ) from exc
+    catalog_cache_bump()
+    return category
+
+
+def category_update(*, category: Category, data: dict) -> Category:
+    """Updates the given fields of a category. Raises `category_cycle` (400) when the new parent is the
+    category itself or one of its descendants, `slug_taken` (400) for a slug another category holds."""
+    unknown = set(data) - set(CATEGORY_WRITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not writable: {sorted(unknown)}")
+    if "parent" in data:
+        _check_no_cycle(category=category, parent=data["parent"])
+    if data.get("slug") and Category.objects.filter(slug=data["slug"]).exclude(pk=category.pk).exists():
+        raise ValidationFailed(
+            "A category with this slug already exists.", code=ProductErrorCode.SLUG_TAKEN, attr="slug"
+        )
+    if "slug" in data and not data["slug"]:
+        data = {**data, "slug": _unique_slug(Category, data.get("name", category.name), fallback="category")}
+    for field, value in data.items():
+        setattr(category, field, value)
+    try:
+        with transaction.atomic():
+            category.save(update_fields=[*data, "updated_at"])
+    except IntegrityError as exc:
+        raise ValidationFailed(
+            "A category with this slug already exists.", code=ProductErrorCode.SLUG_TAKEN, attr="slug"
+        ) from exc
+    catalog_cache_bump()
+    return category
+
+
+def category_delete(*, category: Category) -> None:
+    """Deletes an empty category. Raises `category_not_empty` (409) while it still has products
+    (active or not: orders refer to them) or sub-categories; move or delete those first."""
+    with transaction.atomic():
+        locked = Category.objects.select_for_update().get(pk=category.pk)
+        if locked.children.exists() or locked.products.exists():
+            raise Conflict(
+                "This category still has products or sub-categories; move or delete them first.",
+                code=ProductErrorCode.CATEGORY_NOT_EMPTY,
+            )
+        locked.delete()
+    catalog_cache_bump()
+
+
+# --- Products ----------------------------------------------------------------------------------
+
+
+def _validate_product_values(data: dict) -> None:
+    if "price" in data and (data["price"] is None or Decimal(data["price"]) <= 0):
+        raise ValidationFailed("The price must be greater than zero.", code="min_value", attr="price")
+    if "stock" in data and (data["stock"] is None or int(data["stock"]) < 0):
+        raise ValidationFailed("The stock cannot be negative.", code="min_value", attr="stock")
+
+
+def _sku_taken(sku: str, *, exclude_pk=None) -> bool:
+    qs = Product.objects.filter(sku=sku)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.exists()
+
+
+def _raise_sku_taken():
+    raise ValidationFailed("A product with this SKU already exists.", code=ProductErrorCode.SKU_TAKEN, attr="sku")
+
+
+def product_create(
+    *,
+    name: str,
+    sku: str,
+    price: Decimal,
+    stock: int = 0,
+    description: str = "",
+    category: Category | None = None,
+    is_active: bool = True,
+    is_featured: bool = False,
+) -> Product:
+    """Creates a product with a generated slug: the slugified name, suffixed -2, -3, ... when another
+    product holds it, and never changed afterwards (links stay valid after a rename). Raises
+    `sku_taken` (400) for a SKU in use, `min_value` (400) for a price <= 0 or a negative stock."""
+    _validate_product_values({"price": price, "stock": stock})
+    if _sku_taken(sku):
+        _raise_sku_taken()
+    product = Product(
+        name=name,
+        sku=sku,
+        price=price,
+        stock=stock,
+        description=description,
+        category=category,
+        is_active=is_active,
+        is_featured=is_featured,
+    )
+    # A concurrent create may take the slug we picked: pick again (a SKU clash is final).
+    for attempt in range(5):
+        product.slug = _unique_slug(Product, name, fallback="product")
+        if attempt:
+            product.slug = f"{product.slug}-{uuid.uuid4().hex[:6]}"
+        try:
+            with transaction.atomic():
+                product.save(force_insert=True)
+            break
+        except IntegrityError:
+            product.pk = None
+            if _sku_taken(sku):
+                _raise_sku_taken()
+            if attempt == 4:
+                raise
+    catalog_cache_bump()
+    return product
+
+
+def product_update(*, product: Product, data: dict) -> Product:
+    """Updates the given fields of a product (the slug stays: links keep working). Raises `sku_taken`
+    (400) for a SKU another product holds, `min_value` (400) for a price <= 0 or a negative stock."""
+    unknown = set(data) - set(PRODUCT_WRITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not writable: {sorted(unknown)}")
+    _validate_product_values(data)
+    if "sku" in data and _sku_taken(data["sku"], exclude_pk=product.pk):
+        _raise_sku_taken()
+    for field, value in data.items():
+        setattr(product, field, value)
+    try:
+        with transaction.atomic():
+            product.save(update_fields=[*data, "updated_at"])
+    except IntegrityError as exc:
+        if "sku" in data and _sku_taken(data["sku"], exclude_pk=product.pk):
+            _raise_sku_taken()
+        raise exc
+    catalog_cache_bump()
+    return product
+
+
+def product_save_from_admin(*, product: Product) -> Product:
+    """The admin's save: a new product gets a generated slug when it has none; every save invalidates
+    the catalog cache. Database constraints (price > 0, stock >= 0, unique SKU) still apply."""
+    _validate_product_values({"price": product.price, "stock": product.stock})
+    if not product.slug:
+        product.slug = _unique_slug(Product, product.name, fallback="product", exclude_pk=product.pk)
+    with transaction.atomic():
+        product.save()
+    catalog_cache_bump()
+    return product
+
+
+def category_save_from_admin(*, category: Category) -> Category:
+    """The admin's save of a category: generates a missing slug, refuses cycles, invalidates the cache."""
+    _check_no_cycle(category=category, parent=category.parent)
+    if not category.slug:
+        category.slug = _unique_slug(Category, category.name, fallback="category", exclude_pk=category.pk)
+    with transaction.atomic():
+        category.save()
+    catalog_cache_bump()
+    return category
+
+
+def product_deactivate(*, product: Product) -> Product:
+    """Hides a product from customers (`DELETE /api/products/<id>/`). The row stays: orders keep
+    referring to it and staff still see it. Deactivating twice is a no-op."""
+    if product.is_active:
+        product.is_active = False
+        product.save(update_fields=["is_active", "updated_at"])
+        catalog_cache_bump()
+    return product
+
+
+def products_set_active(*, product_ids, is_active: bool) -> int:
+    """Activates or deactivates many products at once (admin action). Returns how many changed."""
+    with transaction.atomic():
+        changed = (
+            Product.objects.filter(pk__in=list(product_ids)).exclude(is_active=is_active).update(is_active=is_active)
+        )
+    catalog_cache_bump()
+    return changed
+
+
+def products_set_featured(*, product_ids, is_featured: bool) -> int:
+    """Features or unfeatures many products at once (admin action). Returns how many changed."""
+    with transaction.atomic():
+        changed = (
+            Product.objects.filter(pk__in=list(product_ids))
+            .exclude(is_featured=is_featured)
+            .update(is_featured=is_featured)
+        )
+    catalog_cache_bump()
+    return changed
+
+
+# --- Images ------------------------------------------------------------------------------------
+
+
+def _image_error(code: ProductErrorCode, detail: str) -> ValidationFailed:
+    return ValidationFailed(detail, code=code, attr="image")
+
+
+def _inspect_image(upload) -> str:
+    """Checks an uploaded file is a real image we accept; returns its storage extension.
+
+    The pixel count is read from the header before any decoding, so a decompression bomb is refused
+    without being decompressed; Pillow's own bomb guard (error or warning) maps to the same 400.
+    """
+    max_bytes = settings.PRODUCT_IMAGE_MAX_BYTES
+    if upload.size is not None and upload.size > max_bytes:
+        raise _image_error(ProductErrorCode.IMAGE_TOO_LARGE, f"The image is larger than {max_bytes} bytes.")
+    if not upload.size:
+        raise _image_error(ProductErrorCode.INVALID_IMAGE, "The file is empty.")
+    max_pixels = settings.PRODUCT_IMAGE_MAX_PIXELS
+    too_many_pixels = _image_error(
+        ProductErrorCode.IMAGE_TOO_MANY_PIXELS, f"The image has more than {max_pixels} pixels."
+    )
+    try:
+        upload.seek(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(upload) as image:
+                image_format = image.format
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise too_many_pixels
+                if image_format not in ALLOWED_IMAGE_FORMATS:
+                    raise _image_error(
+                        ProductErrorCode.IMAGE_TYPE_NOT_ALLOWED,
+                        "Only JPEG, PNG, WebP and GIF images are accepted.",
+                    )
+                image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise too_many_pixels from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _image_error(ProductErrorCode.INVALID_IMAGE, "The file is not a valid image.") from exc
+    finally:
+        upload.seek(0)
+    return ALLOWED_IMAGE_FORMATS[image_format]
+
+
+def product_image_add(*, product: Product, upload, alt_text: str = "") -> ProductImage:
+    """Stores an uploaded image for a product on the configured media storage, after the end of the
+    product's gallery. Raises (400) `image_too_large` over PRODUCT_IMAGE_MAX_BYTES,
+    `image_too_many_pixels` over PRODUCT_IMAGE_MAX_PIXELS (decompression bombs included),
+    `image_type_not_allowed` for anything but JPEG/PNG/WebP/GIF, `invalid_image` for a non-image."""
+    extension = _inspect_image(upload)
+    # The file goes to storage (possibly over the network, e.g. Cloudinary) before the row is
+    # written, so no lock is held during the upload.
+    image = ProductImage(product=product, alt_text=alt_text[:200])
+    image.image.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
+    with transaction.atomic():
+        Product.objects.select_for_update().filter(pk=product.pk).first()
+        last = product.images.aggregate(last=Max("position"))["last"]
+        image.position = 0 if last is None else last + 1
+        image.save()
+    catalog_cache_bump()
+    return image
+
+
+# --- Reviews -----------------------------------------------------------------------------------
+
+
+def _product_rating_recompute(*, product_id: int) -> None:
+    """Must run inside a transaction that holds the product's row lock."""
+    stats = Review.objects.filter(product_id=product_id, is_visible=True).aggregate(
+        avg=Avg("rating"), count=Count("id")
+    )
+    average = Decimal(str(stats["avg"] or 0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    Product.objects.filter(pk=product_id).update(rating_avg=average, rating_count=stats["count"])
+
+
+def _lock_product(product_id: int) -> None:
+    Product.objects.select_for_update().only("id").get(pk=product_id)
+
+
+def review_create(*, product: Product, user, rating: int, comment: str = "") -> Review:
+    """Adds the user's review of a product and updates the product's rating in the same transaction,
+    under the product's row lock. One review per user and product: a second raises `already_reviewed`
+    (400); edit the first instead."""
+    already = ValidationFailed(
+        "You have already reviewed this product; edit your review instead.",
+        code=ProductErrorCode.ALREADY_REVIEWED,
+    )
+    try:
+        with transaction.atomic():
+            _lock_product(product.pk)
+            if Review.objects.filter(product=product, user=user).exists():
+                raise already
+            review = Review.objects.create(product=product, user=user, rating=rating, comment=comment)
+            _product_rating_recompute(product_id=product.pk)
+    except IntegrityError as exc:
+        raise already from exc
+    catalog_cache_bump()
+    return review
+
+
+def review_update(*, review: Review, data: dict) -> Review:
+    """Changes the rating and/or comment of a review and recomputes the product's rating."""
+    unknown = set(data) - {"rating", "comment"}
+    if unknown:
+        raise ValueError(f"not writable: {sorted(unknown)}")
+    with transaction.atomic():
+        _lock_product(review.product_id)
+        for field, value in data.items():
+            setattr(review, field, value)
+        review.save(update_fields=[*data, "updated_at"])
+        _product_rating_recompute(product_id=review.product_id)
+    catalog_cache_bump()
+    return review
+
+
+def review_delete(*, review: Review) -> None:
+    """Deletes a review and recomputes the product's rating."""
+    with transaction.atomic():
+        _lock_product(review.product_id)
+        review.delete()
+        _product_rating_recompute(product_id=review.product_id)
+    catalog_cache_bump()
+
+
+def reviews_set_visibility(*, review_ids, is_visible: bool) -> int:
+    """Moderation: hides or shows reviews; hidden reviews are neither listed nor counted in the
+    product's rating, which is recomputed for every product touched. Returns how many changed."""
+    review_ids = list(review_ids)
+    with transaction.atomic():
+        product_ids = sorted(set(Review.objects.filter(pk__in=review_ids).values_list("product_id", flat=True)))
+        # Locks in primary-key order, like every other multi-product write.
+        list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk").values_list("pk"))
+        changed = Review.objects.filter(pk__in=review_ids).exclude(is_visible=is_visible).update(is_visible=is_visible)
+        for product_id in product_ids:
+            _product_rating_recompute(product_id=product_id)
+    catalog_cache_bump()
+    return changed
+
+
+# --- Wishlist ----------------------------------------------------------------------------------
+
+
+def wishlist_add(*, user, product_id: int) -> tuple[WishlistItem, bool]:
+    """Adds a product to the user's wishlist; returns (item, created). Adding a product that is already
+    there returns the existing item (no duplicate, no error). Raises `product_unavailable` (400) for
+    an unknown or inactive product."""
+    if not Product.objects.filter(pk=product_id, is_active=True).exists():
+        raise ValidationFailed(
+            "This product does not exist or is not available.",
+            code=ProductErrorCode.PRODUCT_UNAVAILABLE,
+            attr="product_id",
+        )
+    existing = WishlistItem.objects.filter(user=user, product_id=product_id).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return WishlistItem.objects.create(user=user, product_id=product_id), True
+    except IntegrityError:  # a concurrent add of the same product won
+        return WishlistItem.objects.get(user=user, product_id=product_id), False
+
+
+def wishlist_remove(*, user, item_id: int) -> None:
+    """Removes an item from the user's wishlist. Raises `not_found` (404) for an unknown id or
+    another user's item."""
+    deleted, _ = WishlistItem.objects.filter(pk=item_id, user=user).delete()
+    if not deleted:
+        raise NotFound("Wishlist item not found.")

@@ -1,0 +1,428 @@
+"""Catalog endpoints: parse, authorise, call a selector or service, render."""
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from novacart.pagination import StandardPagination
+
+from . import cache as catalog_cache
+from . import selectors, services
+from .error_codes import ProductErrorCode
+from .filters import ProductFilter
+from .models import Category
+from .serializers import (
+    CategoryDetailSerializer,
+    CategoryTreeSerializer,
+    CategoryWriteSerializer,
+    LowStockQuerySerializer,
+    ProductDetailSerializer,
+    ProductImageSerializer,
+    ProductImageUploadSerializer,
+    ProductListSerializer,
+    ProductWriteSerializer,
+    ReviewSerializer,
+    ReviewUpdateSerializer,
+    ReviewWriteSerializer,
+    WishlistAddSerializer,
+    WishlistItemSerializer,
+)
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ConflictErrorResponseSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["client_error"])
+    errors = ErrorItemSerializer(many=True)
+
+
+def _is_staff(request) -> bool:
+    return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+class AnonymousCatalogCacheMixin:
+    """Caches the rendered JSON of anonymous catalog GETs for CATALOG_CACHE_SECONDS (0 disables).
+
+    The key holds the full URL (path and query) and the catalog version, which every catalog write
+    replaces (`services.catalog_cache_bump`), so a change is visible on the next request.
+    Authenticated requests (staff see inactive products) are never cached.
+    """
+
+    def cached(self, request, produce):
+        if (
+            request.method != "GET"
+            or request.user.is_authenticated
+            or catalog_cache.cache_seconds() <= 0
+            or not isinstance(getattr(request, "accepted_renderer", None), JSONRenderer)
+        ):
+            return produce()
+        key = catalog_cache.response_key(request.build_absolute_uri())
+        content = catalog_cache.get(key)
+        if content is not None:
+            response = HttpResponse(content, content_type="application/json")
+            response["X-Catalog-Cache"] = "hit"
+            return response
+        response = produce()
+        if response.status_code == status.HTTP_200_OK:
+            catalog_cache.put(key, JSONRenderer().render(response.data))
+            response["X-Catalog-Cache"] = "miss"
+        return response
+
+
+# --- Products ----------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List products",
+        description="Active products (staff also see inactive ones), filtered, ordered and paginated. "
+        "An invalid filter value is a 400; an unknown `category` slug is a 400 `unknown_category`.",
+        responses={200: ProductListSerializer(many=True)},
+    ),
+    retrieve=extend_schema(summary="Product detail", responses={200: ProductDetailSerializer}),
+    create=extend_schema(
+        summary="Create a product (staff)",
+        request=ProductWriteSerializer,
+        responses={201: ProductDetailSerializer},
+    ),
+    update=extend_schema(
+        summary="Replace a product (staff)", request=ProductWriteSerializer, responses={200: ProductDetailSerializer}
+    ),
+    partial_update=extend_schema(
+        summary="Update a product (staff)", request=ProductWriteSerializer, responses={200: ProductDetailSerializer}
+    ),
+    destroy=extend_schema(
+        summary="Deactivate a product (staff)",
+        description="Sets `is_active` to false: customers no longer see it, orders keep their history.",
+        responses={204: None},
+    ),
+)
+@extend_validation_errors([ProductErrorCode.UNKNOWN_CATEGORY], field_name="category", actions=["list", "featured"])
+@extend_validation_errors(
+    [ProductErrorCode.SKU_TAKEN], field_name="sku", actions=["create", "update", "partial_update"]
+)
+class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
+    lookup_value_regex = r"\d+"
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ProductFilter
+    pagination_class = StandardPagination
+    serializer_class = ProductListSerializer
+
+    def get_permissions(self):
+        if self.action in ("list", "retrieve", "featured"):
+            return [AllowAny()]
+        return [IsAdminUser()]
+
+    def get_queryset(self):
+        qs = selectors.product_queryset(include_inactive=_is_staff(self.request))
+        if self.action == "featured":
+            qs = qs.filter(is_featured=True, is_active=True)
+        return qs.order_by("-created_at", "-id")
+
+    def get_object(self):
+        return selectors.product_get(product_id=self.kwargs["pk"], include_inactive=_is_staff(self.request))
+
+    def _render_detail(self, product, status_code=status.HTTP_200_OK):
+        product = selectors.product_get(product_id=product.pk, include_inactive=True)
+        return Response(ProductDetailSerializer(product, context={"request": self.request}).data, status=status_code)
+
+    def _paginated_list(self, queryset):
+        page = self.paginate_queryset(queryset)
+        data = ProductListSerializer(page, many=True, context={"request": self.request}).data
+        return self.get_paginated_response(data)
+
+    def list(self, request):
+        return self.cached(request, lambda: self._paginated_list(self.filter_queryset(self.get_queryset())))
+
+    def retrieve(self, request, pk=None):
+        return self.cached(
+            request,
+            lambda: Response(ProductDetailSerializer(self.get_object(), context={"request": request}).data),
+        )
+
+    @extend_schema(summary="Featured products", responses={200: ProductListSerializer(many=True)})
+    @action(detail=False, methods=["get"])
+    def featured(self, request):
+        return self.cached(request, lambda: self._paginated_list(self.filter_queryset(self.get_queryset())))
+
+    @extend_schema(
+        summary="Low-stock products (staff)",
+        description="Active products with at most `threshold` units left (default LOW_STOCK_THRESHOLD), "
+        "emptiest first.",
+        parameters=[OpenApiParameter("threshold", int, required=False)],
+        responses={200: ProductListSerializer(many=True)},
+    )
+    @action(detail=False, methods=["get"], url_path="low-stock", filter_backends=[])
+    def low_stock(self, request):
+        query = LowStockQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        threshold = query.validated_data.get("threshold", settings.LOW_STOCK_THRESHOLD)
+        return self._paginated_list(selectors.product_low_stock_list(threshold=threshold))
+
+    def create(self, request):
+        data = self._validated(ProductWriteSerializer(data=request.data))
+        product = services.product_create(**data)
+        return self._render_detail(product, status.HTTP_201_CREATED)
+
+    def update(self, request, pk=None, partial=False):
+        product = self.get_object()
+        data = self._validated(ProductWriteSerializer(data=request.data, partial=partial))
+        services.product_update(product=product, data=data)
+        return self._render_detail(product)
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk, partial=True)
+
+    def destroy(self, request, pk=None):
+        services.product_deactivate(product=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Upload a product image (staff)",
+        request=ProductImageUploadSerializer,
+        responses={201: ProductImageSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="images",
+        parser_classes=[MultiPartParser, FormParser],
+        filter_backends=[],
+    )
+    def upload_image(self, request, pk=None):
+        product = self.get_object()
+        data = self._validated(ProductImageUploadSerializer(data=request.data))
+        image = services.product_image_add(product=product, upload=data["image"], alt_text=data["alt"])
+        return Response(ProductImageSerializer(image, context={"request": request}).data, status=201)
+
+    @staticmethod
+    def _validated(serializer) -> dict:
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+
+ProductViewSet = extend_validation_errors(
+    [
+        ProductErrorCode.INVALID_IMAGE,
+        ProductErrorCode.IMAGE_TOO_LARGE,
+        ProductErrorCode.IMAGE_TYPE_NOT_ALLOWED,
+        ProductErrorCode.IMAGE_TOO_MANY_PIXELS,
+    ],
+    field_name="image",
+    actions=["upload_image"],
+)(ProductViewSet)
+
+
+# --- Reviews -----------------------------------------------------------------------------------
+
+
+class _ProductChildView(GenericAPIView):
+    filter_backends: list = []
+
+    def visible_product(self, product_id: int, *, for_write: bool = False):
+        return selectors.product_get_visible_id(
+            product_id=product_id, include_inactive=_is_staff(self.request) and not for_write
+        )
+
+
+@extend_validation_errors([ProductErrorCode.ALREADY_REVIEWED], field_name="non_field_errors", methods=["post"])
+class ProductReviewListView(_ProductChildView):
+    """GET: a product's visible reviews, newest first (anyone). POST: the user's review (one per product)."""
+
+    pagination_class = StandardPagination
+    serializer_class = ReviewSerializer
+
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    @extend_schema(summary="List a product's reviews", responses={200: ReviewSerializer(many=True)})
+    def get(self, request, pk: int):
+        product = self.visible_product(pk)
+        page = self.paginate_queryset(selectors.review_list(product=product))
+        return self.get_paginated_response(ReviewSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Review a product",
+        description="One review per user and product: a second POST is a 400 `already_reviewed` "
+        "(edit the first with PATCH). `verified_purchase` is true when the author has a paid, shipped "
+        "or delivered order containing the product.",
+        request=ReviewWriteSerializer,
+        responses={201: ReviewSerializer},
+    )
+    def post(self, request, pk: int):
+        product = self.visible_product(pk, for_write=True)
+        serializer = ReviewWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.review_create(product=product, user=request.user, **serializer.validated_data)
+        review = selectors.review_get_annotated(review_id=review.pk)
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+class ProductReviewDetailView(_ProductChildView):
+    """The author's own review; anyone else's is a 404."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = ReviewSerializer
+
+    @extend_schema(summary="Edit your review", request=ReviewUpdateSerializer, responses={200: ReviewSerializer})
+    def patch(self, request, pk: int, review_id: int):
+        product = self.visible_product(pk, for_write=True)
+        review = selectors.review_get_for_author(product=product, review_id=review_id, user=request.user)
+        serializer = ReviewUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.review_update(review=review, data=dict(serializer.validated_data))
+        review = selectors.review_get_annotated(review_id=review.pk)
+        return Response(ReviewSerializer(review).data)
+
+    @extend_schema(summary="Delete your review", responses={204: None})
+    def delete(self, request, pk: int, review_id: int):
+        product = self.visible_product(pk, for_write=True)
+        review = selectors.review_get_for_author(product=product, review_id=review_id, user=request.user)
+        services.review_delete(review=review)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Wishlist ----------------------------------------------------------------------------------
+
+
+@extend_validation_errors([ProductErrorCode.PRODUCT_UNAVAILABLE], field_name="product_id", methods=["post"])
+class WishlistView(GenericAPIView):
+    permission_classes = [IsAuthenticated]
+    pagination_class = StandardPagination
+    serializer_class = WishlistItemSerializer
+    filter_backends: list = []
+
+    @extend_schema(summary="Your wishlist", responses={200: WishlistItemSerializer(many=True)})
+    def get(self, request):
+        page = self.paginate_queryset(selectors.wishlist_list(user=request.user))
+        return self.get_paginated_response(WishlistItemSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Add a product to your wishlist",
+        description="Idempotent: 201 with the new item, or 200 with the existing item when the product is "
+        "already on the list. An unknown or inactive product is a 400 `product_unavailable`.",
+        request=WishlistAddSerializer,
+        responses={201: WishlistItemSerializer, 200: WishlistItemSerializer},
+    )
+    def post(self, request):
+        serializer = WishlistAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        item, created = services.wishlist_add(user=request.user, product_id=serializer.validated_data["product_id"])
+        item = selectors.wishlist_item_get(user=request.user, item_id=item.pk)
+        return Response(
+            WishlistItemSerializer(item, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class WishlistItemView(GenericAPIView):
+    permission_classes = [IsAuthenticated]
+    filter_backends: list = []
+    serializer_class = WishlistItemSerializer
+
+    @extend_schema(summary="Remove an item from your wishlist", responses={204: None})
+    def delete(self, request, pk: int):
+        services.wishlist_remove(user=request.user, item_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Categories --------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Category tree",
+        description="Active categories as a tree (roots first, each with its `children`), not paginated.",
+        responses={200: CategoryTreeSerializer(many=True)},
+    ),
+    retrieve=extend_schema(summary="Category with its sub-categories", responses={200: CategoryDetailSerializer}),
+    create=extend_schema(
+        summary="Create a category (staff)", request=CategoryWriteSerializer, responses={201: CategoryDetailSerializer}
+    ),
+    update=extend_schema(
+        summary="Replace a category (staff)", request=CategoryWriteSerializer, responses={200: CategoryDetailSerializer}
+    ),
+    partial_update=extend_schema(
+        summary="Update a category (staff)", request=CategoryWriteSerializer, responses={200: CategoryDetailSerializer}
+    ),
+    destroy=extend_schema(
+        summary="Delete an empty category (staff)",
+        description="409 `category_not_empty` while it still has products or sub-categories.",
+        responses={204: None, 409: OpenApiResponse(ConflictErrorResponseSerializer)},
+    ),
+)
+@extend_validation_errors(
+    [ProductErrorCode.SLUG_TAKEN], field_name="slug", actions=["create", "update", "partial_update"]
+)
+@extend_validation_errors(
+    [ProductErrorCode.CATEGORY_CYCLE], field_name="parent", actions=["create", "update", "partial_update"]
+)
+class CategoryViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
+    lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    pagination_class = None
+    filter_backends: list = []
+    serializer_class = CategoryDetailSerializer
+    queryset = Category.objects.all()
+
+    def get_permissions(self):
+        if self.action in ("list", "retrieve"):
+            return [AllowAny()]
+        return [IsAdminUser()]
+
+    def _detail(self, slug: str, status_code=status.HTTP_200_OK):
+        node = selectors.category_get_node(slug=slug, include_inactive=True)
+        return Response(CategoryDetailSerializer(node).data, status=status_code)
+
+    def list(self, request):
+        return self.cached(
+            request,
+            lambda: Response(CategoryTreeSerializer(selectors.category_forest(active_only=True).roots, many=True).data),
+        )
+
+    def retrieve(self, request, slug=None):
+        return self.cached(
+            request,
+            lambda: Response(
+                CategoryDetailSerializer(
+                    selectors.category_get_node(slug=slug, include_inactive=_is_staff(request))
+                ).data
+            ),
+        )
+
+    def create(self, request):
+        serializer = CategoryWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        category = services.category_create(**serializer.validated_data)
+        return self._detail(category.slug, status.HTTP_201_CREATED)
+
+    def update(self, request, slug=None, partial=False):
+        category = get_object_or_404(Category, slug=slug)
+        serializer = CategoryWriteSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        category = services.category_update(category=category, data=dict(serializer.validated_data))
+        return self._detail(category.slug)
+
+    def partial_update(self, request, slug=None):
+        return self.update(request, slug, partial=True)
+
+    def destroy(self, request, slug=None):
+        services.category_delete(category=get_object_or_404(Category, slug=slug))
+        return Response(status=status.HTTP_204_NO_CONTENT)
