@@ -1,7 +1,7 @@
 """Order reads: lists, one order, the sales report and the staff dashboard."""
 
 from datetime import datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
@@ -59,7 +59,7 @@ def order_check_access(*, user, order_id: int) -> None:
 
 
 def _average(revenue: Decimal, count: int) -> Decimal:
-    return (revenue / count).quantize(CENT) if count else Decimal("0.00")
+    return (revenue / count).quantize(CENT, rounding=ROUND_HALF_UP) if count else Decimal("0.00")
 
 
 def order_sales_report(*, days: int, now=None) -> dict:

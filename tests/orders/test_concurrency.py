@@ -1,0 +1,67 @@
+"""Checkout under contention on PostgreSQL: the product row lock keeps stock from being oversold."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from cart.models import CartItem
+from orders.models import Order, OrderItem
+from products.models import Product
+from tests.conftest import auth_client, requires_postgres
+from tests.factories import AddressFactory, ProductFactory, UserFactory
+
+from .helpers import fill_cart
+
+BUYERS = 20
+STOCK = 5
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_twenty_buyers_for_five_units_make_exactly_five_orders():
+    product = ProductFactory(stock=STOCK, price=Decimal("9.99"), name="Limited Print", sku="PRINT-1")
+    buyers = []
+    for _ in range(BUYERS):
+        user = UserFactory()
+        fill_cart(user, (product, 1))
+        buyers.append((auth_client(user), AddressFactory(user=user).pk))
+    barrier = threading.Barrier(BUYERS)
+    responses = [None] * BUYERS
+
+    def buy(index):
+        client, address_id = buyers[index]
+        try:
+            barrier.wait(timeout=30)
+            responses[index] = client.post(
+                "/api/orders/create/",
+                {"shipping_address_id": address_id, "payment_method": "card"},
+                format="json",
+                HTTP_IDEMPOTENCY_KEY=f"buy-{index}",
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=buy, args=(i,)) for i in range(BUYERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * STOCK + [409] * (BUYERS - STOCK)
+    for response in responses:
+        if response.status_code == 409:
+            assert response.json()["errors"] == [
+                {
+                    "code": "out_of_stock",
+                    "detail": "Only 0 of Limited Print (PRINT-1) available; you asked for 1.",
+                    "attr": f"items.{product.pk}",
+                }
+            ]
+    assert Product.objects.get(pk=product.pk).stock == 0
+    assert Order.objects.count() == STOCK
+    assert OrderItem.objects.filter(product=product).count() == STOCK
+    # winners' carts were emptied, losers keep theirs to fix
+    assert CartItem.objects.filter(product=product).count() == BUYERS - STOCK
