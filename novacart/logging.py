@@ -3,26 +3,45 @@
 import logging
 import re
 
+_PAN = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
+_SECRET_FIELDS = "password|new_password|old_password|token|refresh|access|client_secret|secret_key|api_key|api_secret"
+
 _PATTERNS = [
     # JWTs (access and refresh tokens).
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), "[redacted-jwt]"),
-    # Stripe client secrets and keys.
-    (re.compile(r"\b(pi|seti|cs)_[A-Za-z0-9]+_secret_[A-Za-z0-9]+"), "[redacted-client-secret]"),
-    (re.compile(r"\b(sk|rk|whsec)_(live|test)?_?[A-Za-z0-9]{6,}"), "[redacted-key]"),
-    # Card numbers: 13-19 digits, optionally grouped.
-    (re.compile(r"\b(?:\d[ -]?){12,18}\d\b"), "[redacted-pan]"),
-    # password=... / "password": "..."
+    # Stripe client secrets (payment intents, setup intents, checkout sessions: cs_test_..._secret_...).
+    (re.compile(r"\b(?:pi|seti|cs)_[A-Za-z0-9_]*?_secret_[A-Za-z0-9]+"), "[redacted-client-secret]"),
+    # Stripe secret, restricted and webhook keys (publishable pk_ keys are public).
+    (re.compile(r"\b(?:sk|rk|whsec)_(?:live_|test_)?[A-Za-z0-9]{6,}"), "[redacted-key]"),
+    # password=... / "password": "..." / 'password': '...' (JSON, form bodies, Python reprs).
     (
-        re.compile(r"""(?i)("?(?:password|new_password|old_password|token|refresh|access)"?\s*[:=]\s*)"?[^\s",}]+"?"""),
+        re.compile(rf"""(?i)(['"]?(?:{_SECRET_FIELDS})['"]?\s*[:=]\s*)['"]?[^\s'",}}&]+['"]?"""),
         r"\1[redacted]",
     ),
 ]
 
 
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _redact_pan(match: re.Match) -> str:
+    # Only 13-19 digit runs that pass the Luhn check are card numbers; order numbers,
+    # timestamps and ids are left alone.
+    digits = re.sub(r"[ -]", "", match.group(0))
+    return "[redacted-pan]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group(0)
+
+
 def redact(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    return text
+    return _PAN.sub(_redact_pan, text)
 
 
 class RedactSecretsFilter(logging.Filter):
