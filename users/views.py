@@ -13,6 +13,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from cart.services import cart_merge_anonymous
 
 from . import services
+from .authentication import JWTHeaderOrCookieAuthentication
 from .serializers import (
     ChangePasswordSerializer,
     DetailSerializer,
@@ -60,10 +61,33 @@ class TokenObtainView(TokenObtainPairView):
 
 
 class TokenRefreshRotateView(TokenRefreshView):
-    """`{"refresh"}` -> `{"access", "refresh"}`; the old refresh token is blacklisted."""
+    """`{"refresh"}` -> `{"access", "refresh"}`; the old refresh token is blacklisted.
+
+    A browser SPA on the cookie transport sends no `refresh` (it cannot read the HttpOnly cookie):
+    the `refresh` cookie is used instead, CSRF-checked like every cookie-authenticated write,
+    and the new pair is set as cookies again."""
 
     serializer_class = TokenRefreshSerializer
     throttle_classes = [AuthRateThrottle]
+
+    def post(self, request, *args, **kwargs):
+        cookie = request.COOKIES.get(settings.AUTH_COOKIE_REFRESH)
+        if "refresh" in request.data or not cookie:
+            return super().post(request, *args, **kwargs)
+        JWTHeaderOrCookieAuthentication.enforce_csrf(request)
+        serializer = self.get_serializer(data={"refresh": cookie})
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        tokens = serializer.validated_data
+        response = Response(tokens, status=status.HTTP_200_OK)
+        _set_auth_cookies(response, access=tokens["access"], refresh=tokens.get("refresh"))
+        return response
+
+
+# The refresh cookie goes to /api/token/refresh/ and /api/auth/logout/, nowhere outside the API.
+REFRESH_COOKIE_PATH = "/api/"
 
 
 def _set_auth_cookies(response, *, access: str, refresh: str | None) -> None:
@@ -86,14 +110,14 @@ def _set_auth_cookies(response, *, access: str, refresh: str | None) -> None:
             settings.AUTH_COOKIE_REFRESH,
             refresh,
             max_age=int(jwt["REFRESH_TOKEN_LIFETIME"].total_seconds()),
-            path="/api/auth/",
+            path=REFRESH_COOKIE_PATH,
             **common,
         )
 
 
 def _clear_auth_cookies(response) -> None:
     response.delete_cookie(settings.AUTH_COOKIE_ACCESS, path="/", domain=settings.AUTH_COOKIE_DOMAIN)
-    response.delete_cookie(settings.AUTH_COOKIE_REFRESH, path="/api/auth/", domain=settings.AUTH_COOKIE_DOMAIN)
+    response.delete_cookie(settings.AUTH_COOKIE_REFRESH, path=REFRESH_COOKIE_PATH, domain=settings.AUTH_COOKIE_DOMAIN)
 
 
 class LoginView(APIView):

@@ -370,3 +370,44 @@ def test_cookie_logout_without_csrf_token_is_403_and_revokes_nothing(user):
 
     assert response.status_code == 403
     assert APIClient().post("/api/token/refresh/", {"refresh": refresh}).status_code == 200
+
+
+def test_refresh_cookie_is_scoped_to_the_api(user):
+    response = _cookie_login(APIClient(), user)
+
+    assert response.cookies[settings.AUTH_COOKIE_REFRESH]["path"] == "/api/"
+    assert response.cookies[settings.AUTH_COOKIE_ACCESS]["path"] == "/"
+
+
+def test_cookie_refresh_rotates_the_cookies_with_a_csrf_token(user):
+    client = APIClient(enforce_csrf_checks=True)
+    login = _cookie_login(client, user)
+    old_refresh = login.json()["refresh"]
+
+    response = client.post("/api/token/refresh/", {}, HTTP_X_CSRFTOKEN=login.cookies["csrftoken"].value)
+
+    assert response.status_code == 200, response.json()
+    new_refresh = response.cookies[settings.AUTH_COOKIE_REFRESH].value
+    assert new_refresh == response.json()["refresh"] != old_refresh
+    assert response.cookies[settings.AUTH_COOKIE_ACCESS].value == response.json()["access"]
+    assert response.cookies[settings.AUTH_COOKIE_ACCESS]["httponly"] is True
+    assert APIClient().post("/api/token/refresh/", {"refresh": old_refresh}).status_code == 401
+    assert client.get("/api/auth/me/").status_code == 200
+
+
+def test_cookie_refresh_without_a_csrf_token_is_403_and_rotates_nothing(user):
+    client = APIClient(enforce_csrf_checks=True)
+    refresh = _cookie_login(client, user).json()["refresh"]
+
+    response = client.post("/api/token/refresh/", {})
+
+    assert response.status_code == 403
+    assert_error_shape(response.json(), code="permission_denied")
+    assert APIClient().post("/api/token/refresh/", {"refresh": refresh}).status_code == 200
+
+
+def test_refresh_without_body_or_cookie_is_400(api_client):
+    response = api_client.post("/api/token/refresh/", {})
+
+    assert response.status_code == 400
+    assert_error_shape(response.json(), code="required", attr="refresh")
