@@ -49,5 +49,13 @@ worker: install
 beat: install
 	$(BIN)/celery -A novacart beat --loglevel=INFO
 
+# The load benchmark (bench/README.md): PostgreSQL when DATABASE_URL points at it, else SQLite under
+# bench/results/. Needs wrk (apt-get install -y wrk). Never part of `make test`.
+bench: install-dev
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: install-dev
+	$(PY) -m bench --quick $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles

@@ -1,0 +1,1 @@
+"""NovaCart load benchmark: `python -m bench --help`. Never part of the test suite."""

@@ -1,0 +1,519 @@
+"""The Django side of the bench: data, tokens, request lists, query counts, the contention check.
+
+Run by bench/run.py as a subprocess with the same environment as the server it is about to start
+(DJANGO_SETTINGS_MODULE=novacart.settings.bench, DATABASE_URL of the database being prepared,
+CATALOG_CACHE_SECONDS, throttle rates), so the queries counted here are the queries the server
+sends. Never imported by the application.
+
+    python -m bench.prepare main --products N --buyers B --out DIR   # catalog + users, carts, orders
+    python -m bench.prepare size --products N --out DIR              # catalog only (size comparison)
+    python -m bench.prepare verify-contention --out DIR              # after the contention run
+
+Exit status 3 means "this database holds another catalog": run.py then recreates the database
+(only one the bench created itself) and calls again.
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+CATALOG_MISMATCH = 3
+SEED = 1729
+HOT_STOCK = 1_000_000
+CONTENTION_SKU = "BENCH-CONTENTION-1"
+CONTENTION_STOCK = 10
+CONTENTION_BUYERS = 100
+EMAIL_DOMAIN = "bench.invalid"
+# Pool sizes: enough distinct users that no request repeats a user's state in a way the API would
+# refuse (cart lines are capped at CART_MAX_QUANTITY; each checkout needs its own full cart).
+CART_READ_USERS = 50
+CART_ADD_USERS = 211  # coprime with the product pool, so (user, product) pairs repeat only after 211*P requests
+ORDER_LIST_USERS = 50
+ORDERS_PER_LIST_USER = 10
+HOT_PRODUCTS = 300
+CART_ADD_REQUESTS = 20_000  # more than a 15 s run sends; the list wraps around after that
+DETAIL_IDS = 500
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "novacart.settings.bench")
+    import django
+
+    django.setup()
+
+
+def log(message: str) -> None:
+    print(f"  [prepare] {message}", file=sys.stderr, flush=True)
+
+
+# --- Schema and catalog ----------------------------------------------------------------------------
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    started = time.monotonic()
+    call_command("migrate", interactive=False, verbosity=0)
+    log(f"migrations applied ({time.monotonic() - started:.1f}s)")
+
+
+def ensure_catalog(products: int) -> None:
+    """The synthetic catalog of exactly `products` products, built once and then reused."""
+    from django.core.management import call_command
+
+    from bench.catalog import build_synthetic_catalog, synthetic_command_available
+    from products.models import Product
+
+    existing = Product.objects.filter(sku__startswith="SYN-").count()
+    if existing == products:
+        log(f"catalog of {products:,} synthetic products already there, reused")
+        return
+    if existing or Product.objects.exclude(sku=CONTENTION_SKU).exists():
+        log(f"database holds {existing:,} synthetic products, {products:,} wanted")
+        raise SystemExit(CATALOG_MISMATCH)
+    started = time.monotonic()
+    if synthetic_command_available():
+        call_command("import_products", "--synthetic", str(products), "--quiet", verbosity=0)
+        source = "import_products --synthetic"
+    else:
+        build_synthetic_catalog(products)
+        source = "bench/catalog.py (import_products --synthetic is not in the tree yet)"
+    created = Product.objects.filter(sku__startswith="SYN-").count()
+    if created != products:
+        raise SystemExit(f"the synthetic import created {created} products, {products} expected")
+    log(f"catalog of {products:,} products built by {source} ({time.monotonic() - started:.1f}s)")
+    _analyze()
+
+
+def _analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+# --- Request lists ---------------------------------------------------------------------------------
+
+
+def _line(method: str, path: str, token: str = "-", idempotency_key: str = "-", body: dict | None = None) -> str:
+    """One request for bench/lua/requests.lua: tab-separated method, path, token, key, JSON body."""
+    payload = json.dumps(body, separators=(",", ":")) if body is not None else ""
+    return "\t".join((method, path, token, idempotency_key, payload))
+
+
+def _write_requests(out: Path, name: str, lines: list[str]) -> str:
+    path = out / "requests" / f"{name}.tsv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _sample_products():
+    """The first 1,000 synthetic products: the same rows in every catalog size (SKUs are deterministic)."""
+    from products.models import Product
+
+    return list(
+        Product.objects.filter(sku__startswith="SYN-", sku__lte="SYN-001000")
+        .order_by("sku")
+        .values("id", "name", "price", "category_id")
+    )
+
+
+def list_queries() -> list[str]:
+    """Product list pages: the first page of a category, within a mid-range price band, ordered by price.
+    The categories are the three the sample uses most and the band is the sample's middle half of prices,
+    so every catalog size gets the same URLs (and each matches a share of its catalog)."""
+    from products.models import Category
+
+    sample = _sample_products()
+    prices = sorted(row["price"] for row in sample)
+    low = prices[len(prices) // 4].quantize(Decimal("1"))
+    high = prices[(len(prices) * 3) // 4].quantize(Decimal("1"))
+    slugs = dict(Category.objects.filter(is_active=True).values_list("id", "slug"))
+    used = Counter(row["category_id"] for row in sample if row["category_id"] in slugs)
+    chosen = sorted(slugs[cid] for cid, _n in used.most_common(3))
+    return [f"?category={slug}&min_price={low}&max_price={high}&ordering=price" for slug in chosen]
+
+
+def search_terms() -> list[str]:
+    """Words of product names that a shopper would type: each matches a few per cent of the sample."""
+    sample = _sample_products()
+    frequency = Counter()
+    for row in sample:
+        frequency.update({word.lower() for word in row["name"].split() if word.isalpha() and len(word) >= 4})
+    total = max(len(sample), 1)
+    ranked = sorted(frequency.items(), key=lambda item: (abs(item[1] / total - 0.03), item[0]))
+    return [word for word, _n in ranked[:3]] or ["product"]
+
+
+def catalog_requests(out: Path) -> dict:
+    from products.models import Product
+
+    scenarios = {}
+    queries = list_queries()
+    scenarios["product_list"] = [_line("GET", f"/api/products/{q}") for q in queries]
+    scenarios["floor_list"] = [_line("GET", f"/bench/floor/products/{q}") for q in queries]
+    scenarios["search"] = [_line("GET", f"/api/products/?search={term}") for term in search_terms()]
+    ids = list(Product.objects.filter(sku__startswith="SYN-", is_active=True).values_list("id", flat=True))
+    detail_ids = random.Random(SEED).sample(ids, min(DETAIL_IDS, len(ids)))
+    scenarios["product_detail"] = [_line("GET", f"/api/products/{pid}/") for pid in detail_ids]
+    scenarios["floor_detail"] = [_line("GET", f"/bench/floor/products/{pid}/") for pid in detail_ids]
+    scenarios["category_tree"] = [_line("GET", "/api/categories/")]
+    return scenarios
+
+
+# --- Users, carts, addresses, orders ---------------------------------------------------------------
+
+
+def flush_user_data() -> None:
+    """Empties every table that holds users or what they own (the bench's own database only), so each
+    run starts from the same state; the catalog stays."""
+    from django.apps import apps
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    keep = {"products.category", "products.product", "products.productimage"}
+    owned_apps = {
+        "users",
+        "cart",
+        "addresses",
+        "orders",
+        "payments",
+        "products",
+        "token_blacklist",
+        "sessions",
+        "admin",
+    }
+    tables = [
+        model._meta.db_table
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.app_label in owned_apps and model._meta.label_lower not in keep and not model._meta.proxy
+    ]
+    existing = set(connection.introspection.table_names())
+    tables = [table for table in tables if table in existing]
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sql_flush(no_style(), tables, allow_cascade=True):
+            cursor.execute(statement)
+
+
+def _make_users(role: str, count: int):
+    from django.contrib.auth.hashers import make_password
+
+    from users.models import User
+
+    password = make_password(f"bench-{role}-password")  # nobody logs in: the bench mints tokens
+    users = [
+        User(email=f"bench-{role}-{i:05d}@{EMAIL_DOMAIN}", first_name="Bench", last_name=role, password=password)
+        for i in range(count)
+    ]
+    return User.objects.bulk_create(users, batch_size=1000)
+
+
+def _token(user) -> str:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    return str(AccessToken.for_user(user))
+
+
+def _addresses(users) -> dict[int, int]:
+    from addresses.models import Address
+
+    rows = Address.objects.bulk_create(
+        [
+            Address(
+                user=user,
+                full_name=f"Bench Buyer {user.pk}",
+                phone="+15550100",
+                line1=f"{user.pk} Benchmark Road",
+                city="Springfield",
+                state="IL",
+                postal_code="62701",
+                country="US",
+                is_default=True,
+            )
+            for user in users
+        ],
+        batch_size=1000,
+    )
+    return {row.user_id: row.pk for row in rows}
+
+
+def _fill_carts(users, product_ids_for) -> None:
+    from cart.models import Cart, CartItem
+
+    carts = Cart.objects.bulk_create([Cart(user=user) for user in users], batch_size=1000)
+    items = []
+    for cart, user in zip(carts, users, strict=True):
+        for product_id, quantity in product_ids_for(user):
+            items.append(CartItem(cart=cart, product_id=product_id, quantity=quantity))
+    CartItem.objects.bulk_create(items, batch_size=2000)
+
+
+def _hot_products() -> list[dict]:
+    """Products that carts and orders use: stock so high that no run sells them out."""
+    from products.models import Product
+
+    rows = list(
+        Product.objects.filter(sku__startswith="SYN-", is_active=True)
+        .order_by("sku")
+        .values("id", "name", "sku", "price")[:HOT_PRODUCTS]
+    )
+    Product.objects.filter(pk__in=[row["id"] for row in rows]).update(stock=HOT_STOCK)
+    return rows
+
+
+def _contention_product(category_id):
+    from products.models import Product
+
+    product, _created = Product.objects.update_or_create(
+        sku=CONTENTION_SKU,
+        defaults={
+            "name": "Bench limited edition",
+            "slug": "bench-contention-1",
+            "price": Decimal("49.00"),
+            "stock": CONTENTION_STOCK,
+            "is_active": True,
+            "category_id": category_id,
+        },
+    )
+    return product
+
+
+def _seed_orders(users, hot: list[dict]) -> None:
+    from django.conf import settings
+
+    from orders.models import Order, OrderItem, OrderStatus, OrderStatusChange
+
+    statuses = [OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED]
+    rng = random.Random(SEED)
+    orders, lines = [], []
+    for user in users:
+        for k in range(ORDERS_PER_LIST_USER):
+            picked = rng.sample(hot, 2)
+            line_totals = [row["price"] * (j + 1) for j, row in enumerate(picked)]
+            subtotal = sum(line_totals, Decimal("0"))
+            orders.append(
+                Order(
+                    number=f"B{user.pk:06d}{k:02d}",
+                    user=user,
+                    status=statuses[k % len(statuses)],
+                    payment_method="card",
+                    shipping_address={
+                        "full_name": "Bench Buyer",
+                        "phone": "+15550100",
+                        "line1": "1 Benchmark Road",
+                        "line2": "",
+                        "city": "Springfield",
+                        "state": "IL",
+                        "postal_code": "62701",
+                        "country": "US",
+                        "address_type": "HOME",
+                    },
+                    subtotal=subtotal,
+                    total=subtotal,
+                    currency=settings.STORE_CURRENCY,
+                )
+            )
+            lines.append([(row, j + 1, total) for j, (row, total) in enumerate(zip(picked, line_totals, strict=True))])
+    orders = Order.objects.bulk_create(orders, batch_size=1000)
+    items, history = [], []
+    for order, order_lines in zip(orders, lines, strict=True):
+        for row, quantity, line_total in order_lines:
+            items.append(
+                OrderItem(
+                    order=order,
+                    product_id=row["id"],
+                    product_name=row["name"],
+                    sku=row["sku"],
+                    unit_price=row["price"],
+                    quantity=quantity,
+                    line_total=line_total,
+                )
+            )
+        history.append(OrderStatusChange(order=order, from_status="", to_status=OrderStatus.PENDING))
+    OrderItem.objects.bulk_create(items, batch_size=2000)
+    OrderStatusChange.objects.bulk_create(history, batch_size=2000)
+
+
+def seed_users(out: Path, *, buyers: int, run_id: str) -> tuple[dict, dict]:
+    """Every user the load needs, with a minted access token each. Returns (scenarios, contention)."""
+    from django.db import transaction
+
+    started = time.monotonic()
+    with transaction.atomic():
+        flush_user_data()
+        hot = _hot_products()
+        hot_ids = [row["id"] for row in hot]
+        scenarios = {}
+
+        readers = _make_users("cart-read", CART_READ_USERS)
+        _fill_carts(readers, lambda user: [(hot_ids[(user.pk * 7 + j) % len(hot_ids)], j + 1) for j in range(3)])
+        scenarios["cart_read"] = [_line("GET", "/api/cart/", _token(user)) for user in readers]
+
+        adders = _make_users("cart-add", CART_ADD_USERS)
+        adder_tokens = [_token(user) for user in adders]
+        # Request i adds product i mod P for user i mod U: a (user, product) pair comes back only after
+        # U*P requests, so no line reaches the quantity cap and carts grow slowly, as a shopper's would.
+        scenarios["cart_add"] = [
+            _line(
+                "POST",
+                "/api/cart/add/",
+                adder_tokens[i % len(adders)],
+                body={"product_id": hot_ids[i % len(hot_ids)], "quantity": 1},
+            )
+            for i in range(min(len(adders) * len(hot_ids), CART_ADD_REQUESTS))
+        ]
+
+        listers = _make_users("order-list", ORDER_LIST_USERS)
+        _seed_orders(listers, hot)
+        scenarios["order_list"] = [_line("GET", "/api/orders/my/", _token(user)) for user in listers]
+
+        # Checkout: each request is a different buyer with a full cart and a default address; the
+        # Lua script sends each line once and stops before the list runs out.
+        checkout = _make_users("buyer", buyers)
+        address_of = _addresses(checkout)
+        _fill_carts(checkout, lambda user: [(hot_ids[(user.pk * 13 + j) % len(hot_ids)], 1 + j) for j in range(2)])
+        scenarios["order_create"] = [
+            _line(
+                "POST",
+                "/api/orders/create/",
+                _token(user),
+                f"{run_id}-{user.pk}",
+                {"shipping_address_id": address_of[user.pk], "payment_method": "card"},
+            )
+            for user in checkout
+        ]
+
+        product = _contention_product(_first_category_id())
+        racers = _make_users("racer", CONTENTION_BUYERS)
+        racer_address = _addresses(racers)
+        _fill_carts(racers, lambda user: [(product.pk, 1)])
+        contention = {
+            "product_id": product.pk,
+            "initial_stock": CONTENTION_STOCK,
+            "requests": [
+                {
+                    "token": _token(user),
+                    "idempotency_key": f"{run_id}-race-{user.pk}",
+                    "body": {"shipping_address_id": racer_address[user.pk], "payment_method": "card"},
+                }
+                for user in racers
+            ],
+        }
+    _analyze()
+    log(f"users, carts, addresses and orders seeded ({time.monotonic() - started:.1f}s)")
+    return scenarios, contention
+
+
+def _first_category_id():
+    from products.models import Category
+
+    return Category.objects.order_by("id").values_list("id", flat=True).first()
+
+
+# --- Query counts ----------------------------------------------------------------------------------
+
+
+def _parse(line: str):
+    method, path, token, key, body = line.split("\t", 4)
+    return method, path, (None if token == "-" else token), (None if key == "-" else key), body
+
+
+def count_queries(scenarios: dict[str, list[str]]) -> dict[str, dict]:
+    """Calls each scenario's request in-process (Django's test client, the full middleware stack,
+    the same database and settings as the server) and counts the SQL it sends. The second call is the
+    one reported, so one-time work (content types, URL resolver) is not counted; POST scenarios use
+    two different lines, so the second call is as fresh as every request of the load."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1", raise_request_exception=False)
+    counts = {}
+    for name, lines in scenarios.items():
+        if not lines:
+            continue
+        picked = [lines[0], lines[0]] if _parse(lines[0])[0] == "GET" else lines[-2:]
+        result = {}
+        for line in picked:
+            method, path, token, key, body = _parse(line)
+            headers = {}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            if key:
+                headers["Idempotency-Key"] = key
+            with CaptureQueriesContext(connection) as captured:
+                response = client.generic(method, path, data=body, content_type="application/json", headers=headers)
+            result = {"queries": len(captured.captured_queries), "status": response.status_code}
+        counts[name] = result
+    return counts
+
+
+# --- Contention check ------------------------------------------------------------------------------
+
+
+def verify_contention(plan: dict) -> dict:
+    from django.db.models import Sum
+
+    from orders.models import Order, OrderItem
+    from products.models import Product
+
+    spec = plan["contention"]
+    product = Product.objects.get(pk=spec["product_id"])
+    sold = OrderItem.objects.filter(product=product).aggregate(n=Sum("quantity"))["n"] or 0
+    orders = Order.objects.filter(items__product=product).distinct().count()
+    initial = spec["initial_stock"]
+    return {
+        "stock_after": product.stock,
+        "units_sold": sold,
+        "orders_in_db": orders,
+        "oversold_units": max(0, sold - initial) + max(0, -product.stock),
+        "units_lost": initial - sold - product.stock,
+    }
+
+
+# --- Entry point -----------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.prepare")
+    parser.add_argument("command", choices=["main", "size", "verify-contention"])
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--buyers", type=int, default=3000)
+    parser.add_argument("--run-id", default="bench")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    _setup_django()
+    args.out.mkdir(parents=True, exist_ok=True)
+    plan_path = args.out / "plan.json"
+
+    if args.command == "verify-contention":
+        print(json.dumps(verify_contention(json.loads(plan_path.read_text()))))
+        return 0
+
+    migrate()
+    ensure_catalog(args.products)
+    scenarios = catalog_requests(args.out)
+    plan = {"products": args.products}
+    if args.command == "main":
+        user_scenarios, plan["contention"] = seed_users(args.out, buyers=args.buyers, run_id=args.run_id)
+        scenarios.update(user_scenarios)
+    else:
+        scenarios = {name: scenarios[name] for name in ("product_list", "search")}
+    plan["query_counts"] = count_queries(scenarios)
+    if "order_create" in scenarios:
+        scenarios["order_create"] = scenarios["order_create"][:-2]  # the query count used the last two
+    plan["requests"] = {name: _write_requests(args.out, name, lines) for name, lines in scenarios.items()}
+    plan["sizes"] = {name: len(lines) for name, lines in scenarios.items()}
+    plan_path.write_text(json.dumps(plan, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

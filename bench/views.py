@@ -1,0 +1,162 @@
+"""The floor reference: the same product pages as the public API, answered as cheaply as Django allows.
+
+These views are mounted only by `novacart.settings.bench` (through bench/urls.py), never by the
+application. They run under the same gunicorn, the same middleware and the same database as the
+API, and send the same SQL a well-indexed list page needs (categories for the sub-tree, the count,
+the page with its category joined, the page's images), but read rows with `.values()` and answer
+with a plain `JsonResponse`: no DRF request/response cycle, no authentication or throttling, no
+django-filter, no serializers. The API's throughput divided by the floor's is the share of the
+achievable speed that the API reaches; the rest is what our framework layers cost.
+"""
+
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import JsonResponse
+
+from products.models import Category, Product, ProductImage
+
+PAGE_SIZE = 20
+_LIST_FIELDS = (
+    "id",
+    "name",
+    "slug",
+    "sku",
+    "price",
+    "stock",
+    "rating_avg",
+    "rating_count",
+    "is_featured",
+    "is_active",
+    "created_at",
+    "category_id",
+    "category__name",
+    "category__slug",
+)
+_ORDERINGS = {"price": ("price", "id"), "-price": ("-price", "-id"), "name": ("name", "id")}
+
+
+def _error(status: int, code: str, detail: str, attr=None) -> JsonResponse:
+    body = {"type": "client_error", "errors": [{"code": code, "detail": detail, "attr": attr}]}
+    return JsonResponse(body, status=status)
+
+
+def _descendant_ids(slug: str) -> list[int] | None:
+    """The active category with this slug and every active category below it (one query)."""
+    rows = list(Category.objects.values_list("id", "slug", "parent_id", "is_active"))
+    children: dict[int | None, list[int]] = {}
+    active = {}
+    root = None
+    for cat_id, cat_slug, parent_id, is_active in rows:
+        children.setdefault(parent_id, []).append(cat_id)
+        active[cat_id] = is_active
+        if cat_slug == slug:
+            root = cat_id
+    if root is None or not active[root]:
+        return None
+    ids, stack = [], [root]
+    while stack:
+        current = stack.pop()
+        if active[current]:
+            ids.append(current)
+            stack.extend(children.get(current, ()))
+    return ids
+
+
+def _images_by_product(product_ids: list[int]) -> dict[int, list[dict]]:
+    images: dict[int, list[dict]] = {pid: [] for pid in product_ids}
+    if not product_ids:
+        return images
+    rows = (
+        ProductImage.objects.filter(product_id__in=product_ids)
+        .order_by("position", "id")
+        .values_list("id", "product_id", "image", "external_url", "alt_text", "position")
+    )
+    for image_id, product_id, image, external_url, alt, position in rows:
+        url = (settings.MEDIA_URL + image) if image else external_url
+        images[product_id].append({"id": image_id, "url": url, "alt": alt, "position": position})
+    return images
+
+
+def _product_dict(row: dict, images: list[dict], description: str | None = None) -> dict:
+    data = {
+        "id": row["id"],
+        "name": row["name"],
+        "slug": row["slug"],
+        "sku": row["sku"],
+        "price": format(row["price"], ".2f"),
+        "currency": settings.STORE_CURRENCY,
+        "stock": row["stock"],
+        "in_stock": row["stock"] > 0,
+        "category": (
+            {"id": row["category_id"], "name": row["category__name"], "slug": row["category__slug"]}
+            if row["category_id"] is not None
+            else None
+        ),
+        "images": images,
+        "rating_avg": format(row["rating_avg"], ".2f"),
+        "rating_count": row["rating_count"],
+        "is_featured": row["is_featured"],
+        "is_active": row["is_active"],
+        "created_at": row["created_at"].isoformat().replace("+00:00", "Z"),
+    }
+    if description is not None:
+        data["description"] = description
+    return data
+
+
+def _decimal_param(request, name: str):
+    raw = request.GET.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        return False
+
+
+def floor_product_list(request):
+    """GET /bench/floor/products/?category=&min_price=&max_price=&ordering=&search=&page=."""
+    qs = Product.objects.filter(is_active=True)
+    slug = request.GET.get("category")
+    if slug:
+        ids = _descendant_ids(slug)
+        if ids is None:
+            return _error(400, "unknown_category", f"Unknown category '{slug}'.", "category")
+        qs = qs.filter(category_id__in=ids)
+    for name, lookup in (("min_price", "price__gte"), ("max_price", "price__lte")):
+        value = _decimal_param(request, name)
+        if value is False:
+            return _error(400, "invalid", "A valid number is required.", name)
+        if value is not None:
+            qs = qs.filter(**{lookup: value})
+    for term in request.GET.get("search", "").split():
+        qs = qs.filter(Q(name__icontains=term) | Q(description__icontains=term) | Q(sku__icontains=term))
+    qs = qs.order_by(*_ORDERINGS.get(request.GET.get("ordering", ""), ("-created_at", "-id")))
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return _error(404, "not_found", "Invalid page.")
+    count = qs.count()
+    start = (page - 1) * PAGE_SIZE
+    rows = list(qs.values(*_LIST_FIELDS)[start : start + PAGE_SIZE])
+    images = _images_by_product([row["id"] for row in rows])
+    base = request.build_absolute_uri(request.path)
+    return JsonResponse(
+        {
+            "count": count,
+            "next": f"{base}?page={page + 1}" if start + PAGE_SIZE < count else None,
+            "previous": f"{base}?page={page - 1}" if page > 1 else None,
+            "results": [_product_dict(row, images[row["id"]]) for row in rows],
+        }
+    )
+
+
+def floor_product_detail(request, product_id: int):
+    """GET /bench/floor/products/<id>/: one product with its category and images."""
+    row = Product.objects.filter(pk=product_id, is_active=True).values(*_LIST_FIELDS, "description").first()
+    if row is None:
+        return _error(404, "not_found", "Product not found.")
+    images = _images_by_product([product_id])[product_id]
+    return JsonResponse(_product_dict(row, images, description=row["description"]))
