@@ -27,7 +27,7 @@ from .serializers import (
     TokenRefreshSerializer,
     UserSerializer,
 )
-from .throttles import AuthRateThrottle, PasswordResetRateThrottle
+from .throttles import AuthRateThrottle, LoginFailureThrottle, PasswordResetRateThrottle
 
 CART_TOKEN_PARAMETER = OpenApiParameter(
     "X-Cart-Token",
@@ -47,7 +47,7 @@ def _merge_cart(request, user) -> None:
 class TokenObtainView(TokenObtainPairView):
     """`{"email", "password"}` -> `{"access", "refresh"}`; merges an anonymous cart sent as X-Cart-Token."""
 
-    throttle_classes = [AuthRateThrottle]
+    throttle_classes = [LoginFailureThrottle]
 
     @extend_schema(parameters=[CART_TOKEN_PARAMETER], responses={200: TokenPairSerializer})
     def post(self, request, *args, **kwargs):
@@ -56,6 +56,9 @@ class TokenObtainView(TokenObtainPairView):
             serializer.is_valid(raise_exception=True)
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
+        except AuthenticationFailed:
+            LoginFailureThrottle.record_failure(request, self)
+            raise
         _merge_cart(request, serializer.user)
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
@@ -126,7 +129,7 @@ class LoginView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [AuthRateThrottle]
+    throttle_classes = [LoginFailureThrottle]
 
     def get_authenticate_header(self, request):
         # Without an authenticator DRF would turn a wrong password into 403; it is a 401.
@@ -140,6 +143,7 @@ class LoginView(APIView):
             request, email=serializer.validated_data["email"], password=serializer.validated_data["password"]
         )
         if user is None or not user.is_active:
+            LoginFailureThrottle.record_failure(request, self)
             raise AuthenticationFailed("No active account found with the given credentials.", code="no_active_account")
         _merge_cart(request, user)
         tokens = services.tokens_for_user(user)

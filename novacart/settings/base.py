@@ -168,8 +168,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        "auth": env_str("THROTTLE_AUTH_RATE", "10/min"),
-        "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "5/hour"),
+        # Failed logins (/api/token/, /api/auth/login/) per client address.
+        "login": env_str("THROTTLE_LOGIN_RATE", "10/min"),
+        # Registrations and token refreshes per client address (looser under `make run`).
+        "auth": env_str("THROTTLE_AUTH_RATE", "300/min" if DEV else "30/min"),
+        "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "100/hour" if DEV else "5/hour"),
         "anon": env_str("THROTTLE_ANON_RATE", "600/min"),
         "user": env_str("THROTTLE_USER_RATE", "1200/min"),
     },

@@ -283,7 +283,7 @@ def _lower_rates(settings, **rates):
 
 @pytest.mark.parametrize("path", ["/api/token/", "/api/auth/login/"])
 def test_a_burst_of_wrong_passwords_is_throttled(api_client, user, settings, path):
-    _lower_rates(settings, auth="3/min")
+    _lower_rates(settings, login="3/min")
 
     statuses = [
         api_client.post(path, {"email": user.email, "password": "wrong-password"}).status_code for _ in range(3)
@@ -327,6 +327,17 @@ def test_password_reset_is_throttled(api_client, user, settings, django_capture_
     assert len(mail.outbox) == 2
 
 
+@pytest.mark.parametrize("path", ["/api/token/", "/api/auth/login/"])
+def test_successful_logins_are_not_throttled(api_client, user, settings, path):
+    _lower_rates(settings, login="2/min")
+
+    statuses = [
+        api_client.post(path, {"email": user.email, "password": DEFAULT_PASSWORD}).status_code for _ in range(5)
+    ]
+
+    assert statuses == [200] * 5
+
+
 def test_token_refresh_is_throttled(api_client, settings):
     _lower_rates(settings, auth="1/min")
 
@@ -337,7 +348,7 @@ def test_token_refresh_is_throttled(api_client, settings):
 
 
 def test_throttle_counts_per_client_address(user, settings):
-    _lower_rates(settings, auth="1/min")
+    _lower_rates(settings, login="1/min")
     first = APIClient(REMOTE_ADDR="10.0.0.1")
     second = APIClient(REMOTE_ADDR="10.0.0.2")
 
