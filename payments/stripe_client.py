@@ -162,7 +162,12 @@ def _translate(exc: stripe.StripeError, what: str) -> GatewayError:
     return GatewayError(message)
 
 
+def _plain(obj) -> dict:
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
 def _intent(obj) -> ProviderIntent:
+    obj = _plain(obj)
     return ProviderIntent(
         id=obj["id"],
         client_secret=obj.get("client_secret") or "",
@@ -174,6 +179,7 @@ def _intent(obj) -> ProviderIntent:
 
 
 def _session(obj) -> ProviderCheckoutSession:
+    obj = _plain(obj)
     payment_intent = obj.get("payment_intent")
     if payment_intent is not None and not isinstance(payment_intent, str):
         payment_intent = payment_intent["id"]  # expanded
@@ -231,6 +237,7 @@ class StripeGateway:
             obj = _client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
         except stripe.StripeError as exc:
             raise _translate(exc, "refund create") from exc
+        obj = _plain(obj)
         return ProviderRefund(
             id=obj["id"],
             status=obj.get("status") or "",
