@@ -33,7 +33,7 @@ run: install
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
