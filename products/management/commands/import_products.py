@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -319,7 +320,7 @@ class Command(BaseCommand):
         if synthetic is not None and not 1 <= synthetic <= 10_000_000:
             raise CommandError("--synthetic N needs 1 <= N <= 10000000")
         if path or synthetic is None:
-            self.import_file(Path(path or DEFAULT_PATH))
+            self.import_file(Path(path) if path else Path(settings.BASE_DIR) / DEFAULT_PATH)
         if synthetic is not None:
             self.generate_synthetic(synthetic, batch_size)
 

@@ -1,0 +1,137 @@
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from products import services
+from products.models import Category, Product, Review
+from tests.factories import CategoryFactory, ProductFactory, UserFactory, WishlistItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _action(client, model, action, ids):
+    url = reverse(f"admin:products_{model}_changelist")
+    return client.post(url, {"action": action, "_selected_action": [str(i) for i in ids]}, follow=True)
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["category", "product", "review", "wishlistitem"],
+)
+def test_changelists_load(admin_client, model):
+    ProductFactory()
+    WishlistItemFactory()
+
+    assert admin_client.get(reverse(f"admin:products_{model}_changelist")).status_code == 200
+
+
+@pytest.mark.parametrize("level,expected", [("in", {"a", "b"}), ("low", {"b"}), ("out", {"c"})])
+def test_stock_level_filter(admin_client, settings, level, expected):
+    settings.LOW_STOCK_THRESHOLD = 5
+    ProductFactory(name="a", stock=50)
+    ProductFactory(name="b", stock=2)
+    ProductFactory(name="c", stock=0)
+
+    response = admin_client.get(reverse("admin:products_product_changelist"), {"stock_level": level})
+
+    assert {p.name for p in response.context["cl"].result_list} == expected
+
+
+def test_search_by_sku(admin_client):
+    ProductFactory(sku="FIND-ME")
+    ProductFactory(sku="OTHER")
+
+    response = admin_client.get(reverse("admin:products_product_changelist"), {"q": "find-me"})
+
+    assert [p.sku for p in response.context["cl"].result_list] == ["FIND-ME"]
+
+
+def test_feature_unfeature_and_deactivate_actions(admin_client):
+    first, second = ProductFactory(), ProductFactory()
+
+    _action(admin_client, "product", "feature", [first.id, second.id])
+    assert set(Product.objects.values_list("is_featured", flat=True)) == {True}
+    _action(admin_client, "product", "unfeature", [first.id])
+    _action(admin_client, "product", "deactivate", [second.id])
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.is_featured, first.is_active) == (False, True)
+    assert (second.is_featured, second.is_active) == (True, False)
+
+
+def test_list_editable_price_and_stock(admin_client):
+    product = ProductFactory(price=Decimal("10.00"), stock=1)
+    url = reverse("admin:products_product_changelist")
+
+    response = admin_client.post(
+        url,
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-0-id": str(product.id),
+            "form-0-price": "12.00",
+            "form-0-stock": "9",
+            "_save": "Save",
+        },
+    )
+
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert (product.price, product.stock) == (Decimal("12.00"), 9)
+
+
+def test_admin_add_product_generates_a_slug(admin_client):
+    category = CategoryFactory()
+    response = admin_client.post(
+        reverse("admin:products_product_add"),
+        {
+            "name": "Admin Lamp",
+            "sku": "ADM-1",
+            "description": "",
+            "price": "30.00",
+            "stock": "4",
+            "category": str(category.id),
+            "is_active": "on",
+            "images-TOTAL_FORMS": "0",
+            "images-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302, response.content[:2000]
+    assert Product.objects.get(sku="ADM-1").slug == "admin-lamp"
+
+
+def test_review_moderation_recomputes_the_rating(admin_client):
+    product = ProductFactory()
+    good = services.review_create(product=product, user=UserFactory(), rating=5)
+    bad = services.review_create(product=product, user=UserFactory(), rating=1)
+
+    _action(admin_client, "review", "hide", [bad.id])
+    product.refresh_from_db()
+    assert (product.rating_avg, product.rating_count) == (Decimal("5.00"), 1)
+    assert Review.objects.get(pk=bad.pk).is_visible is False
+
+    _action(admin_client, "review", "show", [bad.id])
+    product.refresh_from_db()
+    assert (product.rating_avg, product.rating_count) == (Decimal("3.00"), 2)
+    assert good.pk
+
+
+def test_deleting_a_category_with_products_is_refused_not_a_500(admin_client):
+    category = CategoryFactory(slug="busy")
+    ProductFactory(category=category)
+
+    response = admin_client.post(reverse("admin:products_category_delete", args=[category.id]), {"post": "yes"})
+
+    assert response.status_code in (200, 302)
+    assert Category.objects.filter(slug="busy").exists()
+
+
+def test_wishlist_is_read_only(admin_client):
+    item = WishlistItemFactory()
+
+    assert admin_client.get(reverse("admin:products_wishlistitem_add")).status_code == 403
+    response = admin_client.post(reverse("admin:products_wishlistitem_delete", args=[item.id]), {"post": "yes"})
+    assert response.status_code == 403

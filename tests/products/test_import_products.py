@@ -1,0 +1,241 @@
+import io
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from products.models import Category, Product, ProductImage
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+DEMO = Path(settings.BASE_DIR) / "fixtures" / "demo_catalog.json"
+
+
+def _run(*args, **kwargs) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_products", *args, stdout=out, stderr=err, **kwargs)
+    return out.getvalue(), err.getvalue()
+
+
+def _snapshot():
+    return {
+        "categories": sorted(Category.objects.values_list("slug", "name", "parent__slug", "updated_at")),
+        "products": sorted(
+            Product.objects.values_list("sku", "slug", "name", "price", "stock", "category__slug", "updated_at")
+        ),
+        "images": sorted(ProductImage.objects.values_list("product__sku", "image", "alt_text")),
+    }
+
+
+@pytest.fixture
+def catalog_dir(tmp_path):
+    """A copy of the demo catalog and its images that a test may edit."""
+    shutil.copytree(DEMO.parent / "images", tmp_path / "images")
+    path = tmp_path / "catalog.json"
+    shutil.copy(DEMO, path)
+    return path
+
+
+def _edit(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def test_demo_catalog_is_rich_enough():
+    data = json.loads(DEMO.read_text())
+    slugs = {c["slug"]: c for c in data["categories"]}
+
+    assert len(slugs) >= 8
+    assert any(c["parent"] is None for c in slugs.values())
+    assert any(c["parent"] in slugs for c in slugs.values())
+    assert len(data["products"]) >= 60
+    assert any(p["is_featured"] for p in data["products"])
+    for product in data["products"]:
+        for image in product["images"]:
+            path = DEMO.parent / image["path"]
+            assert path.is_file()
+            assert path.stat().st_size < 20_000
+
+
+def test_import_creates_categories_products_and_images():
+    out, _ = _run(str(DEMO))
+
+    data = json.loads(DEMO.read_text())
+    assert Category.objects.count() == len(data["categories"])
+    assert Product.objects.count() == len(data["products"])
+    assert ProductImage.objects.count() == sum(len(p["images"]) for p in data["products"])
+    headphones = Product.objects.get(sku="AUD-001")
+    assert headphones.price == Decimal("149.00")
+    assert headphones.category.slug == "audio"
+    assert headphones.category.parent.slug == "electronics"
+    assert headphones.slug == "aurora-wireless-over-ear-headphones"
+    assert headphones.images.get().image.name.startswith(f"products/{headphones.id}/")
+    assert "64 created" in out
+
+
+def test_default_path_is_the_demo_catalog():
+    _run(quiet=True)
+
+    assert Product.objects.filter(sku="AUD-001").exists()
+
+
+def test_second_run_changes_nothing(django_assert_max_num_queries):
+    _run(str(DEMO), quiet=True)
+    before = _snapshot()
+
+    with django_assert_max_num_queries(10):  # fast enough to run on every `make run`
+        out, err = _run(str(DEMO), quiet=True)
+
+    assert _snapshot() == before
+    assert out == err == ""
+
+
+def test_rerun_updates_changed_rows_by_sku_and_slug(catalog_dir):
+    _run(str(catalog_dir), quiet=True)
+    product = Product.objects.get(sku="AUD-001")
+    slug = product.slug
+    images_before = ProductImage.objects.count()
+
+    def change(data):
+        data["products"][0]["price"] = "129.00"
+        data["products"][0]["name"] = "Aurora Headphones II"
+        data["products"][0]["stock"] = 3
+        data["categories"][1]["name"] = "Audio & Hi-Fi"
+
+    _edit(catalog_dir, change)
+    out, _ = _run(str(catalog_dir))
+
+    product.refresh_from_db()
+    assert (product.price, product.stock, product.name) == (Decimal("129.00"), 3, "Aurora Headphones II")
+    assert product.slug == slug  # stable
+    assert Category.objects.get(slug="audio").name == "Audio & Hi-Fi"
+    assert ProductImage.objects.count() == images_before  # the product had an image already
+    assert "1 updated" in out
+
+
+def test_images_are_copied_only_to_products_without_one(catalog_dir):
+    existing = ProductFactory(sku="AUD-001")
+    from tests.factories import ProductImageFactory
+
+    ProductImageFactory(product=existing)
+
+    _run(str(catalog_dir), quiet=True)
+
+    assert existing.images.count() == 1
+    assert ProductImage.objects.filter(product__sku="AUD-002").count() == 1
+
+
+def test_products_with_equal_names_get_unique_slugs(catalog_dir):
+    def change(data):
+        data["products"][1]["name"] = data["products"][0]["name"]
+
+    _edit(catalog_dir, change)
+    _run(str(catalog_dir), quiet=True)
+
+    slugs = list(Product.objects.filter(sku__in=["AUD-001", "AUD-002"]).values_list("slug", flat=True))
+    assert len(set(slugs)) == 2
+
+
+def _assert_refused(path, message_part):
+    with pytest.raises(CommandError) as excinfo:
+        _run(str(path), quiet=True)
+    assert message_part in str(excinfo.value)
+    assert not Product.objects.exists()
+    assert not Category.objects.exists()
+    assert not ProductImage.objects.exists()
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    _assert_refused(tmp_path / "nope.json", "not found")
+
+
+def test_invalid_json_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"products": [')
+
+    _assert_refused(path, "not valid JSON")
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda d: d["products"][5].pop("sku"), "products[5]: missing field 'sku'"),
+        (lambda d: d["products"][7].pop("price"), "products[7]: missing field 'price'"),
+        (lambda d: d["products"][3].update(price="-1.00"), "products[3]: 'price' must be greater than zero"),
+        (lambda d: d["products"][3].update(price="abc"), "products[3]: 'price' is not a number"),
+        (lambda d: d["products"][4].update(stock=-2), "products[4]: 'stock' must be between 0"),
+        (lambda d: d["products"][4].update(stock="ten"), "products[4]: 'stock' must be an integer"),
+        (lambda d: d["products"][2].update(category="nowhere"), "unknown category 'nowhere'"),
+        (lambda d: d["products"][2].update(sku=d["products"][1]["sku"]), "duplicate SKU"),
+        (lambda d: d["products"][2]["images"][0].update(path="images/missing.png"), "image file not found"),
+        (lambda d: d["categories"][0].pop("name"), "categories[0]: missing field 'name'"),
+        (lambda d: d["categories"][0].update(parent="audio"), "parent cycle"),
+        (lambda d: d.pop("products"), "missing list 'products'"),
+    ],
+)
+def test_a_bad_file_writes_nothing(catalog_dir, change, message):
+    """The last products are valid: nothing at all is written, not even them."""
+    _edit(catalog_dir, change)
+
+    _assert_refused(catalog_dir, message)
+
+
+def test_a_bad_file_leaves_an_existing_catalog_untouched(catalog_dir):
+    _run(str(catalog_dir), quiet=True)
+    before = _snapshot()
+
+    def change(data):
+        data["products"][0]["price"] = "1.00"  # a valid change...
+        data["products"][-1]["stock"] = -5  # ...and an invalid one
+
+    _edit(catalog_dir, change)
+    with pytest.raises(CommandError):
+        _run(str(catalog_dir), quiet=True)
+
+    assert _snapshot() == before
+
+
+def test_progress_is_shown_for_large_files(tmp_path):
+    products = [
+        {"sku": f"BULK-{i:05d}", "name": f"Bulk item {i}", "price": "1.50", "stock": i % 7, "category": None}
+        for i in range(1200)
+    ]
+    path = tmp_path / "bulk.json"
+    path.write_text(json.dumps({"categories": [], "products": products}))
+
+    out, err = _run(str(path))
+
+    assert Product.objects.count() == 1200
+    assert "Products: 1200/1200" in err
+    assert "1200 created" in out
+
+
+def test_synthetic_catalog_is_generated_and_idempotent(api_client):
+    out, err = _run(synthetic=250, batch_size=100)
+
+    assert Product.objects.filter(sku__startswith="SYN-").count() == 250
+    assert Product.objects.filter(sku="SYN-000001").exists()
+    assert Product.objects.filter(sku="SYN-000250").exists()
+    assert Category.objects.filter(parent__slug="synthetic").count() >= 3
+    assert "250 products created" in out
+    assert "Synthetic products: 250/250" in err
+
+    first = dict(Product.objects.values_list("sku", "name"))
+    _run(synthetic=300, batch_size=100, quiet=True)
+    assert Product.objects.filter(sku__startswith="SYN-").count() == 300
+    assert dict(Product.objects.filter(sku__in=first).values_list("sku", "name")) == first
+
+    word = Product.objects.get(sku="SYN-000007").name.split()[-1]
+    response = api_client.get("/api/products/", {"search": word})
+    assert response.json()["count"] > 0
+
+
+def test_synthetic_rejects_a_bad_count():
+    with pytest.raises(CommandError):
+        _run(synthetic=0)
