@@ -1,0 +1,366 @@
+"""Who may call what: every route under /api/, every method, four callers.
+
+The routes come from Django's URL resolver, not from this file: a route that is not in MATRIX
+fails `test_every_api_route_is_in_the_matrix`, so nobody adds an endpoint without deciding who
+may call it. Each cell makes a real request with a valid body against fresh data and asserts the
+status. Callers:
+
+- anon: no credentials;
+- owner: the customer who owns the objects in the URL and body (see conftest.world);
+- other: another customer, using the owner's ids (another user's object is a 404, never a 403);
+- staff: a staff member who owns nothing.
+
+OWASP API Security Top 10 (2023): API1 broken object-level authorisation (other -> 404),
+API3 broken object-property-level authorisation (see test_mass_assignment.py too),
+API5 broken function-level authorisation (customers on staff endpoints -> 403).
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.conftest import auth_client
+from tests.factories import DEFAULT_PASSWORD
+
+from .conftest import FRONTEND, World, png_bytes, signed_event
+
+ROLES = ("anon", "owner", "other", "staff")
+# Methods every view answers the same way (OPTIONS metadata, HEAD mirrors GET): not in the table.
+IGNORED_METHODS = {"options", "head"}
+# Regex groups of router-generated routes, written like path converters.
+_REGEX_CONVERTERS = {r"\d+": "int", r"[-a-zA-Z0-9_]+": "slug", r"[^/.]+": "str"}
+
+
+# --- Enumerating the routes -----------------------------------------------------------------------
+
+
+def _regex_to_path(regex: str) -> str:
+    regex = regex.removeprefix("^").removesuffix("$")
+
+    def converter(match: re.Match) -> str:
+        name, pattern = match.group(1), match.group(2)
+        return f"<{_REGEX_CONVERTERS.get(pattern, 're')}:{name}>"
+
+    return re.sub(r"\(\?P<(\w+)>([^)]*)\)", converter, regex)
+
+
+def _walk(patterns, prefix: str):
+    for pattern in patterns:
+        if isinstance(pattern.pattern, RegexPattern):
+            piece = _regex_to_path(str(pattern.pattern))
+        else:
+            piece = str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + piece)
+        elif isinstance(pattern, URLPattern):
+            yield prefix + piece, pattern
+
+
+def _methods(pattern: URLPattern) -> set[str]:
+    callback = pattern.callback
+    actions = getattr(callback, "actions", None)
+    if actions:  # a DRF viewset: the method -> action map it was built with
+        methods = set(actions)
+    else:
+        view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+        assert view_class is not None, f"function view {pattern} under /api/: give it a class or list it here"
+        methods = {m for m in view_class.http_method_names if hasattr(view_class, m)}
+    return {m.upper() for m in methods - IGNORED_METHODS}
+
+
+def enumerate_api_routes() -> set[tuple[str, str]]:
+    routes = set()
+    for path, pattern in _walk(get_resolver().url_patterns, "/"):
+        if not path.startswith("/api/"):
+            continue
+        if path == "/api/.*":  # the catch-all that answers 404 in the error shape
+            continue
+        for method in _methods(pattern):
+            routes.add((path, method))
+    return routes
+
+
+# --- The table ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Expected status per role (an int, or a set where only the body decides), and how to call."""
+
+    expected: dict
+    params: Callable[[World], dict] = field(default=lambda w: {})
+    body: Callable[[World, str], dict | None] = field(default=lambda w, role: None)
+    query: Callable[[World], dict] = field(default=lambda w: {})
+    multipart: bool = False
+    headers: Callable[[World], dict] = field(default=lambda w: {})
+
+
+def r(anon, owner, other, staff) -> dict:
+    return dict(zip(ROLES, (anon, owner, other, staff), strict=True))
+
+
+PUBLIC = r(200, 200, 200, 200)
+CUSTOMER = r(401, 200, 200, 200)
+STAFF_READ = r(401, 403, 403, 200)
+
+_product = lambda w: {"pk": w.product.pk}  # noqa: E731
+_address = lambda w: {"pk": w.address.pk}  # noqa: E731
+_order = lambda w: {"pk": w.order.pk}  # noqa: E731
+
+
+def _address_body(w, role):
+    return {
+        "full_name": "Ada Lovelace",
+        "phone": "+44 20 7946 0000",
+        "line1": "12 Analytical Row",
+        "line2": "",
+        "city": "London",
+        "state": "",
+        "postal_code": "N1 9GU",
+        "country": "GB",
+        "address_type": "OFFICE",
+    }
+
+
+def _product_body(w, role):
+    return {
+        "name": f"Matrix product {role}",
+        "sku": f"MATRIX-{role}",
+        "description": "Made by the authorisation matrix.",
+        "price": "9.50",
+        "stock": 3,
+        "category": w.category.pk,
+    }
+
+
+def _reset_body(w, role):
+    return {
+        "uid": urlsafe_base64_encode(force_bytes(w.owner.pk)),
+        "token": default_token_generator.make_token(w.owner),
+        "new_password": "Brand-new-Passw0rd!",
+    }
+
+
+MATRIX: dict[tuple[str, str], Cell] = {
+    # Health and docs: public.
+    ("/api/health/", "GET"): Cell(PUBLIC),
+    ("/api/schema/", "GET"): Cell(PUBLIC),
+    ("/api/docs/", "GET"): Cell(PUBLIC),
+    ("/api/redoc/", "GET"): Cell(PUBLIC),
+    # Authentication: anyone; the body's credentials decide.
+    ("/api/token/", "POST"): Cell(PUBLIC, body=lambda w, role: {"email": w.owner.email, "password": DEFAULT_PASSWORD}),
+    ("/api/token/refresh/", "POST"): Cell(
+        PUBLIC, body=lambda w, role: {"refresh": str(RefreshToken.for_user(w.owner))}
+    ),
+    ("/api/token/verify/", "POST"): Cell(
+        PUBLIC, body=lambda w, role: {"token": str(RefreshToken.for_user(w.owner).access_token)}
+    ),
+    ("/api/auth/register/", "POST"): Cell(
+        r(201, 201, 201, 201),
+        body=lambda w, role: {"email": f"new-{role}@example.com", "password": "Another-Str0ng-pass!"},
+    ),
+    ("/api/auth/login/", "POST"): Cell(
+        PUBLIC, body=lambda w, role: {"email": w.owner.email, "password": DEFAULT_PASSWORD}
+    ),
+    # Logging out the owner's refresh token: only the owner may (someone else's token is a 401).
+    ("/api/auth/logout/", "POST"): Cell(
+        r(401, 200, 401, 401), body=lambda w, role: {"refresh": str(RefreshToken.for_user(w.owner))}
+    ),
+    ("/api/auth/me/", "GET"): Cell(CUSTOMER),
+    ("/api/auth/me/", "PATCH"): Cell(CUSTOMER, body=lambda w, role: {"first_name": "Renamed"}),
+    ("/api/auth/change-password/", "POST"): Cell(
+        CUSTOMER, body=lambda w, role: {"old_password": DEFAULT_PASSWORD, "new_password": "Changed-Passw0rd!"}
+    ),
+    ("/api/auth/password-reset/", "POST"): Cell(r(202, 202, 202, 202), body=lambda w, role: {"email": w.owner.email}),
+    ("/api/auth/password-reset/confirm/", "POST"): Cell(PUBLIC, body=_reset_body),
+    # Catalog: reads are public, writes are staff only.
+    ("/api/categories/", "GET"): Cell(PUBLIC),
+    ("/api/categories/", "POST"): Cell(r(401, 403, 403, 201), body=lambda w, role: {"name": "Matrix category"}),
+    ("/api/categories/<slug:slug>/", "GET"): Cell(PUBLIC, params=lambda w: {"slug": w.empty_category.slug}),
+    ("/api/categories/<slug:slug>/", "PUT"): Cell(
+        r(401, 403, 403, 200),
+        params=lambda w: {"slug": w.empty_category.slug},
+        body=lambda w, role: {"name": "Renamed", "slug": w.empty_category.slug},
+    ),
+    ("/api/categories/<slug:slug>/", "PATCH"): Cell(
+        r(401, 403, 403, 200), params=lambda w: {"slug": w.empty_category.slug}, body=lambda w, role: {"name": "New"}
+    ),
+    ("/api/categories/<slug:slug>/", "DELETE"): Cell(
+        r(401, 403, 403, 204), params=lambda w: {"slug": w.empty_category.slug}
+    ),
+    ("/api/products/", "GET"): Cell(PUBLIC),
+    ("/api/products/", "POST"): Cell(r(401, 403, 403, 201), body=_product_body),
+    ("/api/products/featured/", "GET"): Cell(PUBLIC),
+    ("/api/products/low-stock/", "GET"): Cell(STAFF_READ),
+    ("/api/products/<int:pk>/", "GET"): Cell(PUBLIC, params=_product),
+    ("/api/products/<int:pk>/", "PUT"): Cell(r(401, 403, 403, 200), params=_product, body=_product_body),
+    ("/api/products/<int:pk>/", "PATCH"): Cell(
+        r(401, 403, 403, 200), params=_product, body=lambda w, role: {"price": "21.00"}
+    ),
+    ("/api/products/<int:pk>/", "DELETE"): Cell(r(401, 403, 403, 204), params=_product),
+    ("/api/products/<int:pk>/images/", "POST"): Cell(
+        r(401, 403, 403, 201),
+        params=_product,
+        body=lambda w, role: {"image": _upload(), "alt": "Front"},
+        multipart=True,
+    ),
+    # Reviews: anyone reads; a user writes one per product (the owner already has one); only the
+    # author edits or deletes it, staff included.
+    ("/api/products/<int:pk>/reviews/", "GET"): Cell(PUBLIC, params=_product),
+    ("/api/products/<int:pk>/reviews/", "POST"): Cell(
+        r(401, 400, 201, 201), params=_product, body=lambda w, role: {"rating": 5, "comment": "Lovely."}
+    ),
+    ("/api/products/<int:pk>/reviews/<int:review_id>/", "PATCH"): Cell(
+        r(401, 200, 404, 404),
+        params=lambda w: {"pk": w.product.pk, "review_id": w.review.pk},
+        body=lambda w, role: {"rating": 2},
+    ),
+    ("/api/products/<int:pk>/reviews/<int:review_id>/", "DELETE"): Cell(
+        r(401, 204, 404, 404), params=lambda w: {"pk": w.product.pk, "review_id": w.review.pk}
+    ),
+    # Wishlist: the user's own; adding what is already there is a 200.
+    ("/api/products/wishlist/", "GET"): Cell(CUSTOMER),
+    ("/api/products/wishlist/", "POST"): Cell(r(401, 200, 201, 201), body=lambda w, role: {"product_id": w.product.pk}),
+    ("/api/products/wishlist/<int:pk>/", "DELETE"): Cell(
+        r(401, 204, 404, 404), params=lambda w: {"pk": w.wishlist_item.pk}
+    ),
+    # Cart: anyone has a cart (anonymous ones by X-Cart-Token); a line is its cart's owner's only.
+    ("/api/cart/", "GET"): Cell(PUBLIC),
+    ("/api/cart/add/", "POST"): Cell(
+        r(201, 200, 201, 201), body=lambda w, role: {"product_id": w.product.pk, "quantity": 1}
+    ),
+    ("/api/cart/update/<int:cart_id>/", "PATCH"): Cell(
+        r(404, 200, 404, 404), params=lambda w: {"cart_id": w.cart_item.pk}, body=lambda w, role: {"quantity": 2}
+    ),
+    ("/api/cart/remove/<int:cart_id>/", "DELETE"): Cell(
+        r(404, 204, 404, 404), params=lambda w: {"cart_id": w.cart_item.pk}
+    ),
+    ("/api/cart/clear/", "DELETE"): Cell(r(204, 204, 204, 204)),
+    # Addresses: the user's own, staff included (staff manage orders, not address books).
+    ("/api/addresses/", "GET"): Cell(CUSTOMER),
+    ("/api/addresses/", "POST"): Cell(r(401, 201, 201, 201), body=_address_body),
+    ("/api/addresses/<int:pk>/", "GET"): Cell(r(401, 200, 404, 404), params=_address),
+    ("/api/addresses/<int:pk>/", "PUT"): Cell(r(401, 200, 404, 404), params=_address, body=_address_body),
+    ("/api/addresses/<int:pk>/", "PATCH"): Cell(
+        r(401, 200, 404, 404), params=_address, body=lambda w, role: {"city": "Paris", "country": "FR"}
+    ),
+    ("/api/addresses/<int:pk>/", "DELETE"): Cell(r(401, 204, 404, 404), params=_address),
+    ("/api/addresses/<int:pk>/set-default/", "POST"): Cell(r(401, 200, 404, 404), params=_address),
+    # Orders: the owner's (staff see and cancel anyone's); status moves, reports: staff only.
+    ("/api/orders/create/", "POST"): Cell(
+        r(401, 201, 404, 404),
+        body=lambda w, role: {"shipping_address_id": w.address.pk, "payment_method": "card"},
+    ),
+    ("/api/orders/my/", "GET"): Cell(CUSTOMER),
+    ("/api/orders/<int:pk>/", "GET"): Cell(r(401, 200, 404, 200), params=_order),
+    ("/api/orders/cancel/<int:pk>/", "POST"): Cell(r(401, 200, 404, 200), params=_order),
+    ("/api/orders/<int:pk>/status/", "PATCH"): Cell(
+        r(401, 403, 403, 200), params=_order, body=lambda w, role: {"status": "CANCELLED"}
+    ),
+    ("/api/orders/sales-report/", "GET"): Cell(STAFF_READ, query=lambda w: {"days": 7}),
+    ("/api/analytics/", "GET"): Cell(STAFF_READ),
+    # Payments: the order's owner pays; staff refund; Stripe's webhook is trusted by its signature.
+    ("/api/payments/payment-intent/", "POST"): Cell(
+        r(401, 200, 404, 404), body=lambda w, role: {"order_id": w.order.pk}
+    ),
+    ("/api/payments/checkout-session/", "POST"): Cell(
+        r(401, 200, 404, 404),
+        body=lambda w, role: {
+            "order_id": w.order.pk,
+            "success_url": f"{FRONTEND}/paid?session={{CHECKOUT_SESSION_ID}}",
+            "cancel_url": f"{FRONTEND}/cart",
+        },
+    ),
+    ("/api/payments/verify/", "GET"): Cell(
+        r(401, 200, 404, 404), query=lambda w: {"session_id": w.checkout_payment.provider_checkout_session_id}
+    ),
+    ("/api/payments/dummy/confirm/", "POST"): Cell(
+        r(401, 200, 404, 404), body=lambda w, role: {"order_id": w.order.pk}
+    ),
+    ("/api/payments/refund/", "POST"): Cell(r(401, 403, 403, 200), body=lambda w, role: {"order_id": w.paid_order.pk}),
+    ("/api/payments/webhook/", "POST"): Cell(PUBLIC),  # signed in _call; a Bearer token changes nothing
+}
+
+
+def _upload():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("front.png", png_bytes(), content_type="image/png")
+
+
+def _client(world: World, role: str) -> APIClient:
+    if role == "anon":
+        return APIClient()
+    return auth_client({"owner": world.owner, "other": world.other, "staff": world.staff}[role])
+
+
+def _url(path: str, params: dict) -> str:
+    def fill(match: re.Match) -> str:
+        return str(params[match.group(1)])
+
+    url = re.sub(r"<(?:\w+:)?(\w+)>", fill, path)
+    assert "<" not in url, url
+    return url
+
+
+def _call(world: World, role: str, path: str, method: str, cell: Cell):
+    client = _client(world, role)
+    url = _url(path, cell.params(world))
+    if path == "/api/payments/webhook/":
+        payload, signature = signed_event()
+        return client.post(url, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
+    kwargs = {}
+    body = cell.body(world, role)
+    if body is not None:
+        kwargs["data"] = body
+        kwargs["format"] = "multipart" if cell.multipart else "json"
+    elif cell.query(world):
+        kwargs["data"] = cell.query(world)
+    return getattr(client, method.lower())(url, **kwargs)
+
+
+# --- The tests ------------------------------------------------------------------------------------
+
+
+def test_every_api_route_is_in_the_matrix():
+    enumerated = enumerate_api_routes()
+
+    missing = sorted(enumerated - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - enumerated)
+    assert not missing, f"routes nobody decided the access rules for (add them to MATRIX): {missing}"
+    assert not stale, f"MATRIX rows for routes that no longer exist: {stale}"
+
+
+def test_the_matrix_covers_every_role_of_every_route():
+    for key, cell in MATRIX.items():
+        assert set(cell.expected) == set(ROLES), key
+
+
+CELLS = [(path, method, role) for (path, method) in sorted(MATRIX) for role in ROLES]
+
+
+@pytest.mark.usefixtures("payments_on")
+@pytest.mark.parametrize(("path", "method", "role"), CELLS, ids=[f"{m} {p} {r}" for p, m, r in CELLS])
+def test_access(world, path, method, role):
+    cell = MATRIX[(path, method)]
+    expected = cell.expected[role]
+
+    response = _call(world, role, path, method, cell)
+
+    allowed = expected if isinstance(expected, set) else {expected}
+    assert response.status_code in allowed, (
+        f"{method} {path} as {role}: {response.status_code}, expected {expected}: {response.content[:500]!r}"
+    )
+    if response.status_code >= 400:
+        body = response.json()
+        assert body["type"] in ("validation_error", "client_error"), body
+        assert all(set(e) == {"code", "detail", "attr"} for e in body["errors"]), body
