@@ -29,10 +29,10 @@ SECRET_KEY = "sk_test_novacart_fake"
 
 def sign_payload(payload: bytes | str, secret: str, timestamp: int | None = None) -> str:
     """The Stripe-Signature header for `payload`: `t=<unix>,v1=<hex hmac-sha256(secret, "t.body")>`."""
-    if isinstance(payload, bytes):
-        payload = payload.decode("utf-8")
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
     t = int(time.time()) if timestamp is None else int(timestamp)
-    signature = hmac.new(secret.encode(), f"{t}.{payload}".encode(), hashlib.sha256).hexdigest()
+    signature = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
     return f"t={t},v1={signature}"
 
 
