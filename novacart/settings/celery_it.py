@@ -7,10 +7,14 @@ The database comes from DATABASE_URL (a file both the test and the worker can op
 
 import os
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .test import *  # noqa: F403
 
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-EMAIL_FILE_PATH = os.environ["NOVACART_EMAIL_DIR"]
+EMAIL_FILE_PATH = os.environ.get("NOVACART_EMAIL_DIR", "")
+if not EMAIL_FILE_PATH:
+    raise ImproperlyConfigured("novacart.settings.celery_it needs NOVACART_EMAIL_DIR: the directory e-mails go to.")
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/15"
