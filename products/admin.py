@@ -1,6 +1,7 @@
 """Staff screens for the catalog. Saves and actions go through products.services (which keep slugs,
 ratings and the catalog cache right); the admin never writes catalog rows on its own."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 
@@ -32,8 +33,23 @@ class StockLevelFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CategoryAdminForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["name", "slug", "parent", "description", "is_active", "sort_order"]
+
+    def clean_parent(self):
+        parent = self.cleaned_data.get("parent")
+        try:
+            services.category_check_parent(category=self.instance, parent=parent)
+        except ServiceError as exc:
+            raise forms.ValidationError(str(exc), code=exc.code) from exc
+        return parent
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    form = CategoryAdminForm
     list_display = ["name", "slug", "parent", "is_active", "sort_order"]
     list_filter = ["is_active", "parent"]
     search_fields = ["name", "slug"]
@@ -54,8 +70,24 @@ class CategoryAdmin(admin.ModelAdmin):
             self.delete_model(request, category)
 
 
+class ProductImageInlineForm(forms.ModelForm):
+    class Meta:
+        model = ProductImage
+        fields = ["image", "external_url", "alt_text", "position"]
+
+    def clean_image(self):
+        image = self.cleaned_data.get("image")
+        if image and hasattr(image, "seek") and "image" in self.changed_data:
+            try:
+                services.product_image_validate(upload=image)
+            except ServiceError as exc:
+                raise forms.ValidationError(str(exc), code=exc.code) from exc
+        return image
+
+
 class ProductImageInline(admin.TabularInline):
     model = ProductImage
+    form = ProductImageInlineForm
     extra = 0
     fields = ["image", "external_url", "alt_text", "position"]
 

@@ -67,6 +67,11 @@ def _unique_slug(model, text: str, *, fallback: str, exclude_pk=None) -> str:
 # --- Categories --------------------------------------------------------------------------------
 
 
+def category_check_parent(*, category: Category, parent: Category | None) -> None:
+    """Raises `category_cycle` (400) when `parent` is the category itself or one of its descendants."""
+    _check_no_cycle(category=category, parent=parent)
+
+
 def _check_no_cycle(*, category: Category, parent: Category | None) -> None:
     if parent is None or category.pk is None:
         return
@@ -345,6 +350,13 @@ def _inspect_image(upload) -> str:
     finally:
         upload.seek(0)
     return ALLOWED_IMAGE_FORMATS[image_format]
+
+
+def product_image_validate(*, upload) -> str:
+    """Checks an uploaded image against the same rules as `product_image_add` (size, pixel count,
+    JPEG/PNG/WebP/GIF, a real image) and returns the extension to store it under. Raises the same
+    400 codes."""
+    return _inspect_image(upload)
 
 
 def product_image_add(*, product: Product, upload, alt_text: str = "") -> ProductImage:

@@ -135,3 +135,56 @@ def test_wishlist_is_read_only(admin_client):
     assert admin_client.get(reverse("admin:products_wishlistitem_add")).status_code == 403
     response = admin_client.post(reverse("admin:products_wishlistitem_delete", args=[item.id]), {"post": "yes"})
     assert response.status_code == 403
+
+
+def test_admin_refuses_a_category_cycle_with_a_form_error(admin_client):
+    root = CategoryFactory(name="Root", slug="root")
+    child = CategoryFactory(name="Child", slug="child", parent=root)
+
+    response = admin_client.post(
+        reverse("admin:products_category_change", args=[root.id]),
+        {
+            "name": "Root",
+            "slug": "root",
+            "parent": str(child.id),
+            "description": "",
+            "is_active": "on",
+            "sort_order": "0",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "sub-categories" in response.content.decode()
+    root.refresh_from_db()
+    assert root.parent is None
+
+
+def test_admin_image_upload_uses_the_same_validation(admin_client, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from products.models import ProductImage
+
+    from .utils import image_bytes
+
+    settings.PRODUCT_IMAGE_MAX_PIXELS = 10
+    product = ProductFactory()
+    data = {
+        "name": product.name,
+        "sku": product.sku,
+        "description": "",
+        "price": "19.99",
+        "stock": "10",
+        "category": str(product.category_id),
+        "is_active": "on",
+        "images-TOTAL_FORMS": "1",
+        "images-INITIAL_FORMS": "0",
+        "images-0-image": SimpleUploadedFile("big.png", image_bytes("PNG", size=(8, 8)), "image/png"),
+        "images-0-alt_text": "x",
+        "images-0-position": "0",
+    }
+
+    response = admin_client.post(reverse("admin:products_product_change", args=[product.id]), data)
+
+    assert response.status_code == 200
+    assert "pixels" in response.content.decode()
+    assert not ProductImage.objects.exists()
