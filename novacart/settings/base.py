@@ -119,7 +119,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60)
+# A per-process memory cache cannot be invalidated across gunicorn workers: without Redis the
+# catalog cache is only on by default for the single-process development server.
+CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60 if (REDIS_URL or DEBUG) else 0)
 
 # --- Auth -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
