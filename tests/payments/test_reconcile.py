@@ -1,0 +1,122 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from orders.models import OrderStatus
+from payments.models import PaymentStatus
+from payments.tasks import reconcile_payments
+from tests.factories import PaymentFactory
+from tests.payments.helpers import INTENT_URL, make_order
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(*args) -> tuple[str, CommandError | None]:
+    out = StringIO()
+    try:
+        call_command("reconcile_payments", *args, stdout=out)
+    except CommandError as exc:
+        return out.getvalue(), exc
+    return out.getvalue(), None
+
+
+@pytest.fixture
+def consistent(user):
+    """A paid order with its payment, a pending one without, a COD order shipped without any."""
+    paid = make_order(user, status=OrderStatus.PAID)
+    PaymentFactory(order=paid, status=PaymentStatus.SUCCEEDED, amount_minor=1999)
+    make_order(user)
+    make_order(user, status=OrderStatus.SHIPPED, payment_method="cod")
+    refunded = make_order(user, status=OrderStatus.REFUNDED)
+    PaymentFactory(order=refunded, status=PaymentStatus.REFUNDED, amount_minor=1999)
+    return paid
+
+
+def test_a_consistent_database_exits_0_with_an_all_clear(consistent):
+    output, error = _run()
+
+    assert error is None
+    assert output.strip() == "Payments reconciled: orders agree, no inconsistencies."
+    assert reconcile_payments() == []
+
+
+def _assert_reported(kind, order):
+    output, error = _run()
+    assert error is not None and error.returncode == 1
+    assert "1 payment inconsistencies found" in str(error)
+    [line] = output.strip().splitlines()
+    assert line.startswith(f"INCONSISTENT {kind}: order {order.number}")
+    [issue] = reconcile_payments()
+    assert (issue["kind"], issue["order_id"]) == (kind, order.pk)
+    return line
+
+
+def test_a_paid_card_order_without_a_succeeded_payment_is_reported(consistent, user):
+    order = make_order(user, status=OrderStatus.PAID)
+    PaymentFactory(order=order, status=PaymentStatus.FAILED, amount_minor=1999)
+
+    _assert_reported("paid_without_payment", order)
+
+
+def test_a_succeeded_payment_on_a_cancelled_order_is_reported(consistent, user):
+    order = make_order(user, status=OrderStatus.CANCELLED)
+    payment = PaymentFactory(order=order, status=PaymentStatus.SUCCEEDED, amount_minor=1999)
+
+    line = _assert_reported("cancelled_order_payment_not_refunded", order)
+    assert f"payment {payment.pk}" in line
+
+
+def test_an_amount_that_differs_from_the_order_is_reported(consistent, user):
+    order = make_order(user, status=OrderStatus.PAID, total="19.99")
+    PaymentFactory(order=order, status=PaymentStatus.SUCCEEDED, amount_minor=1000)
+
+    line = _assert_reported("amount_mismatch", order)
+    assert "1000 USD" in line and "1999 USD" in line
+
+
+def test_a_succeeded_payment_on_a_pending_order_is_reported(consistent, user):
+    order = make_order(user)
+    PaymentFactory(order=order, status=PaymentStatus.SUCCEEDED, amount_minor=1999, needs_review=True)
+
+    _assert_reported("pending_order_payment_succeeded", order)
+
+
+def test_with_stripe_a_payment_the_provider_took_but_we_did_not_record_is_reported(stripe_gateway, user, user_client):
+    order = make_order(user)
+    intent_id = user_client.post(INTENT_URL, {"order_id": order.pk}, format="json").json()["payment_intent_id"]
+    stripe_gateway.set_intent_status(intent_id, "succeeded")
+
+    without, error_without = _run()
+    output, error = _run("--stripe")
+
+    assert error_without is None and "no inconsistencies" in without
+    assert error is not None and error.returncode == 1
+    assert f"INCONSISTENT provider_succeeded_not_recorded: order {order.number}" in output
+    assert len(stripe_gateway.requests_to("GET", "/v1/payment_intents/")) == 1
+
+
+def test_with_stripe_a_consistent_database_is_all_clear(stripe_gateway, user, user_client):
+    order = make_order(user)
+    user_client.post(INTENT_URL, {"order_id": order.pk}, format="json")
+
+    output, error = _run("--stripe")
+
+    assert error is None
+    assert "Stripe agree" in output
+
+
+def test_with_stripe_an_unreachable_provider_is_reported(stripe_gateway, user, user_client):
+    order = make_order(user)
+    user_client.post(INTENT_URL, {"order_id": order.pk}, format="json")
+    stripe_gateway.fail_next(1, status=500)
+
+    output, error = _run("--stripe")
+
+    assert error is not None
+    assert "provider_unreachable" in output
+
+
+def test_stripe_option_needs_the_stripe_gateway(db):
+    with pytest.raises(CommandError, match="needs the Stripe gateway"):
+        call_command("reconcile_payments", "--stripe", stdout=StringIO())
