@@ -1,0 +1,139 @@
+"""A customer's whole journey through the HTTP API only: register, cart, address, order, payment
+(Stripe, through a signed webhook; and the development gateway as `make run` shows it), shipping
+and delivery by staff, with the e-mails the customer receives along the way."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from rest_framework.test import APIClient
+
+from products.models import Product
+from tests.conftest import auth_client
+from tests.e2e.conftest import WEBHOOK_SECRET
+from tests.factories import ProductFactory, StaffFactory
+from tests.payments.fake_stripe import sign_payload
+
+pytestmark = pytest.mark.django_db
+
+
+def _customer_places_an_order(product, *, quantity=2) -> tuple[APIClient, dict]:
+    anonymous = APIClient()
+    registered = anonymous.post(
+        "/api/auth/register/",
+        {"email": "ada@example.com", "password": "Analytical-Engine-1843", "first_name": "Ada"},
+        format="json",
+    )
+    assert registered.status_code == 201, registered.content
+    customer = APIClient()
+    customer.credentials(HTTP_AUTHORIZATION=f"Bearer {registered.json()['access']}")
+
+    added = customer.post("/api/cart/add/", {"product_id": product.pk, "quantity": quantity}, format="json")
+    assert added.status_code in (200, 201), added.content
+    address = customer.post(
+        "/api/addresses/",
+        {
+            "full_name": "Ada Lovelace",
+            "phone": "+44 20 7946 0000",
+            "line1": "12 St James's Square",
+            "city": "London",
+            "state": "",
+            "postal_code": "SW1Y 4JH",
+            "country": "GB",
+            "address_type": "HOME",
+        },
+        format="json",
+    )
+    assert address.status_code == 201, address.content
+    created = customer.post(
+        "/api/orders/create/",
+        {"shipping_address_id": address.json()["id"], "payment_method": "card"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="e2e-order-1",
+    )
+    assert created.status_code == 201, created.content
+    order = created.json()
+    assert order["status"] == "PENDING"
+    assert Decimal(order["total"]) == product.price * quantity
+    return customer, order
+
+
+def _staff_ships_and_delivers(order_id: int) -> None:
+    staff = auth_client(StaffFactory())
+    shipped = staff.patch(
+        f"/api/orders/{order_id}/status/", {"status": "SHIPPED", "tracking_number": "1Z999AA10123456784"}, format="json"
+    )
+    assert shipped.status_code == 200, shipped.content
+    assert shipped.json()["status"] == "SHIPPED"
+    delivered = staff.patch(f"/api/orders/{order_id}/status/", {"status": "DELIVERED"}, format="json")
+    assert delivered.status_code == 200, delivered.content
+    assert delivered.json()["status"] == "DELIVERED"
+
+
+def test_a_customer_buys_pays_with_stripe_and_receives_the_parcel(stripe_gateway, django_capture_on_commit_callbacks):
+    product = ProductFactory(price=Decimal("24.50"), stock=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        customer, order = _customer_places_an_order(product)
+
+    intent = customer.post("/api/payments/payment-intent/", {"order_id": order["id"]}, format="json")
+    assert intent.status_code == 200, intent.content
+    assert intent.json()["amount"] == order["total"] == "49.00"
+    assert intent.json()["publishable_key"] == "pk_test_e2e"
+    [sent] = stripe_gateway.requests_to("POST", "/v1/payment_intents")
+    assert (sent.form["amount"], sent.form["currency"]) == ("4900", order["currency"])
+    assert sent.form["metadata"]["order_number"] == order["number"]
+
+    # The customer pays with Stripe.js; Stripe tells us with a signed webhook.
+    paid_intent = stripe_gateway.state.intents[intent.json()["payment_intent_id"]] | {
+        "status": "succeeded",
+        "amount_received": 4900,
+    }
+    event = {"id": "evt_e2e_1", "object": "event", "type": "payment_intent.succeeded", "data": {"object": paid_intent}}
+    body = json.dumps(event).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook = APIClient().post(
+            "/api/payments/webhook/",
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=sign_payload(body, WEBHOOK_SECRET),
+        )
+    assert webhook.status_code == 200, webhook.content
+
+    detail = customer.get(f"/api/orders/{order['id']}/").json()
+    assert detail["status"] == "PAID" and detail["paid_at"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _staff_ships_and_delivers(order["id"])
+
+    final = customer.get(f"/api/orders/{order['id']}/").json()
+    assert final["status"] == "DELIVERED"
+    assert [s["to_status"] for s in final["status_history"]][-3:] == ["PAID", "SHIPPED", "DELIVERED"]
+    assert Product.objects.get(pk=product.pk).stock == 3
+    assert customer.get("/api/cart/").json()["total_items"] == 0
+    subjects = [m.subject for m in mail.outbox if m.to == ["ada@example.com"]]
+    number = order["number"]
+    for expected in (
+        f"Your NovaCart order {number} is confirmed",
+        f"Payment received for order {number}",
+        f"Order {number} is on its way",
+        f"Order {number} was delivered",
+    ):
+        assert expected in subjects
+
+
+def test_the_same_journey_with_the_development_gateway(settings, django_capture_on_commit_callbacks):
+    settings.PAYMENT_GATEWAY = "dummy"
+    product = ProductFactory(price=Decimal("10.00"), stock=4)
+    customer, order = _customer_places_an_order(product, quantity=1)
+
+    intent = customer.post("/api/payments/payment-intent/", {"order_id": order["id"]}, format="json")
+    assert intent.status_code == 200, intent.content
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = customer.post("/api/payments/dummy/confirm/", {"order_id": order["id"]}, format="json")
+    assert confirmed.status_code == 200, confirmed.content
+    assert confirmed.json()["order_status"] == "PAID"
+
+    _staff_ships_and_delivers(order["id"])
+    assert customer.get(f"/api/orders/{order['id']}/").json()["status"] == "DELIVERED"
+    assert Product.objects.get(pk=product.pk).stock == 3
