@@ -36,6 +36,10 @@ def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(PaymentErrorResponseSerializer, description=description)
 
 
+BAD_REQUEST = _error(
+    "`invalid_redirect_url`, `invalid_idempotency_key`, or a field that is missing or malformed (attr names it)."
+)
+ORDER_NOT_FOUND = _error("`not_found`: no such order, or not yours.")
 NOT_PAYABLE = _error(
     "`payment_not_allowed` (cash on delivery), `invalid_transition` (the order is not PENDING), "
     "`already_paid`, `idempotency_request_in_progress`."
@@ -55,6 +59,8 @@ class PaymentIntentView(APIView):
         parameters=[IDEMPOTENCY_KEY_HEADER],
         responses={
             200: PaymentIntentSerializer,
+            400: BAD_REQUEST,
+            404: ORDER_NOT_FOUND,
             409: NOT_PAYABLE,
             422: _error("`idempotency_key_reused`: this Idempotency-Key was used with a different body."),
             502: PROVIDER_FAILED,
@@ -84,7 +90,14 @@ class CheckoutSessionView(APIView):
     @extend_schema(
         operation_id="payments_checkout_session",
         request=CheckoutSessionCreateSerializer,
-        responses={200: CheckoutSessionSerializer, 409: NOT_PAYABLE, 502: PROVIDER_FAILED, 503: NOT_CONFIGURED},
+        responses={
+            200: CheckoutSessionSerializer,
+            400: BAD_REQUEST,
+            404: ORDER_NOT_FOUND,
+            409: NOT_PAYABLE,
+            502: PROVIDER_FAILED,
+            503: NOT_CONFIGURED,
+        },
     )
     def post(self, request):
         serializer = CheckoutSessionCreateSerializer(data=request.data)
@@ -100,7 +113,13 @@ class VerifyView(APIView):
     @extend_schema(
         operation_id="payments_verify",
         parameters=[VerifyQuerySerializer],
-        responses={200: VerifySerializer, 502: PROVIDER_FAILED, 503: NOT_CONFIGURED},
+        responses={
+            200: VerifySerializer,
+            400: _error("`required` / `blank`: the session_id query parameter is missing."),
+            404: _error("`not_found`: no such checkout session, or not yours."),
+            502: PROVIDER_FAILED,
+            503: NOT_CONFIGURED,
+        },
     )
     def get(self, request):
         serializer = VerifyQuerySerializer(data=request.query_params)
@@ -119,6 +138,8 @@ class RefundView(APIView):
         request=OrderIdSerializer,
         responses={
             200: RefundSerializer,
+            400: BAD_REQUEST,
+            404: ORDER_NOT_FOUND,
             409: _error("`payment_not_refundable`: the order has no succeeded payment (or was refunded)."),
             502: _error("`payment_provider_error`, `refund_failed`."),
             503: NOT_CONFIGURED,
@@ -147,6 +168,8 @@ class WebhookView(APIView):
         ],
         responses={
             200: WebhookAckSerializer,
+            400: _error("`invalid_signature` (missing, wrong or stale Stripe-Signature) or `invalid_payload`."),
+            500: _error("`webhook_processing_failed`: nothing was kept; Stripe retries the event."),
             503: _error("`payment_not_configured`: no gateway or STRIPE_WEBHOOK_SECRET."),
         },
         auth=[],
@@ -164,7 +187,12 @@ class DummyConfirmView(APIView):
     @extend_schema(
         operation_id="payments_dummy_confirm",
         request=OrderIdSerializer,
-        responses={200: DummyConfirmSerializer, 409: NOT_PAYABLE},
+        responses={
+            200: DummyConfirmSerializer,
+            400: BAD_REQUEST,
+            404: _error("`not_found`: the development gateway is off, or no such order of yours."),
+            409: NOT_PAYABLE,
+        },
     )
     def post(self, request):
         services.dummy_gateway_require()
