@@ -22,16 +22,20 @@ def markdown(result: dict) -> str:
         f"Database: {meta['database']}, {meta['products']:,} products; gunicorn {meta['server']['summary']}; "
         f"load: {meta['tool']['summary']}",
         "",
-        "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | queries/req | ratio to floor |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | queries/req | ratio to floor "
+        "| server CPU ms/req | CPU ratio to floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    details = result.get("details", {})
     for row in result["scenarios"]:
         label = row["name"]
+        detail = details.get(label, {})
         if row["name"] == "contention":
-            label = "contention (race of 100)"
+            label = "contention (race of 100; p99 = whole race)"
         lines.append(
             f"| {label} | {_fmt(row['rps'])} | {_fmt(row['p50_ms'])} | {_fmt(row['p95_ms'])} | {_fmt(row['p99_ms'])} "
-            f"| {_fmt(row['errors'])} | {_fmt(row['queries_per_request'])} | {_fmt(row['ratio_to_floor'], 2)} |"
+            f"| {_fmt(row['errors'])} | {_fmt(row['queries_per_request'])} | {_fmt(row['ratio_to_floor'], 2)} "
+            f"| {_fmt(detail.get('server_cpu_ms_per_request'), 2)} | {_fmt(detail.get('cpu_ratio_to_floor'), 2)} |"
         )
     if result.get("cached_scenarios"):
         lines += [

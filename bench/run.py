@@ -34,21 +34,31 @@ CATALOG_MISMATCH = 3
 PG_MARK = "novacart-bench: created by bench/run.py, safe to drop"
 KEEP_RUN_DIRS = 5
 
-MAIN_SCENARIOS = (
-    # (name, mode). Each API scenario right after its floor, so machine drift hits both alike.
-    ("floor_list", "cycle"),
-    ("product_list", "cycle"),
-    ("floor_detail", "cycle"),
-    ("product_detail", "cycle"),
+# Compared pairs run interleaved (floor first); the rest one after the other.
+PAIRS = (("floor_list", "product_list"), ("floor_detail", "product_detail"))
+SINGLE_SCENARIOS = (
     ("search", "cycle"),
     ("category_tree", "cycle"),
     ("cart_read", "cycle"),
     ("cart_add", "cycle"),
     ("order_list", "cycle"),
-    ("order_create", "once"),
+    ("order_create", "once"),  # last: it empties carts and moves stock
 )
-CACHED_SCENARIOS = ("product_list", "product_detail", "search")
+WARM_UP = ("floor_list", "product_list", "floor_detail", "product_detail", "search", "category_tree", "cart_read")
+CACHED_PAIRS = {"product_list": "floor_list", "product_detail": "floor_detail", "search": "floor_list"}
 SIZE_SCENARIOS = ("product_list", "search")
+ORDER = [
+    "product_list",
+    "product_detail",
+    "floor_list",
+    "floor_detail",
+    "search",
+    "category_tree",
+    "cart_read",
+    "cart_add",
+    "order_create",
+    "order_list",
+]
 FLOOR_OF = {"product_list": "floor_list", "product_detail": "floor_detail"}
 
 
@@ -289,6 +299,9 @@ class Bench:
             "--log-level",
             "warning",
         ]
+        # gunicorn.conf.py (production) recycles workers after ~1,000 requests; inside a 12 s window
+        # a recycle is a stall of a worker restarting, not a property of the code under test.
+        cmd += ["--max-requests", str(self.args.max_requests)]
         if self.args.worker_class == "gthread":
             cmd += ["--threads", str(self.args.threads)]
         cmd += self.args.gunicorn_arg
@@ -312,6 +325,7 @@ class Bench:
                 raise BenchError(f"gunicorn did not answer /api/health/ within 60 s; see {log_path}")
             time.sleep(0.2)
         log(f"gunicorn up on {base} ({self.args.workers} {self.args.worker_class} workers, {tag})")
+        self.server_pid[base] = proc.pid
         return proc, base
 
     def stop_server(self, proc: subprocess.Popen) -> None:
@@ -340,6 +354,7 @@ class Bench:
             str(LUA),
             base,
         ]
+        cpu_before = _workers_cpu_seconds(self.server_pid.get(base))
         proc = self.procs.start(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
             stdout, _ = proc.communicate(timeout=duration + 60)
@@ -349,40 +364,86 @@ class Bench:
             self.procs.stop(proc)
         if proc.returncode != 0 or not out.exists():
             raise BenchError(f"wrk {tag} failed (exit {proc.returncode}):\n{stdout.decode(errors='replace')}")
-        return json.loads(out.read_text())
+        raw = json.loads(out.read_text())
+        cpu_after = _workers_cpu_seconds(self.server_pid.get(base))
+        raw["server_cpu_s"] = (cpu_after - cpu_before) if cpu_before is not None and cpu_after is not None else None
+        return raw
 
     def scenario(self, base: str, plan: dict, name: str, mode: str, *, label: str | None = None) -> dict:
+        """One scenario on its own: one wrk run of the full duration."""
         label = label or name
         raw = self.wrk(base, plan["requests"][name], duration=self.args.duration, mode=mode, tag=label)
-        seconds = raw["duration_us"] / 1e6
+        return self._row(label, plan, name, [raw])
+
+    def interleaved(self, entries: list[tuple[str, str, dict, str]]) -> list[dict]:
+        """Scenarios that are compared with each other, measured in alternating slices.
+
+        `entries` are (label, base_url, plan, scenario). Each gets `rounds` slices of duration/rounds
+        seconds, in the order A B, B A, A B, ... so that a drift of the shared machine (another
+        process waking up, CPU frequency) hits both sides alike instead of whichever ran second.
+        """
+        rounds = self.args.rounds
+        slice_s = max(1, round(self.args.duration / rounds))
+        raws: dict[str, list[dict]] = {label: [] for label, *_ in entries}
+        for r in range(rounds):
+            order = entries if r % 2 == 0 else list(reversed(entries))
+            for label, base, plan, name in order:
+                raws[label].append(
+                    self.wrk(base, plan["requests"][name], duration=slice_s, mode="cycle", tag=f"{label}-{r}")
+                )
+        rows = [self._row(label, plan, name, raws[label]) for label, _base, plan, name in entries]
+        if len(entries) == 2:
+            # The ratio of each round, then the median: robust to a slow round on a shared machine.
+            a, b = (raws[label] for label, *_ in entries)
+            ratios = sorted(_rps(y) / _rps(x) for x, y in zip(a, b, strict=True) if _rps(x))
+            if ratios:
+                self.pair_ratio[rows[1]["name"]] = round(_median(ratios), 3)
+                self.details[rows[1]["name"]]["round_ratios"] = [round(x, 3) for x in ratios]
+        return rows
+
+    def _row(self, label: str, plan: dict, name: str, raws: list[dict]) -> dict:
+        """Sums requests and time over the slices; the latency percentiles are the median over slices."""
+        requests = sum(raw["requests"] for raw in raws)
+        seconds = sum(raw["duration_us"] for raw in raws) / 1e6
         counted = plan["query_counts"].get(name, {})
         row = {
             "name": label,
-            "rps": round(raw["requests"] / seconds, 1) if seconds else 0.0,
-            "p50_ms": round(raw["p50_us"] / 1000, 2),
-            "p95_ms": round(raw["p95_us"] / 1000, 2),
-            "p99_ms": round(raw["p99_us"] / 1000, 2),
-            "errors": int(raw["non2xx"] + raw["socket_errors"]),
+            "rps": round(requests / seconds, 1) if seconds else 0.0,
+            "p50_ms": round(_median([raw["p50_us"] for raw in raws]) / 1000, 2),
+            "p95_ms": round(_median([raw["p95_us"] for raw in raws]) / 1000, 2),
+            "p99_ms": round(_median([raw["p99_us"] for raw in raws]) / 1000, 2),
+            "errors": int(sum(raw["non2xx"] + raw["socket_errors"] for raw in raws)),
             "queries_per_request": counted.get("queries"),
             "ratio_to_floor": None,
         }
+        cpu = [raw.get("server_cpu_s") for raw in raws]
+        cpu_ms = round(sum(cpu) * 1000 / requests, 2) if requests and None not in cpu else None
+        statuses = ",".join(raw["statuses"] for raw in raws if raw["statuses"])
+        first_error = next((raw["first_error"] for raw in raws if raw["first_error"]), "")
         detail = {
-            "requests": raw["requests"],
+            "requests": requests,
             "duration_s": round(seconds, 2),
-            "statuses": raw["statuses"],
-            "socket_errors": raw["socket_detail"],
+            "slices": len(raws),
+            "rps_per_slice": [round(_rps(raw), 1) for raw in raws],
+            "statuses": statuses,
+            "socket_errors": {
+                key: sum(raw["socket_detail"][key] for raw in raws) for key in ("connect", "read", "write", "timeout")
+            },
             "query_count_status": counted.get("status"),
+            # CPU time the gunicorn workers spent per request (user + system, from /proc): far steadier than
+            # req/s on a shared machine, because it does not depend on how much CPU others left us.
+            "server_cpu_ms_per_request": cpu_ms,
         }
-        if raw["first_error"]:
-            detail["first_error"] = raw["first_error"]
+        if first_error:
+            detail["first_error"] = first_error
         self.details[label] = detail
-        errors = f", {row['errors']} errors ({raw['statuses'] or 'socket'})" if row["errors"] else ""
+        errors = f", {row['errors']} errors ({statuses or 'socket'})" if row["errors"] else ""
         log(
             f"{label:<22} {row['rps']:>8.1f} req/s  p50 {row['p50_ms']:.1f} ms  p99 {row['p99_ms']:.1f} ms"
-            f"  q/req {row['queries_per_request']}{errors}"
+            f"  q/req {row['queries_per_request']}  cpu/req {cpu_ms} ms{errors}"
         )
-        if raw["first_error"]:
-            log(f"    first error: {raw['first_error'][:200]}")
+        if first_error:
+            log(f"    first error: {first_error[:200]}")
         return row
 
     def warm_up(self, base: str, plan: dict, names) -> None:
@@ -399,6 +460,8 @@ class Bench:
     # ------------------------------------------------------------------------------------------------
     def run(self) -> dict:
         self.details: dict[str, dict] = {}
+        self.pair_ratio: dict[str, float] = {}
+        self.server_pid: dict[str, int] = {}
         args = self.args
         self.wrk_path = shutil.which("wrk")
         if not self.wrk_path:
@@ -417,14 +480,17 @@ class Bench:
         scenarios: list[dict] = []
         cached: list[dict] = []
         contention_result = None
+        wanted = (lambda name: name in args.only) if args.only else (lambda name: True)
         server, base = self.start_server(main_db, cache_seconds=0, tag="main")
         try:
-            self.warm_up(base, plan, [n for n, m in MAIN_SCENARIOS if m == "cycle" and n not in ("cart_add",)])
-            for name, mode in MAIN_SCENARIOS:
-                if args.only and name not in args.only:
-                    continue
-                scenarios.append(self.scenario(base, plan, name, mode))
-            if not args.only or "contention" in args.only:
+            self.warm_up(base, plan, WARM_UP)
+            for floor, api in PAIRS:
+                if wanted(floor) or wanted(api):
+                    scenarios += self.interleaved([(floor, base, plan, floor), (api, base, plan, api)])
+            for name, mode in SINGLE_SCENARIOS:
+                if wanted(name):
+                    scenarios.append(self.scenario(base, plan, name, mode))
+            if wanted("contention"):
                 host, port = urlsplit(base).hostname, urlsplit(base).port
                 race = contention.race(host=host, port=port, requests=plan["contention"]["requests"])
                 race["db"] = self.verify_contention(main_db, self.run_dir / "main")
@@ -440,39 +506,62 @@ class Bench:
             self.stop_server(server)
 
         if args.cached and not args.only:
+            # The floor is measured again on this server (its views are never cached), interleaved.
             server, base = self.start_server(main_db, cache_seconds=args.cached_seconds, tag="cached")
             try:
-                self.warm_up(base, plan, CACHED_SCENARIOS)
-                for name in CACHED_SCENARIOS:
-                    cached.append(self.scenario(base, plan, name, "cycle", label=f"{name}_cached"))
+                self.warm_up(base, plan, [*CACHED_PAIRS, "floor_list", "floor_detail"])
+                for api, floor in CACHED_PAIRS.items():
+                    rows = self.interleaved(
+                        [(f"{floor}_for_{api}_cached", base, plan, floor), (f"{api}_cached", base, plan, api)]
+                    )
+                    cached.append(rows[1])
             finally:
                 self.stop_server(server)
 
         sizes = []
-        if args.sizes and not args.only:
-            for products in args.sizes:
-                label = size_label(products)
-                db = Database(base_url, label)
-                db.ensure(fresh=args.fresh)
-                log(f"preparing {db.name} ({products:,} products, catalog only)")
-                size_plan = self.prepare(db, "size", products, self.run_dir / f"size-{label}")
-                server, base = self.start_server(db, cache_seconds=0, tag=f"size-{label}")
-                try:
+        if len(args.sizes) >= 2 and not args.only:
+            servers = []
+            try:
+                entries = []
+                for products in args.sizes:
+                    label = size_label(products)
+                    db = Database(base_url, label)
+                    db.ensure(fresh=args.fresh)
+                    log(f"preparing {db.name} ({products:,} products, catalog only)")
+                    size_plan = self.prepare(db, "size", products, self.run_dir / f"size-{label}")
+                    entries.append((label, size_plan, db))
+                # Both servers up at once (an idle one costs no CPU), so the sizes alternate slice by slice.
+                for label, size_plan, db in entries:
+                    server, base = self.start_server(db, cache_seconds=0, tag=f"size-{label}")
+                    servers.append(server)
                     self.warm_up(base, size_plan, SIZE_SCENARIOS)
-                    for name in SIZE_SCENARIOS:
-                        scenarios.append(self.scenario(base, size_plan, name, "cycle", label=f"{name}_{label}"))
-                finally:
+                    entries[entries.index((label, size_plan, db))] = (label, size_plan, base)
+                for name in SIZE_SCENARIOS:
+                    scenarios += self.interleaved(
+                        [(f"{name}_{label}", base, size_plan, name) for label, size_plan, base in entries]
+                    )
+                sizes = list(args.sizes)
+            finally:
+                for server in servers:
                     self.stop_server(server)
-                sizes.append(products)
 
         by_name = {row["name"]: row for row in scenarios}
-        for name, floor in FLOOR_OF.items():
-            for row in [by_name.get(name)] + [r for r in cached if r["name"] == f"{name}_cached"]:
-                if row and by_name.get(floor) and by_name[floor]["rps"]:
-                    row["ratio_to_floor"] = round(row["rps"] / by_name[floor]["rps"], 3)
+        for row in [*scenarios, *cached]:
+            base_name = row["name"].removesuffix("_cached")
+            floor = FLOOR_OF.get(base_name)
+            if row["name"] in self.pair_ratio and floor:
+                row["ratio_to_floor"] = self.pair_ratio[row["name"]]
+            elif floor and by_name.get(floor) and by_name[floor]["rps"]:
+                row["ratio_to_floor"] = round(row["rps"] / by_name[floor]["rps"], 3)
         for floor in FLOOR_OF.values():
             if floor in by_name:
                 by_name[floor]["ratio_to_floor"] = 1.0
+        # The same comparison in server CPU per request (floor CPU / API CPU): less noisy than req/s.
+        for api, floor in FLOOR_OF.items():
+            a, f = self.details.get(api, {}), self.details.get(floor, {})
+            if a.get("server_cpu_ms_per_request") and f.get("server_cpu_ms_per_request"):
+                a["cpu_ratio_to_floor"] = round(f["server_cpu_ms_per_request"] / a["server_cpu_ms_per_request"], 3)
+        scenarios.sort(key=_canonical_position)
 
         result = {
             "meta": self.meta(main_db, plan),
@@ -518,6 +607,7 @@ class Bench:
                 "catalog_cache_seconds": 0,
                 "cached_run_seconds": args.cached_seconds if args.cached else None,
                 "gunicorn_conf_py": gunicorn_conf,
+                "max_requests": args.max_requests,
                 "extra_args": args.gunicorn_arg,
             },
             "tool": {
@@ -617,6 +707,43 @@ def _targets(by_name: dict, result: dict) -> list[dict]:
     return targets
 
 
+def _canonical_position(row: dict) -> tuple:
+    name = row["name"]
+    if name in ORDER:
+        return (0, ORDER.index(name), 0)
+    if name == "contention":
+        return (3, 0, 0)
+    scenario, _, label = name.rpartition("_")
+    number = float(label[:-1]) * 1000 if label.endswith("k") else float(label or 0)
+    return (1, SIZE_SCENARIOS.index(scenario) if scenario in SIZE_SCENARIOS else 9, number)
+
+
+def _workers_cpu_seconds(master_pid: int | None) -> float | None:
+    """User + system CPU seconds of the gunicorn master's child processes (Linux /proc), or None."""
+    if master_pid is None:
+        return None
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in children:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return total / ticks
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _rps(raw: dict) -> float:
+    return raw["requests"] / (raw["duration_us"] / 1e6) if raw["duration_us"] else 0.0
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -659,11 +786,15 @@ def parse_args(argv=None):
     )
     parser.add_argument("--no-sizes", action="store_true", help="skip the size comparison")
     parser.add_argument("--duration", type=float, help="seconds per scenario (default 12; quick 5)")
+    parser.add_argument("--rounds", type=int, help="alternating slices for compared scenarios (default 3; quick 2)")
     parser.add_argument("--warmup", type=float, help="seconds of unrecorded warm-up per server (default 3; quick 2)")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections (default 4 = 2 per worker)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=2, help="threads per worker with --worker-class gthread")
+    parser.add_argument(
+        "--max-requests", type=int, default=0, help="gunicorn --max-requests (default 0: no recycling during the bench)"
+    )
     parser.add_argument("--gunicorn-arg", action="append", default=[], help="extra gunicorn flag (repeatable)")
     parser.add_argument("--buyers", type=int, help="checkout buyers with full carts (default 4,000; quick 1,500)")
     parser.add_argument(
@@ -685,6 +816,7 @@ def parse_args(argv=None):
         raw = args.sizes or ("1000,20000" if args.quick else "1000,100000")
         args.sizes = sorted({int(x) for x in raw.split(",") if x.strip()})
     args.duration = args.duration or (5.0 if args.quick else 12.0)
+    args.rounds = args.rounds or (2 if args.quick else 3)
     args.warmup = args.warmup or (2.0 if args.quick else 3.0)
     args.buyers = args.buyers or (1_500 if args.quick else 4_000)
     if args.cached is None:
