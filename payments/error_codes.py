@@ -14,4 +14,5 @@ class PaymentErrorCode(StrEnum):
     INVALID_SIGNATURE = "invalid_signature"
     INVALID_PAYLOAD = "invalid_payload"
     WEBHOOK_PROCESSING_FAILED = "webhook_processing_failed"
+    PAYMENT_MISMATCH = "payment_mismatch"
     NOT_FOUND = "not_found"

@@ -150,7 +150,9 @@ def _record_intent(*, order: Order, gateway: PaymentGateway, intent) -> Payment:
             },
         )
         if payment.order_id != order.pk:
-            raise Conflict("The provider returned a payment that belongs to another order.", code="payment_mismatch")
+            raise Conflict(
+                "The provider returned a payment that belongs to another order.", code=PaymentErrorCode.PAYMENT_MISMATCH
+            )
         if not created and payment.status == PaymentStatus.FAILED:
             # A declined card leaves a Stripe intent usable: the customer tries again with it.
             payment.status = PaymentStatus.REQUIRES_PAYMENT
