@@ -87,7 +87,8 @@ def order_amount_minor(order: Order) -> int:
 
 
 def _ensure_payable(order: Order) -> None:
-    """Only a PENDING card order without a captured payment can be paid online."""
+    """Only a PENDING card order without a captured payment can be paid online (a payment that was
+    given back, e.g. a refunded mismatch, does not count)."""
     if order.payment_method != PaymentMethod.CARD:
         raise Conflict(
             f"Order {order.number} is paid cash on delivery; it takes no online payment.",
@@ -100,7 +101,7 @@ def _ensure_payable(order: Order) -> None:
             code=PaymentErrorCode.INVALID_TRANSITION,
             attr="order_id",
         )
-    if Payment.objects.filter(order=order, status__in=PAID_STATUSES).exists():
+    if Payment.objects.filter(order=order, status__in=CAPTURED_STATUSES).exists():
         raise Conflict(
             f"A payment for order {order.number} already went through.",
             code=PaymentErrorCode.ALREADY_PAID,

@@ -250,3 +250,13 @@ def test_money_never_becomes_a_float(stripe_gateway, user, user_client):
     assert response.json()["amount"] == "0.30"
     assert stripe_gateway.requests_to("POST", "/v1/payment_intents")[0].form["amount"] == "30"
     assert Decimal(response.json()["amount"]) == order.total
+
+
+def test_a_refunded_payment_does_not_block_paying_again(stripe_gateway, user, user_client):
+    order = make_order(user)
+    PaymentFactory(order=order, status=PaymentStatus.REFUNDED, needs_review=True)
+
+    response = user_client.post(INTENT_URL, {"order_id": order.pk}, format="json")
+
+    assert response.status_code == 200
+    assert Payment.objects.filter(order=order, status=PaymentStatus.REQUIRES_PAYMENT).count() == 1
