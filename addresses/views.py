@@ -10,6 +10,8 @@ from .error_codes import AddressErrorCode
 from .models import Address
 from .serializers import AddressSerializer
 
+_WRITES = ["create", "update", "partial_update"]
+
 
 @extend_schema_view(
     list=extend_schema(description="Your addresses, the default first, then the newest."),
@@ -22,6 +24,15 @@ from .serializers import AddressSerializer
     destroy=extend_schema(description="Deletes an address; deleting the default promotes the most recent other one."),
 )
 @extend_validation_errors([AddressErrorCode.ADDRESS_LIMIT_REACHED], field_name="non_field_errors", methods=["post"])
+@extend_validation_errors(
+    [AddressErrorCode.INVALID_PHONE, AddressErrorCode.CONTROL_CHARACTERS], field_name="phone", actions=_WRITES
+)
+@extend_validation_errors(
+    [AddressErrorCode.INVALID_POSTAL_CODE, AddressErrorCode.CONTROL_CHARACTERS],
+    field_name="postal_code",
+    actions=_WRITES,
+)
+@extend_validation_errors([AddressErrorCode.INVALID_COUNTRY], field_name="country", actions=_WRITES)
 class AddressViewSet(viewsets.GenericViewSet):
     serializer_class = AddressSerializer
     queryset = Address.objects.none()  # every query goes through the selectors, scoped to the user
@@ -66,3 +77,10 @@ class AddressViewSet(viewsets.GenericViewSet):
     def set_default(self, request, pk: int):
         address = services.address_set_default(user=request.user, address_id=pk)
         return Response(AddressSerializer(address).data)
+
+
+# Every free-text field refuses control characters (a NUL byte, bidi overrides, line separators).
+for _field in ("full_name", "line1", "line2", "city", "state"):
+    AddressViewSet = extend_validation_errors(
+        [AddressErrorCode.CONTROL_CHARACTERS], field_name=_field, actions=_WRITES
+    )(AddressViewSet)

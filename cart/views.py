@@ -56,7 +56,7 @@ class CartView(CartBaseView):
 
 
 @extend_validation_errors([CartErrorCode.PRODUCT_UNAVAILABLE, CartErrorCode.CART_FULL], field_name="product_id")
-@extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED], field_name="quantity")
+@extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED, "max_value"], field_name="quantity")
 class CartAddView(CartBaseView):
     @extend_schema(
         operation_id="cart_add",
@@ -78,7 +78,7 @@ class CartAddView(CartBaseView):
 
 
 @extend_validation_errors([CartErrorCode.PRODUCT_UNAVAILABLE], field_name="non_field_errors")
-@extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED], field_name="quantity")
+@extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED, "max_value"], field_name="quantity")
 class CartUpdateView(CartBaseView):
     @extend_schema(
         operation_id="cart_update_item",

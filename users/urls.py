@@ -1,12 +1,11 @@
 from django.urls import path
-from rest_framework_simplejwt.views import TokenVerifyView
 
 from . import views
 
 urlpatterns = [
     path("token/", views.TokenObtainView.as_view(), name="token_obtain_pair"),
     path("token/refresh/", views.TokenRefreshRotateView.as_view(), name="token_refresh"),
-    path("token/verify/", TokenVerifyView.as_view(), name="token_verify"),
+    path("token/verify/", views.TokenVerifyDocumentedView.as_view(), name="token_verify"),
     path("auth/register/", views.RegisterView.as_view(), name="register"),
     path("auth/login/", views.LoginView.as_view(), name="login"),
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),

@@ -2,18 +2,22 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.middleware.csrf import get_token
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from cart.services import cart_merge_anonymous
+from novacart.openapi import ErrorResponse401Serializer
 
 from . import services
 from .authentication import JWTHeaderOrCookieAuthentication
+from .error_codes import UserErrorCode
 from .serializers import (
     ChangePasswordSerializer,
     DetailSerializer,
@@ -38,6 +42,15 @@ CART_TOKEN_PARAMETER = OpenApiParameter(
 )
 
 
+# Codes of Django's password validators (AUTH_PASSWORD_VALIDATORS), reported on the password field.
+PASSWORD_VALIDATOR_CODES = [
+    "password_too_similar",
+    "password_too_short",
+    "password_too_common",
+    "password_entirely_numeric",
+]
+
+
 def _merge_cart(request, user) -> None:
     token = request.headers.get("X-Cart-Token")
     if token:
@@ -49,7 +62,9 @@ class TokenObtainView(TokenObtainPairView):
 
     throttle_classes = [LoginFailureThrottle]
 
-    @extend_schema(parameters=[CART_TOKEN_PARAMETER], responses={200: TokenPairSerializer})
+    @extend_schema(
+        parameters=[CART_TOKEN_PARAMETER], responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer}
+    )
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         try:
@@ -73,9 +88,13 @@ class TokenRefreshRotateView(TokenRefreshView):
     serializer_class = TokenRefreshSerializer
     throttle_classes = [AuthRateThrottle]
 
+    @extend_schema(
+        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer, 403: ErrorResponse403Serializer}
+    )
     def post(self, request, *args, **kwargs):
         cookie = request.COOKIES.get(settings.AUTH_COOKIE_REFRESH)
-        if "refresh" in request.data or not cookie:
+        # A body that is not a JSON object (null, a list) goes to the serializer, which says 400.
+        if not isinstance(request.data, dict) or "refresh" in request.data or not cookie:
             return super().post(request, *args, **kwargs)
         JWTHeaderOrCookieAuthentication.enforce_csrf(request)
         serializer = self.get_serializer(data={"refresh": cookie})
@@ -135,7 +154,11 @@ class LoginView(APIView):
         # Without an authenticator DRF would turn a wrong password into 403; it is a 401.
         return 'Bearer realm="api"'
 
-    @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer}, parameters=[CART_TOKEN_PARAMETER])
+    @extend_schema(
+        request=LoginSerializer,
+        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer},
+        parameters=[CART_TOKEN_PARAMETER],
+    )
     def post(self, request):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -153,6 +176,8 @@ class LoginView(APIView):
         return response
 
 
+@extend_validation_errors([UserErrorCode.EMAIL_TAKEN], field_name="email", methods=["post"])
+@extend_validation_errors(PASSWORD_VALIDATOR_CODES, field_name="password", methods=["post"])
 class RegisterView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -196,6 +221,8 @@ class MeView(generics.RetrieveUpdateAPIView):
         return self.request.user
 
 
+@extend_validation_errors([UserErrorCode.WRONG_PASSWORD], field_name="old_password", methods=["post"])
+@extend_validation_errors(PASSWORD_VALIDATOR_CODES, field_name="new_password", methods=["post"])
 class ChangePasswordView(APIView):
     @extend_schema(request=ChangePasswordSerializer, responses={200: DetailSerializer})
     def post(self, request):
@@ -221,6 +248,8 @@ class PasswordResetView(APIView):
         )
 
 
+@extend_validation_errors([UserErrorCode.INVALID_RESET_TOKEN], field_name="token", methods=["post"])
+@extend_validation_errors(PASSWORD_VALIDATOR_CODES, field_name="new_password", methods=["post"])
 class PasswordResetConfirmView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -232,3 +261,11 @@ class PasswordResetConfirmView(APIView):
         serializer.is_valid(raise_exception=True)
         services.password_reset_confirm(**serializer.validated_data)
         return Response({"detail": "Password has been reset."})
+
+
+class TokenVerifyDocumentedView(TokenVerifyView):
+    """SimpleJWT's verify, with its 401 (an invalid or expired token) in the schema."""
+
+    @extend_schema(responses={200: None, 401: ErrorResponse401Serializer})
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)

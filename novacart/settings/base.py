@@ -167,7 +167,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "novacart.pagination.StandardPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "novacart.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         # Failed logins (/api/token/, /api/auth/login/) per client address.
@@ -190,6 +190,11 @@ DRF_STANDARDIZED_ERRORS = {
     # 409, 413, 422, 502 and 503 are declared per endpoint with @extend_schema where they really
     # happen (listing them here would document them on every endpoint, without a schema).
     "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "415", "429", "500"],
+    # Our 401 and 404 codes are more than DRF's (see novacart/openapi.py).
+    "ERROR_SCHEMAS": {
+        "401": "novacart.openapi.ErrorResponse401Serializer",
+        "404": "novacart.openapi.ErrorResponse404Serializer",
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -206,7 +211,7 @@ SPECTACULAR_SETTINGS = {
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
-        "ErrorCode401Enum": "drf_standardized_errors.openapi_serializers.ErrorCode401Enum.choices",
+        "ErrorCode401Enum": "novacart.openapi.ErrorCode401.choices",
         "ErrorCode403Enum": "drf_standardized_errors.openapi_serializers.ErrorCode403Enum.choices",
         "ErrorCode404Enum": "drf_standardized_errors.openapi_serializers.ErrorCode404Enum.choices",
         "ErrorCode405Enum": "drf_standardized_errors.openapi_serializers.ErrorCode405Enum.choices",
