@@ -1,5 +1,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import exceptions, serializers
+from rest_framework_simplejwt.serializers import PasswordField
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer as BaseTokenObtainPairSerializer
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer as BaseTokenRefreshSerializer
 
 User = get_user_model()
@@ -70,3 +72,13 @@ class TokenRefreshSerializer(BaseTokenRefreshSerializer):
             raise exceptions.AuthenticationFailed(
                 self.error_messages["no_active_account"], "no_active_account"
             ) from None
+
+
+class TokenObtainPairSerializer(BaseTokenObtainPairSerializer):
+    """SimpleJWT's, with the same length limits as the login form: an e-mail of 100,000 characters
+    went to the database as a case-insensitive match (a 500 on SQLite: LIKE pattern too complex)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[self.username_field] = serializers.CharField(write_only=True, max_length=254)
+        self.fields["password"] = PasswordField(max_length=128, trim_whitespace=False)

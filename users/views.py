@@ -27,6 +27,7 @@ from .serializers import (
     PasswordResetSerializer,
     RegisterResponseSerializer,
     RegisterSerializer,
+    TokenObtainPairSerializer,
     TokenPairSerializer,
     TokenRefreshSerializer,
     UserSerializer,
@@ -60,6 +61,7 @@ def _merge_cart(request, user) -> None:
 class TokenObtainView(TokenObtainPairView):
     """`{"email", "password"}` -> `{"access", "refresh"}`; merges an anonymous cart sent as X-Cart-Token."""
 
+    serializer_class = TokenObtainPairSerializer
     throttle_classes = [LoginFailureThrottle]
 
     @extend_schema(

@@ -160,7 +160,7 @@ REST_FRAMEWORK = {
         else ["rest_framework.renderers.JSONRenderer"]
     ),
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "novacart.parsers.JSONParser",  # DRF's, with DATA_UPLOAD_MAX_MEMORY_SIZE enforced (413)
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
