@@ -366,7 +366,7 @@ class Bench:
             raise BenchError(f"wrk {tag} failed (exit {proc.returncode}):\n{stdout.decode(errors='replace')}")
         raw = json.loads(out.read_text())
         cpu_after = _workers_cpu_seconds(self.server_pid.get(base))
-        raw["server_cpu_s"] = (cpu_after - cpu_before) if cpu_before is not None and cpu_after is not None else None
+        raw["server_cpu_s"] = _cpu_delta(cpu_before, cpu_after)
         return raw
 
     def scenario(self, base: str, plan: dict, name: str, mode: str, *, label: str | None = None) -> dict:
@@ -575,6 +575,9 @@ class Bench:
         }
         result["targets"] = _targets(by_name, result)
         result["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)
+        # Other processes on the machine take CPU from the server; the figures are as steady as this was.
+        result["meta"]["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
+        result["meta"]["machine"]["summary"] += f", {result['meta']['machine']['load_average_end']:.2f} at the end"
         return result
 
     def meta(self, db: Database, plan: dict) -> dict:
@@ -718,20 +721,27 @@ def _canonical_position(row: dict) -> tuple:
     return (1, SIZE_SCENARIOS.index(scenario) if scenario in SIZE_SCENARIOS else 9, number)
 
 
-def _workers_cpu_seconds(master_pid: int | None) -> float | None:
-    """User + system CPU seconds of the gunicorn master's child processes (Linux /proc), or None."""
+def _workers_cpu_seconds(master_pid: int | None) -> dict[int, float] | None:
+    """User + system CPU seconds of each child of the gunicorn master (Linux /proc), or None."""
     if master_pid is None:
         return None
     try:
         children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
         ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
+        cpu = {}
         for pid in children:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-        return total / ticks
+            cpu[int(pid)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (stat fields 14, 15)
+        return cpu
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _cpu_delta(before: dict | None, after: dict | None) -> float | None:
+    """CPU spent by the workers in between; None when a worker was replaced (its CPU time is lost)."""
+    if not before or not after or set(before) != set(after):
+        return None
+    return sum(after[pid] - before[pid] for pid in before)
 
 
 def _rps(raw: dict) -> float:
