@@ -2,7 +2,8 @@
 
 import logging
 
-from django.db import DatabaseError, connection
+from django.db import Error as DatabaseDriverError
+from django.db import connection
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -38,7 +39,8 @@ class HealthView(APIView):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
                 cursor.fetchone()
-        except DatabaseError:
+        # Error, not DatabaseError: a closed connection raises InterfaceError, which is not one.
+        except DatabaseDriverError:
             logger.exception("health check: database unreachable")
             return Response(
                 error_body("database_unavailable", "The database is unreachable.", error_type="server_error"),
