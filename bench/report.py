@@ -97,7 +97,14 @@ def write_chart(result: dict, results_dir: Path, stamp: str) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    rows = [r for r in result["scenarios"] if r["name"] != "contention"]
+    # Each floor bar right under the API bar it is compared with.
+    rows = []
+    for row in result["scenarios"]:
+        if row["name"] == "contention" or row["name"].startswith("floor_"):
+            continue
+        rows.append(row)
+        floor = {"product_list": "floor_list", "product_detail": "floor_detail"}.get(row["name"])
+        rows += [r for r in result["scenarios"] if r["name"] == floor]
     rows += [{**r, "name": r["name"]} for r in result.get("cached_scenarios", [])]
     names = [r["name"] for r in rows]
     colours = ["#9e9e9e" if n.startswith("floor") else "#f2a541" if n.endswith("_cached") else "#3b7dd8" for n in names]

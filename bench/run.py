@@ -226,7 +226,7 @@ class Bench:
             env.pop(name, None)
         rate = "10000000/min"
         env.update(
-            DJANGO_SETTINGS_MODULE="novacart.settings.bench",
+            DJANGO_SETTINGS_MODULE=self.args.settings,
             DATABASE_URL=db.url,
             SECRET_KEY=self.secret_key,
             ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -602,11 +602,11 @@ class Bench:
             "server": {
                 "summary": f"{args.workers} {args.worker_class} workers"
                 + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
-                + ", novacart.settings.bench (prod + floor views), catalog cache off"
+                + f", {args.settings} (prod + floor views), catalog cache off"
                 + (", gunicorn.conf.py loaded" if gunicorn_conf else ""),
                 "worker_class": args.worker_class,
                 "threads": args.threads if args.worker_class == "gthread" else 1,
-                "settings": "novacart.settings.bench",
+                "settings": args.settings,
                 "catalog_cache_seconds": 0,
                 "cached_run_seconds": args.cached_seconds if args.cached else None,
                 "gunicorn_conf_py": gunicorn_conf,
@@ -816,6 +816,12 @@ def parse_args(argv=None):
     parser.add_argument("--cached-seconds", type=int, default=60)
     parser.add_argument("--redis-url", default="", help="cache on Redis instead of local memory")
     parser.add_argument("--log-level", default="WARNING", help="the app's LOG_LEVEL (default WARNING)")
+    parser.add_argument(
+        "--settings",
+        default="novacart.settings.bench",
+        help="Django settings module for the server and the query counts (to try a settings change before "
+        "proposing it; it must import novacart.settings.bench, which mounts the floor views)",
+    )
     parser.add_argument("--only", nargs="+", help="run only these main scenarios (no cached/size runs)")
     parser.add_argument("--fresh", action="store_true", help="drop and rebuild the bench databases first")
     args = parser.parse_args(argv)
