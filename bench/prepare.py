@@ -92,10 +92,12 @@ def ensure_catalog(products: int) -> None:
 
 
 def _analyze() -> None:
+    """Fresh planner statistics (and, on PostgreSQL, the visibility map that index-only scans need),
+    as autovacuum would leave a catalog that has been live for a while."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 # --- Request lists ---------------------------------------------------------------------------------

@@ -218,6 +218,8 @@ class Bench:
         self.run_dir = RESULTS / f"run-{self.stamp}"
         self.secret_key = secrets.token_urlsafe(50)
         self.notes: list[str] = []
+        self.started_at = dt.datetime.now(dt.UTC)
+        self.load_at_start = os.getloadavg()[0]
 
     # environment shared by the Django helper processes and gunicorn, so counts match the server
     def env(self, db: Database, *, cache_seconds: int = 0) -> dict:
@@ -586,14 +588,15 @@ class Bench:
         wrk_version = subprocess.run([self.wrk_path, "-v"], capture_output=True, text=True).stdout.split("\n")[0]
         gunicorn_conf = (REPO / "gunicorn.conf.py").exists()
         return {
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "date": self.started_at.isoformat(timespec="seconds"),
             "machine": {
                 "summary": f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-                f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f} at start",
+                f"Python {platform.python_version()}, load average {self.load_at_start:.2f} at start",
                 "cpu": cpu,
                 "cpus": os.cpu_count(),
                 "platform": platform.platform(),
                 "python": platform.python_version(),
+                "load_average_start": round(self.load_at_start, 2),
             },
             "database": db.describe(),
             "database_name": db.name,
