@@ -73,6 +73,7 @@ def ensure_catalog(products: int) -> None:
     existing = Product.objects.filter(sku__startswith="SYN-").count()
     if existing == products:
         log(f"catalog of {products:,} synthetic products already there, reused")
+        _analyze()
         return
     if existing or Product.objects.exclude(sku=CONTENTION_SKU).exists():
         log(f"database holds {existing:,} synthetic products, {products:,} wanted")
