@@ -169,6 +169,13 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "novacart.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
+    # Every endpoint is rate-limited (OWASP API4) unless it sets its own throttle_classes (login,
+    # password reset: stricter; health and the Stripe webhook: none). Counters live in the default
+    # cache: Redis when REDIS_URL is set, so the limits hold across workers and instances.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         # Failed logins (/api/token/, /api/auth/login/) per client address.
         "login": env_str("THROTTLE_LOGIN_RATE", "10/min"),

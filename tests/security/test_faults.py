@@ -30,25 +30,31 @@ def _closed_port() -> int:
 def broker_down(settings):
     """Celery really tries to publish, to a broker that refuses connections, quickly."""
     url = f"redis://127.0.0.1:{_closed_port()}/0"
+    saved_changes = dict(celery_app.conf.changes)
+    # The Celery app reads Django's settings (namespace CELERY_) ...
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = url
-    # The Celery app read Django's settings once; change its own configuration too, and drop any
-    # producer pool built for the old broker.
-    changes = {
-        "task_always_eager": False,
-        "broker_url": url,
-        "broker_connection_timeout": 1,
-        "broker_connection_retry": False,
-        "broker_connection_max_retries": 0,
-        "task_publish_retry": False,
-        "broker_transport_options": {"max_retries": 0},
-    }
-    saved = {key: celery_app.conf.get(key) for key in changes}
-    celery_app.conf.update(changes)
-    celery_app._pool = None
+    # ... but also caches a producer pool and may hold its own overrides: set both, briefly.
+    celery_app.conf.update(
+        task_always_eager=False,
+        broker_url=url,
+        broker_connection_timeout=1,
+        broker_connection_retry=False,
+        broker_connection_max_retries=0,
+        task_publish_retry=False,
+        broker_transport_options={"max_retries": 0},
+    )
+    _drop_connections()
     yield url
-    celery_app.conf.update(saved)
+    celery_app.conf.changes.clear()
+    celery_app.conf.changes.update(saved_changes)
+    _drop_connections()
+
+
+def _drop_connections() -> None:
+    """Forget the connection and producer pools built for whatever broker an earlier test used."""
     celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def _place_order(world):
