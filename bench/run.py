@@ -438,6 +438,14 @@ class Bench:
         }
         if first_error:
             detail["first_error"] = first_error
+        if any(raw.get("exhausted") for raw in raws):
+            note = (
+                f"{label}: the prepared requests ran out after {requests} requests before the {seconds:.0f} s were "
+                "up, so its req/s is understated; run with more --buyers"
+            )
+            detail["exhausted"] = True
+            self.notes.append(note)
+            log(f"warning: {note}")
         self.details[label] = detail
         errors = f", {row['errors']} errors ({statuses or 'socket'})" if row["errors"] else ""
         log(

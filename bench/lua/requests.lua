@@ -22,6 +22,7 @@ local fallback = nil
 non2xx = 0
 statuses = ""
 first_error = ""
+exhausted = 0
 local status_counts = {}
 
 function init(args)
@@ -72,6 +73,9 @@ function response(status, headers, body)
     end
   end
   if once and index >= stop_after then
+    -- wrk's main thread still sleeps for the whole -d duration, so req/s of this run is understated:
+    -- run.py warns when this happens (more buyers fix it).
+    exhausted = 1
     wrk.thread:stop()
   end
 end
@@ -92,9 +96,10 @@ local function json_string(s)
 end
 
 function done(summary, latency, requests_stats)
-  local bad, codes, sample = 0, {}, ""
+  local bad, codes, sample, ran_out = 0, {}, "", 0
   for _, thread in ipairs(threads) do
     bad = bad + (thread:get("non2xx") or 0)
+    ran_out = ran_out + (thread:get("exhausted") or 0)
     local s = thread:get("statuses") or ""
     if s ~= "" then codes[#codes + 1] = s end
     local e = thread:get("first_error") or ""
@@ -118,6 +123,7 @@ function done(summary, latency, requests_stats)
   out:write('"socket_detail":{"connect":' .. e.connect .. ',"read":' .. e.read .. ',"write":' .. e.write
     .. ',"timeout":' .. e.timeout .. "},")
   out:write('"statuses":' .. json_string(table.concat(codes, ",")) .. ",")
+  out:write('"exhausted":' .. ran_out .. ",")
   out:write('"first_error":' .. json_string(sample))
   out:write("}\n")
   out:close()
