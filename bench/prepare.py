@@ -458,6 +458,33 @@ def count_queries(scenarios: dict[str, list[str]]) -> dict[str, dict]:
     return counts
 
 
+def floor_check(scenarios: dict[str, list[str]]) -> dict[str, bool]:
+    """Whether the floor answers the same page as the API (count and results; links are built
+    differently), so the ratio compares like with like. A mismatch is reported, not fatal."""
+    import json as _json
+
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1", raise_request_exception=False)
+    checks = {}
+    for api, floor in (("product_list", "floor_list"), ("product_detail", "floor_detail")):
+        if not scenarios.get(api) or not scenarios.get(floor):
+            continue
+        a = client.get(_parse(scenarios[api][0])[1])
+        f = client.get(_parse(scenarios[floor][0])[1])
+        if a.status_code != 200 or f.status_code != 200:
+            checks[api] = False
+            continue
+        a_body, f_body = _json.loads(a.content), _json.loads(f.content)
+        if api == "product_list":
+            checks[api] = (a_body["count"], a_body["results"]) == (f_body["count"], f_body["results"])
+        else:
+            checks[api] = a_body == f_body
+        if not checks[api]:
+            log(f"warning: the floor's answer differs from {api}'s; the ratio compares different work")
+    return checks
+
+
 # --- Contention check ------------------------------------------------------------------------------
 
 
@@ -510,6 +537,7 @@ def main(argv=None) -> int:
     else:
         scenarios = {name: scenarios[name] for name in ("product_list", "search")}
     plan["query_counts"] = count_queries(scenarios)
+    plan["floor_matches_api"] = floor_check(scenarios)
     if "order_create" in scenarios:
         scenarios["order_create"] = scenarios["order_create"][:-2]  # the query count used the last two
     plan["requests"] = {name: _write_requests(args.out, name, lines) for name, lines in scenarios.items()}

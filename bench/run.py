@@ -637,6 +637,7 @@ class Bench:
             "queries_per_request": "counted in-process (django.test.Client + CaptureQueriesContext), same DB and "
             "settings as the server, second call of each scenario's first request",
             "request_pools": plan["sizes"],
+            "floor_matches_api": plan.get("floor_matches_api", {}),
         }
 
 
