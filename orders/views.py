@@ -1,6 +1,7 @@
 """Order endpoints: thin views over orders.services (writes) and orders.selectors (reads)."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAdminUser
@@ -56,6 +57,8 @@ def _order_response(user, order_id: int, status_code=status.HTTP_200_OK) -> Resp
     return Response(OrderDetailSerializer(order).data, status=status_code)
 
 
+@extend_validation_errors(["invalid_idempotency_key"], field_name="Idempotency-Key", methods=["post"])
+@extend_validation_errors(["cart_empty"], field_name="non_field_errors", methods=["post"])
 class OrderCreateView(APIView):
     """Places an order from the user's cart."""
 

@@ -51,6 +51,17 @@ def _node_dict(node) -> dict:
     }
 
 
+class IntegerPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id is a whole number: 1.5 (or "1.5") is `incorrect_type`, never silently category 1."""
+
+    def to_internal_value(self, data):
+        is_int = isinstance(data, int) and not isinstance(data, bool)
+        is_digit_string = isinstance(data, str) and data.strip().isdigit()
+        if not (is_int or is_digit_string):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class CategoryTreeSerializer(serializers.Serializer):
     """A category with its sub-categories, to any depth (input: a selectors.CategoryNode)."""
 
@@ -61,7 +72,7 @@ class CategoryTreeSerializer(serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["children"] = CategoryTreeSerializer(many=True)
+        fields["children"] = CategoryTreeSerializer(many=True, read_only=True)
         return fields
 
     def to_representation(self, instance):
@@ -82,7 +93,7 @@ class CategoryDetailSerializer(CategoryTreeSerializer):
 class CategoryWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     slug = serializers.SlugField(max_length=140, required=False, allow_blank=True, help_text="Generated when empty.")
-    parent = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
+    parent = IntegerPrimaryKeyRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     is_active = serializers.BooleanField(required=False)
     sort_order = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
@@ -190,7 +201,7 @@ class ProductWriteSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     stock = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000_000)
-    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
+    category = IntegerPrimaryKeyRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
     is_active = serializers.BooleanField(required=False)
     is_featured = serializers.BooleanField(required=False)
 

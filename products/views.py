@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -164,7 +164,7 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         summary="Low-stock products (staff)",
         description="Active products with at most `threshold` units left (default LOW_STOCK_THRESHOLD), "
         "emptiest first.",
-        parameters=[OpenApiParameter("threshold", int, required=False)],
+        parameters=[LowStockQuerySerializer],
         responses={200: ProductListSerializer(many=True)},
     )
     @action(detail=False, methods=["get"], url_path="low-stock", filter_backends=[])
@@ -386,6 +386,12 @@ class CategoryViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         if self.action in ("list", "retrieve"):
             return [AllowAny()]
         return [IsAdminUser()]
+
+    def get_serializer_class(self):
+        # OPTIONS describes what a client may send; the recursive tree (output only) would never end.
+        if self.action in ("metadata", "create", "update", "partial_update"):
+            return CategoryWriteSerializer
+        return CategoryDetailSerializer
 
     def _detail(self, slug: str, status_code=status.HTTP_200_OK):
         node = selectors.category_get_node(slug=slug, include_inactive=True)
