@@ -200,6 +200,9 @@ def cart_merge_anonymous(*, user, cart_token: str) -> None:
         products = _lock_products(product_ids=[item.product_id for item in incoming])
         existing = {item.product_id: item for item in CartItem.objects.filter(cart=cart)}
         line_count = len(existing)
+        now = timezone.now()
+        to_update: list[CartItem] = []
+        to_create: list[CartItem] = []
         for item in sorted(incoming, key=lambda i: i.product_id):
             product = products.get(item.product_id)
             if product is None or not product.is_active or product.stock <= 0:
@@ -209,11 +212,14 @@ def cart_merge_anonymous(*, user, cart_token: str) -> None:
             quantity = min(wanted, product.stock, settings.CART_MAX_QUANTITY)
             if line is not None:
                 if quantity != line.quantity:
-                    line.quantity = quantity
-                    line.save(update_fields=["quantity", "updated_at"])
+                    line.quantity, line.updated_at = quantity, now
+                    to_update.append(line)
             elif line_count < CART_MAX_LINES:
-                CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+                to_create.append(CartItem(cart=cart, product=product, quantity=quantity))
                 line_count += 1
+        # Two statements whatever the number of lines (bulk_update does not apply auto_now: set above).
+        CartItem.objects.bulk_update(to_update, ["quantity", "updated_at"])
+        CartItem.objects.bulk_create(to_create)
         anonymous.delete()
         _touch(cart)
     logger.info("Merged anonymous cart %s into cart %s of user %s", anonymous_id, cart.pk, user.pk)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from addresses.models import Address
@@ -34,11 +34,28 @@ def _catalog_changed() -> None:
     transaction.on_commit(catalog_cache_bump)
 
 
+def _move_stock(*, deltas: dict[int, int]) -> None:
+    """Adds each delta to its product's stock in ONE statement, however many lines the order has.
+    The caller holds the product locks; the `stock >= 0` constraint is the last line of defence."""
+    if not deltas:
+        return
+    Product.objects.filter(pk__in=deltas).update(
+        stock=F("stock")
+        + Case(
+            *[When(pk=product_id, then=Value(delta)) for product_id, delta in deltas.items()],
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+    )
+
+
 def order_restock(*, order: Order) -> None:
     """Puts the order's units back on the shelf. The caller holds the product locks
     (taken in primary-key order by `lock_products`)."""
-    for item in sorted(order.items.all(), key=lambda i: i.product_id):
-        Product.objects.filter(pk=item.product_id).update(stock=F("stock") + item.quantity)
+    deltas: dict[int, int] = {}
+    for item in order.items.all():
+        deltas[item.product_id] = deltas.get(item.product_id, 0) + item.quantity
+    _move_stock(deltas=deltas)
     _catalog_changed()
 
 
@@ -204,8 +221,7 @@ def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Orde
         products = lock_products(product_ids=[line.product_id for line in lines])
         _check_lines(lines=lines, products=products)
 
-        for line in lines:  # ascending product id, the order the locks were taken in
-            Product.objects.filter(pk=line.product_id).update(stock=F("stock") - line.quantity)
+        _move_stock(deltas={line.product_id: -line.quantity for line in lines})
         items = [
             OrderItem(
                 product_id=line.product_id,

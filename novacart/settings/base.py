@@ -102,8 +102,10 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         conn_health_checks=True,
     )
 else:
-    # SQLite: wait for a concurrent writer instead of failing at once.
-    _db.setdefault("OPTIONS", {})["timeout"] = 20
+    # SQLite: wait for a concurrent writer instead of failing at once, and take the write lock when
+    # a transaction starts (BEGIN IMMEDIATE): a transaction that reads, then writes, would otherwise
+    # fail with "database is locked" instead of waiting its turn.
+    _db.setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
 DATABASES = {"default": _db}
 IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 

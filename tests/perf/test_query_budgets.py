@@ -13,11 +13,8 @@ rolled back afterwards, so the two runs never see each other's rows. The test as
 
 On a failure the captured SQL of both runs is printed, with the statements that repeat.
 
-Known growth (reported to the lead, each case marked `xfail(strict=True)` so that fixing it turns the
-marker into a failure to remove): placing an order and cancelling one issue one stock UPDATE per
-product line (`order_place_from_cart`, `order_restock`), and merging an anonymous cart on login writes
-each merged line on its own (`cart_merge_anonymous`). `test_known_growth_is_exactly_the_per_line_writes`
-pins that growth down to exactly those statements, so nothing else can start growing unnoticed.
+Placing an order, cancelling one and merging an anonymous cart on login once wrote one row per
+line; they now move stock and merge lines in one statement each, and are held to the same rule.
 """
 
 import re
@@ -81,13 +78,13 @@ BUDGETS: dict[str, int] = {
     "GET /api/orders/my/ (many items)": 4,
     "GET /api/orders/<id>/ (owner)": 4,  # user, order, items, status history
     "GET /api/orders/<id>/ (staff)": 4,
-    "POST /api/orders/create/": 21,  # at 1 line; today + 1 stock UPDATE per further line (xfail below)
-    "POST /api/orders/cancel/<id>/": 15,  # at 1 item; today + 1 stock UPDATE per further item (xfail below)
+    "POST /api/orders/create/": 21,
+    "POST /api/orders/cancel/<id>/": 15,
     "PATCH /api/orders/<id>/status/ (ship)": 11,
     "GET /api/orders/sales-report/": 2,  # user, the per-day aggregate
     "GET /api/analytics/": 6,  # user, by status, revenue, top by quantity, top by revenue, low stock
     "GET /api/auth/me/": 1,
-    "POST /api/token/ (X-Cart-Token merge)": 18,  # at 1 line; today + 1 INSERT per further line (xfail below)
+    "POST /api/token/ (X-Cart-Token merge)": 18,
 }
 
 # Where a backend needs another number than BUDGETS (vendor -> endpoint -> budget): none today.
@@ -527,58 +524,44 @@ def login_merging_cart(size):
     )
 
 
-STOCK_PER_LINE = (
-    "one stock UPDATE per product line (orders.services: `for line in lines: Product.objects.filter(pk=...)"
-    ".update(stock=F('stock') - ...)` / order_restock); a single UPDATE ... CASE or bulk_update would make it constant"
-)
-MERGE_PER_LINE = (
-    "cart_merge_anonymous writes each merged line on its own (CartItem.objects.create / line.save per line); "
-    "bulk_create / bulk_update would make it constant"
-)
-
 CASES = [
-    ("GET /api/products/ (anonymous)", products_anonymous, None),
-    ("GET /api/products/ (staff)", products_staff, None),
-    ("GET /api/products/?category= (tree)", products_by_category, None),
-    ("GET /api/products/<id>/", product_detail, None),
-    ("GET /api/products/featured/", products_featured, None),
-    ("GET /api/products/low-stock/", products_low_stock, None),
-    ("GET /api/products/<id>/reviews/", product_reviews, None),
-    ("GET /api/products/wishlist/", wishlist, None),
-    ("GET /api/categories/", categories_tree, None),
-    ("GET /api/categories/<slug>/", category_detail, None),
-    ("GET /api/cart/ (user)", cart_user, None),
-    ("GET /api/cart/ (X-Cart-Token)", cart_anonymous, None),
-    ("POST /api/cart/add/", cart_add, None),
-    ("PATCH /api/cart/update/<id>/", cart_update, None),
-    ("DELETE /api/cart/clear/", cart_clear, None),
-    ("GET /api/addresses/", addresses, None),
-    ("GET /api/orders/my/ (many orders)", my_orders_many_orders, None),
-    ("GET /api/orders/my/ (many items)", my_orders_many_items, None),
-    ("GET /api/orders/<id>/ (owner)", order_detail_owner, None),
-    ("GET /api/orders/<id>/ (staff)", order_detail_staff, None),
-    ("POST /api/orders/create/", order_create, STOCK_PER_LINE),
-    ("POST /api/orders/cancel/<id>/", order_cancel, STOCK_PER_LINE),
-    ("PATCH /api/orders/<id>/status/ (ship)", order_ship, None),
-    ("GET /api/orders/sales-report/", sales_report, None),
-    ("GET /api/analytics/", analytics, None),
-    ("GET /api/auth/me/", auth_me, None),
-    ("POST /api/token/ (X-Cart-Token merge)", login_merging_cart, MERGE_PER_LINE),
+    ("GET /api/products/ (anonymous)", products_anonymous),
+    ("GET /api/products/ (staff)", products_staff),
+    ("GET /api/products/?category= (tree)", products_by_category),
+    ("GET /api/products/<id>/", product_detail),
+    ("GET /api/products/featured/", products_featured),
+    ("GET /api/products/low-stock/", products_low_stock),
+    ("GET /api/products/<id>/reviews/", product_reviews),
+    ("GET /api/products/wishlist/", wishlist),
+    ("GET /api/categories/", categories_tree),
+    ("GET /api/categories/<slug>/", category_detail),
+    ("GET /api/cart/ (user)", cart_user),
+    ("GET /api/cart/ (X-Cart-Token)", cart_anonymous),
+    ("POST /api/cart/add/", cart_add),
+    ("PATCH /api/cart/update/<id>/", cart_update),
+    ("DELETE /api/cart/clear/", cart_clear),
+    ("GET /api/addresses/", addresses),
+    ("GET /api/orders/my/ (many orders)", my_orders_many_orders),
+    ("GET /api/orders/my/ (many items)", my_orders_many_items),
+    ("GET /api/orders/<id>/ (owner)", order_detail_owner),
+    ("GET /api/orders/<id>/ (staff)", order_detail_staff),
+    ("POST /api/orders/create/", order_create),
+    ("POST /api/orders/cancel/<id>/", order_cancel),
+    ("PATCH /api/orders/<id>/status/ (ship)", order_ship),
+    ("GET /api/orders/sales-report/", sales_report),
+    ("GET /api/analytics/", analytics),
+    ("GET /api/auth/me/", auth_me),
+    ("POST /api/token/ (X-Cart-Token merge)", login_merging_cart),
 ]
 
 
 def _params():
-    for name, build, known_growth in CASES:
-        marks = (
-            [pytest.mark.xfail(strict=True, reason=f"grows with the collection: {known_growth}")]
-            if known_growth
-            else []
-        )
-        yield pytest.param(name, build, id=name, marks=marks)
+    for name, build in CASES:
+        yield pytest.param(name, build, id=name)
 
 
 def test_every_case_has_a_budget_and_every_budget_a_case():
-    assert set(BUDGETS) == {name for name, _, _ in CASES}
+    assert set(BUDGETS) == {name for name, _ in CASES}
     assert all(set(overrides) <= set(BUDGETS) for overrides in VENDOR_BUDGETS.values())
 
 
@@ -590,28 +573,3 @@ def test_query_count_is_constant_and_within_budget(name, build):
 
     assert small.count == large.count, explain(name, small, large)
     assert large.count <= budget_for(name), explain(name, small, large)
-
-
-# --- The known growth, pinned down --------------------------------------------------------------
-
-# Case -> how the statement that is repeated once per line starts (as `shape()` prints it).
-PER_LINE_WRITES = {
-    "POST /api/orders/create/": 'UPDATE "products_product" SET "stock"',
-    "POST /api/orders/cancel/<id>/": 'UPDATE "products_product" SET "stock"',
-    "POST /api/token/ (X-Cart-Token merge)": 'INSERT INTO "cart_cartitem"',
-}
-
-
-@pytest.mark.parametrize("name", list(PER_LINE_WRITES))
-def test_known_growth_is_exactly_the_per_line_writes(name):
-    """These endpoints grow by one statement per line and by nothing else: whatever else they do
-    stays constant, and their small-size count stays within the budget."""
-    build = next(build for case, build, _ in CASES if case == name)
-    small = measure(build, SMALL)
-    large = measure(build, LARGE)
-    added = Counter(shape(s) for s in large.sql) - Counter(shape(s) for s in small.sql)
-
-    assert large.count - small.count == LARGE - SMALL, explain(name, small, large)
-    assert list(added) and all(sql.startswith(PER_LINE_WRITES[name]) for sql in added), explain(name, small, large)
-    assert sum(added.values()) == LARGE - SMALL
-    assert small.count <= budget_for(name), explain(name, small, large)
