@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 
 from .error_codes import ProductErrorCode
 from .models import Product
-from .selectors import category_forest
+from .selectors import category_descendant_ids
 
 TRUE_VALUES = {"true", "1", "yes"}
 FALSE_VALUES = {"false", "0", "no"}
@@ -92,14 +92,13 @@ class ProductFilter(django_filters.FilterSet):
 
     @extend_schema_field(OpenApiTypes.STR)
     def filter_category(self, queryset, name, value):
-        forest = category_forest(active_only=True)
-        node = forest.by_slug.get(value)
-        if node is None:
+        ids = category_descendant_ids(slug=value)
+        if ids is None:
             raise ValidationError(
                 {"category": [f"Unknown category '{value}'."]},
                 code=ProductErrorCode.UNKNOWN_CATEGORY,
             )
-        return queryset.filter(category_id__in=forest.descendant_ids(node))
+        return queryset.filter(category_id__in=ids)
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def filter_in_stock(self, queryset, name, value):

@@ -34,23 +34,6 @@ class CategoryForest:
     roots: list[CategoryNode]
     by_slug: dict[str, CategoryNode]
 
-    def is_visible(self, node: CategoryNode) -> bool:
-        """Active, and every ancestor active too (a hidden parent hides its whole subtree)."""
-        while node is not None:
-            if not node.is_active:
-                return False
-            node = self.nodes.get(node.parent) if node.parent is not None else None
-        return True
-
-    def descendant_ids(self, node: CategoryNode) -> list[int]:
-        """The node's id and the ids of all categories below it, to any depth."""
-        ids, stack = [], [node]
-        while stack:
-            current = stack.pop()
-            ids.append(current.id)
-            stack.extend(current.children)
-        return ids
-
 
 def category_forest(*, active_only: bool = False) -> CategoryForest:
     """All categories (or only those visible to customers) as a tree, in exactly one query."""
@@ -96,27 +79,97 @@ def category_get_node(*, slug: str, include_inactive: bool = False) -> CategoryN
     return node
 
 
+def category_descendant_ids(*, slug: str) -> list[int] | None:
+    """The ids of the category a customer may see under this slug and of every visible category below
+    it, to any depth; None when there is no such category (unknown, inactive, or under an inactive
+    ancestor). One query over four narrow columns, so it stays cheap enough for every list request."""
+    rows = Category.objects.order_by().values_list("id", "parent_id", "slug", "is_active")
+    parents: dict[int, int | None] = {}
+    children: dict[int | None, list[int]] = {}
+    active: dict[int, bool] = {}
+    start = None
+    for category_id, parent_id, category_slug, is_active in rows:
+        parents[category_id] = parent_id
+        children.setdefault(parent_id, []).append(category_id)
+        active[category_id] = is_active
+        if category_slug == slug:
+            start = category_id
+    if start is None:
+        return None
+    node, seen = start, set()
+    while node is not None and node not in seen:  # the category and each ancestor must be active
+        if not active[node]:
+            return None
+        seen.add(node)
+        node = parents[node]
+    ids, stack = [], [start]
+    while stack:
+        current = stack.pop()
+        ids.append(current)
+        stack.extend(child for child in children.get(current, ()) if active[child])
+    return ids
+
+
 # --- Products ----------------------------------------------------------------------------------
 
 
-def _images_prefetch() -> Prefetch:
-    return Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
+# The list and the detail read `.values()` rows, never model instances: building instances (and
+# Django's prefetch machinery) cost more than the queries themselves. serializers.product_dict turns
+# a row into the API shape.
+PRODUCT_ROW_FIELDS = (
+    "id",
+    "name",
+    "slug",
+    "sku",
+    "price",
+    "stock",
+    "rating_avg",
+    "rating_count",
+    "is_featured",
+    "is_active",
+    "created_at",
+    "category_id",
+    "category__name",
+    "category__slug",
+)
+IMAGE_ROW_FIELDS = ("id", "product_id", "image", "external_url", "alt_text", "position")
 
 
-def product_queryset(*, include_inactive: bool = False) -> QuerySet[Product]:
-    """Products with their category and images: one query for the page, one for all its images."""
-    qs = Product.objects.select_related("category").prefetch_related(_images_prefetch())
+def product_list(*, include_inactive: bool = False) -> QuerySet[Product]:
+    """Products newest first, to filter and order; customers see active ones only. Count it as it is
+    (no join), then read the page through `product_rows`."""
+    qs = Product.objects.all()
     if not include_inactive:
         qs = qs.filter(is_active=True)
-    return qs
+    return qs.order_by("-created_at", "-id")
 
 
-def product_get(*, product_id: int, include_inactive: bool = False) -> Product:
-    """A product for display. Customers never see an inactive one: `not_found` (404)."""
-    product = product_queryset(include_inactive=include_inactive).filter(pk=product_id).first()
-    if product is None:
-        raise NotFound("Product not found.")
-    return product
+def product_rows(*, queryset: QuerySet[Product]) -> QuerySet:
+    """The `PRODUCT_ROW_FIELDS` rows of these products (the category joined), e.g. of one page."""
+    return queryset.values(*PRODUCT_ROW_FIELDS)
+
+
+def product_get(*, product_id: int, include_inactive: bool = False) -> dict:
+    """A product row for display, with `description` (one query by primary key, no ORDER BY).
+    Customers never see an inactive one: `not_found` (404)."""
+    qs = Product.objects.filter(pk=product_id)
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    try:
+        return qs.values(*PRODUCT_ROW_FIELDS, "description").get()
+    except Product.DoesNotExist:
+        raise NotFound("Product not found.") from None
+
+
+def product_images_by_id(*, product_ids: list[int]) -> dict[int, list[dict]]:
+    """The images of these products (`IMAGE_ROW_FIELDS` rows in gallery order), keyed by product id,
+    in one query; no query at all for an empty page."""
+    images: dict[int, list[dict]] = {product_id: [] for product_id in product_ids}
+    if product_ids:
+        rows = ProductImage.objects.filter(product_id__in=product_ids).order_by("position", "id")
+        for row in rows.values(*IMAGE_ROW_FIELDS):
+            images[row["product_id"]].append(row)
+    return images
 
 
 def product_get_visible_id(*, product_id: int, include_inactive: bool = False) -> Product:
@@ -132,7 +185,7 @@ def product_get_visible_id(*, product_id: int, include_inactive: bool = False) -
 
 def product_low_stock_list(*, threshold: int) -> QuerySet[Product]:
     """Active products with at most `threshold` units left, emptiest first."""
-    return product_queryset().filter(stock__lte=threshold).order_by("stock", "name", "id")
+    return product_list().filter(stock__lte=threshold).order_by("stock", "name", "id")
 
 
 # --- Reviews -----------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Shapes in and out of the catalog. Field validation only; business rules live in services.
 
-The list path is benchmarked, so the product serializers build their dicts by hand in
-`to_representation` (the declared fields still drive the OpenAPI schema, and a test checks that
-both give the same output).
+The product list and detail are benchmarked, so they never build model instances: the selectors
+return `.values()` rows (`selectors.PRODUCT_ROW_FIELDS`) and the page's images as plain dicts, and
+`product_dict` turns one row into the JSON shape, for the list and the detail alike. The product
+serializers declare the fields for the OpenAPI schema; their `to_representation` (for a model
+instance) goes through the same `product_dict`, and a test checks that both give the same output.
 """
 
 from decimal import Decimal
@@ -11,6 +13,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from .models import Category, Product, ProductImage, Review, WishlistItem
+from .selectors import PRODUCT_ROW_FIELDS
 
 _datetime_field = serializers.DateTimeField()
 
@@ -19,11 +22,65 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else format(value, ".2f")
 
 
-def image_url(image: ProductImage, request=None) -> str:
-    url = image.image.url if image.image else image.external_url
+def _image_file_url(name: str, external_url: str, request=None) -> str:
+    """The stored file's URL from the media storage (as `FieldFile.url` builds it), else the external
+    URL; made absolute for the request when the storage gives a path."""
+    url = ProductImage._meta.get_field("image").storage.url(name) if name else external_url
     if request is not None and url.startswith("/"):
         return request.build_absolute_uri(url)
     return url
+
+
+def image_url(image: ProductImage, request=None) -> str:
+    return _image_file_url(image.image.name, image.external_url, request)
+
+
+def image_dict(row: dict, request=None) -> dict:
+    """One image of a product, from a `selectors.IMAGE_ROW_FIELDS` row."""
+    return {
+        "id": row["id"],
+        "url": _image_file_url(row["image"], row["external_url"], request),
+        "alt": row["alt_text"],
+        "position": row["position"],
+    }
+
+
+def product_dict(row: dict, images: list[dict], *, with_description: bool = False) -> dict:
+    """A product as the API shows it, from a `selectors.PRODUCT_ROW_FIELDS` row (plus `description`
+    for the detail) and its images already shaped by `image_dict`. The one place that shape is built."""
+    data = {"id": row["id"], "name": row["name"], "slug": row["slug"], "sku": row["sku"]}
+    if with_description:
+        data["description"] = row["description"]
+    data.update(
+        price=_money(row["price"]),
+        currency=settings.STORE_CURRENCY,
+        stock=row["stock"],
+        in_stock=row["stock"] > 0,
+        category=(
+            {"id": row["category_id"], "name": row["category__name"], "slug": row["category__slug"]}
+            if row["category_id"] is not None
+            else None
+        ),
+        images=images,
+        rating_avg=_money(row["rating_avg"]),
+        rating_count=row["rating_count"],
+        is_featured=row["is_featured"],
+        is_active=row["is_active"],
+        created_at=_datetime_field.to_representation(row["created_at"]),
+    )
+    return data
+
+
+def _product_row(product: Product) -> dict:
+    """The `.values()` row of a model instance (the serializers receive instances)."""
+    row = {name: getattr(product, name) for name in PRODUCT_ROW_FIELDS if "__" not in name}
+    category = product.category
+    row.update(
+        description=product.description,
+        category__name=category.name if category else None,
+        category__slug=category.slug if category else None,
+    )
+    return row
 
 
 # --- Categories --------------------------------------------------------------------------------
@@ -109,12 +166,14 @@ class ProductImageSerializer(serializers.Serializer):
     position = serializers.IntegerField()
 
     def to_representation(self, instance):
-        return {
+        row = {
             "id": instance.id,
-            "url": image_url(instance, self.context.get("request")),
-            "alt": instance.alt_text,
+            "image": instance.image.name,
+            "external_url": instance.external_url,
+            "alt_text": instance.alt_text,
             "position": instance.position,
         }
+        return image_dict(row, self.context.get("request"))
 
 
 class ProductImageUploadSerializer(serializers.Serializer):
@@ -154,34 +213,9 @@ class ProductListSerializer(serializers.ModelSerializer):
         return settings.STORE_CURRENCY
 
     def to_representation(self, instance):
-        request = self.context.get("request")
-        images = []
-        for image in instance.images.all():
-            images.append(
-                {
-                    "id": image.id,
-                    "url": image_url(image, request),
-                    "alt": image.alt_text,
-                    "position": image.position,
-                }
-            )
-        return {
-            "id": instance.id,
-            "name": instance.name,
-            "slug": instance.slug,
-            "sku": instance.sku,
-            "price": _money(instance.price),
-            "currency": settings.STORE_CURRENCY,
-            "stock": instance.stock,
-            "in_stock": instance.stock > 0,
-            "category": _category_summary(instance.category),
-            "images": images,
-            "rating_avg": _money(instance.rating_avg),
-            "rating_count": instance.rating_count,
-            "is_featured": instance.is_featured,
-            "is_active": instance.is_active,
-            "created_at": _datetime_field.to_representation(instance.created_at),
-        }
+        image_field = ProductImageSerializer(context=self.context)
+        images = [image_field.to_representation(image) for image in instance.images.all()]
+        return product_dict(_product_row(instance), images)
 
 
 class ProductDetailSerializer(ProductListSerializer):
@@ -189,8 +223,9 @@ class ProductDetailSerializer(ProductListSerializer):
         fields = [*ProductListSerializer.Meta.fields[:4], "description", *ProductListSerializer.Meta.fields[4:]]
 
     def to_representation(self, instance):
-        data = super().to_representation(instance)
-        return {**{k: data[k] for k in ("id", "name", "slug", "sku")}, "description": instance.description, **data}
+        image_field = ProductImageSerializer(context=self.context)
+        images = [image_field.to_representation(image) for image in instance.images.all()]
+        return product_dict(_product_row(instance), images, with_description=True)
 
 
 class ProductWriteSerializer(serializers.Serializer):

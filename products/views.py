@@ -1,12 +1,13 @@
 """Catalog endpoints: parse, authorise, call a selector or service, render."""
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -15,6 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from novacart.openapi import ErrorResponseSerializer
 from novacart.pagination import StandardPagination
 
 from . import cache as catalog_cache
@@ -37,18 +39,9 @@ from .serializers import (
     ReviewWriteSerializer,
     WishlistAddSerializer,
     WishlistItemSerializer,
+    image_dict,
+    product_dict,
 )
-
-
-class ErrorItemSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ConflictErrorResponseSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["client_error"])
-    errors = ErrorItemSerializer(many=True)
 
 
 def _is_staff(request) -> bool:
@@ -87,6 +80,18 @@ class AnonymousCatalogCacheMixin:
 # --- Products ----------------------------------------------------------------------------------
 
 
+class _ProductRowPaginator(Paginator):
+    """Counts the filtered products as they are (no join, so PostgreSQL can answer from an index)
+    and reads only the page, as `.values()` rows with the category joined."""
+
+    def _get_page(self, object_list, number, paginator):
+        return super()._get_page(selectors.product_rows(queryset=object_list), number, paginator)
+
+
+class ProductPagination(StandardPagination):
+    django_paginator_class = _ProductRowPaginator
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List products",
@@ -120,7 +125,7 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
     lookup_value_regex = r"\d+"
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProductFilter
-    pagination_class = StandardPagination
+    pagination_class = ProductPagination
     serializer_class = ProductListSerializer
 
     def get_permissions(self):
@@ -129,21 +134,27 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         return [IsAdminUser()]
 
     def get_queryset(self):
-        qs = selectors.product_queryset(include_inactive=_is_staff(self.request))
+        qs = selectors.product_list(include_inactive=_is_staff(self.request))
         if self.action == "featured":
             qs = qs.filter(is_featured=True, is_active=True)
-        return qs.order_by("-created_at", "-id")
+        return qs
 
     def get_object(self):
-        return selectors.product_get(product_id=self.kwargs["pk"], include_inactive=_is_staff(self.request))
+        """The bare product row, for the staff writes."""
+        return selectors.product_get_visible_id(product_id=self.kwargs["pk"], include_inactive=_is_staff(self.request))
+
+    def _detail_data(self, product_id: int, *, include_inactive: bool) -> dict:
+        row = selectors.product_get(product_id=product_id, include_inactive=include_inactive)
+        images = selectors.product_images_by_id(product_ids=[row["id"]])[row["id"]]
+        return product_dict(row, [image_dict(image, self.request) for image in images], with_description=True)
 
     def _render_detail(self, product, status_code=status.HTTP_200_OK):
-        product = selectors.product_get(product_id=product.pk, include_inactive=True)
-        return Response(ProductDetailSerializer(product, context={"request": self.request}).data, status=status_code)
+        return Response(self._detail_data(product.pk, include_inactive=True), status=status_code)
 
     def _paginated_list(self, queryset):
-        page = self.paginate_queryset(queryset)
-        data = ProductListSerializer(page, many=True, context={"request": self.request}).data
+        rows = self.paginate_queryset(queryset)
+        images = selectors.product_images_by_id(product_ids=[row["id"] for row in rows])
+        data = [product_dict(row, [image_dict(image, self.request) for image in images[row["id"]]]) for row in rows]
         return self.get_paginated_response(data)
 
     def list(self, request):
@@ -152,7 +163,7 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
     def retrieve(self, request, pk=None):
         return self.cached(
             request,
-            lambda: Response(ProductDetailSerializer(self.get_object(), context={"request": request}).data),
+            lambda: Response(self._detail_data(pk, include_inactive=_is_staff(request))),
         )
 
     @extend_schema(summary="Featured products", responses={200: ProductListSerializer(many=True)})
@@ -365,7 +376,7 @@ class WishlistItemView(GenericAPIView):
     destroy=extend_schema(
         summary="Delete an empty category (staff)",
         description="409 `category_not_empty` while it still has products or sub-categories.",
-        responses={204: None, 409: OpenApiResponse(ConflictErrorResponseSerializer)},
+        responses={204: None, 409: OpenApiResponse(ErrorResponseSerializer)},
     ),
 )
 @extend_validation_errors(
