@@ -1,7 +1,6 @@
 """Cart shapes. Inputs validate fields; the stock and availability rules live in services.py."""
 
 from django.conf import settings
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum
 from rest_framework import serializers
 
 from products.models import Product
@@ -76,14 +75,3 @@ class CartSerializer(serializers.Serializer):
     total_items = serializers.IntegerField(help_text="The sum of the lines' quantities.")
     subtotal = serializers.DecimalField(max_digits=None, decimal_places=2)
     currency = serializers.CharField()
-
-
-class CartErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="`out_of_stock`")
-    detail = serializers.CharField(help_text="Says how many units are available.")
-    attr = serializers.CharField(allow_null=True)
-
-
-class CartConflictErrorResponseSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = CartErrorSerializer(many=True)

@@ -9,9 +9,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from novacart.openapi import ErrorResponseSerializer
+
 from . import selectors, services
 from .error_codes import CartErrorCode
-from .serializers import CartAddSerializer, CartConflictErrorResponseSerializer, CartSerializer, CartUpdateSerializer
+from .serializers import CartAddSerializer, CartSerializer, CartUpdateSerializer
 
 CART_TOKEN_HEADER = OpenApiParameter(
     "X-Cart-Token",
@@ -22,7 +24,7 @@ CART_TOKEN_HEADER = OpenApiParameter(
     "malformed or unknown token means no cart.",
 )
 OUT_OF_STOCK = OpenApiResponse(
-    CartConflictErrorResponseSerializer,
+    ErrorResponseSerializer,
     description="`out_of_stock`: the line would hold more than the stock; the detail says how many are available.",
 )
 

@@ -56,6 +56,20 @@ class ErrorResponse404Serializer(serializers.Serializer):
     errors = Error404Serializer(many=True)
 
 
+class ErrorItemSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="A stable code for the failure, e.g. `out_of_stock`, `invalid_transition`.")
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ErrorResponseSerializer(serializers.Serializer):
+    """The one error shape, for the statuses the library does not document itself (409, 422, 502, 503):
+    `client_error` for 4xx, `server_error` for 5xx."""
+
+    type = serializers.CharField(help_text="`client_error` (4xx) or `server_error` (5xx)")
+    errors = ErrorItemSerializer(many=True)
+
+
 class AutoSchema(StandardizedErrorsAutoSchema):
     """Also documents the validation errors of query-string serializers on safe methods."""
 

@@ -138,14 +138,3 @@ class AnalyticsSerializer(serializers.Serializer):
     top_products_by_revenue = TopProductSerializer(many=True)
     low_stock_threshold = serializers.IntegerField()
     low_stock_count = serializers.IntegerField()
-
-
-class OrderErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class OrderErrorResponseSerializer(serializers.Serializer):
-    type = serializers.CharField(help_text="`client_error`")
-    errors = OrderErrorSerializer(many=True)

@@ -8,6 +8,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from novacart.openapi import ErrorResponseSerializer
+
 from . import selectors, services
 from .idempotency import run_idempotent, validate_idempotency_key
 from .models import OrderStatus
@@ -15,7 +17,6 @@ from .serializers import (
     AnalyticsSerializer,
     OrderCreateSerializer,
     OrderDetailSerializer,
-    OrderErrorResponseSerializer,
     OrderListQuerySerializer,
     OrderListSerializer,
     OrderStatusUpdateSerializer,
@@ -33,17 +34,17 @@ IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
     "response and creates nothing new. 1 to 255 visible ASCII characters, e.g. a UUID.",
 )
 CREATE_CONFLICT = OpenApiResponse(
-    OrderErrorResponseSerializer,
+    ErrorResponseSerializer,
     description="`out_of_stock` / `product_unavailable`: one error per cart line that cannot be ordered "
     "(attr `items.<product_id>`); `idempotency_request_in_progress`: the first request with this key is "
     "still running.",
 )
 KEY_REUSED = OpenApiResponse(
-    OrderErrorResponseSerializer,
+    ErrorResponseSerializer,
     description="`idempotency_key_reused`: this Idempotency-Key was used with a different body.",
 )
 INVALID_TRANSITION = OpenApiResponse(
-    OrderErrorResponseSerializer,
+    ErrorResponseSerializer,
     description="`invalid_transition`: the order's lifecycle does not allow this move from its current status.",
 )
 

@@ -66,14 +66,3 @@ class DummyConfirmSerializer(serializers.Serializer):
     order_status = serializers.CharField()
     event_id = serializers.CharField()
     outcome = serializers.CharField()
-
-
-class PaymentErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class PaymentErrorResponseSerializer(serializers.Serializer):
-    type = serializers.CharField(help_text="`client_error` or `server_error`")
-    errors = PaymentErrorSerializer(many=True)

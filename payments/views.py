@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from novacart.openapi import ErrorResponseSerializer
 from orders.idempotency import run_idempotent, validate_idempotency_key
 
 from . import services, webhooks
@@ -14,7 +15,6 @@ from .serializers import (
     CheckoutSessionSerializer,
     DummyConfirmSerializer,
     OrderIdSerializer,
-    PaymentErrorResponseSerializer,
     PaymentIntentSerializer,
     RefundSerializer,
     VerifyQuerySerializer,
@@ -33,7 +33,7 @@ IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
 
 
 def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(PaymentErrorResponseSerializer, description=description)
+    return OpenApiResponse(ErrorResponseSerializer, description=description)
 
 
 BAD_REQUEST = _error(
