@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_CATALOG ?= fixtures/demo_catalog.json
 
-.PHONY: run test lint format install install-dev migrate demo worker beat bench bench-quick clean
+.PHONY: run test lint format install install-dev worker beat bench bench-quick clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

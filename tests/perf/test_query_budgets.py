@@ -1,6 +1,6 @@
 """Query budgets: an endpoint costs the same number of SQL queries whatever the size of what it returns.
 
-Every GET endpoint of /work/shared/API.md that returns a list or a nested collection, and every write
+Every GET endpoint of the API contract (API.md) that returns a list or a nested collection, and every write
 endpoint whose work could grow with a collection (a cart's lines, an order's items), is called twice:
 once with a SMALL and once with a LARGE collection (1 and 50 objects; a category tree of depth 1 with
 1 category against depth 10 with 50 categories). Each size is built inside its own savepoint that is
