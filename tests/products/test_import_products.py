@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from products.models import Category, Product, ProductImage
+from tests.conftest import requires_postgres
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -239,3 +241,28 @@ def test_synthetic_catalog_is_generated_and_idempotent(api_client):
 def test_synthetic_rejects_a_bad_count():
     with pytest.raises(CommandError):
         _run(synthetic=0)
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_load_refreshes_the_planner_statistics():
+    """Outside a transaction the command runs VACUUM ANALYZE: PostgreSQL's row estimate of the product
+    table matches the rows just loaded (before, it knows nothing of them and plans searches badly)."""
+    _run(synthetic=120, batch_size=50, quiet=True)
+
+    assert _estimated_product_rows() == Product.objects.count() == 120
+
+
+@requires_postgres
+def test_a_load_inside_a_transaction_still_analyzes():
+    """Within a transaction VACUUM is impossible, so only ANALYZE runs (and nothing fails)."""
+    _run(synthetic=80, batch_size=50, quiet=True)
+
+    assert _estimated_product_rows() == Product.objects.count() == 80
+
+
+def _estimated_product_rows() -> float:
+    """The planner's row count for the product table (-1 until the table is first analyzed)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Product._meta.db_table])
+        return cursor.fetchone()[0]
