@@ -71,6 +71,16 @@ def product_dict(row: dict, images: list[dict], *, with_description: bool = Fals
     return data
 
 
+def product_list_data(rows, images_by_product: dict[int, list[dict]], request=None) -> list[dict]:
+    """A page of products from their rows and `selectors.product_images_by_id`."""
+    return [product_dict(row, [image_dict(image, request) for image in images_by_product[row["id"]]]) for row in rows]
+
+
+def product_detail_data(row: dict, images: list[dict], request=None) -> dict:
+    """One product with its description, from its row and its image rows."""
+    return product_dict(row, [image_dict(image, request) for image in images], with_description=True)
+
+
 def _product_row(product: Product) -> dict:
     """The `.values()` row of a model instance (the serializers receive instances)."""
     row = {name: getattr(product, name) for name in PRODUCT_ROW_FIELDS if "__" not in name}
@@ -212,20 +222,19 @@ class ProductListSerializer(serializers.ModelSerializer):
     def get_currency(self, obj) -> str:
         return settings.STORE_CURRENCY
 
+    with_description = False
+
     def to_representation(self, instance):
         image_field = ProductImageSerializer(context=self.context)
         images = [image_field.to_representation(image) for image in instance.images.all()]
-        return product_dict(_product_row(instance), images)
+        return product_dict(_product_row(instance), images, with_description=self.with_description)
 
 
 class ProductDetailSerializer(ProductListSerializer):
+    with_description = True
+
     class Meta(ProductListSerializer.Meta):
         fields = [*ProductListSerializer.Meta.fields[:4], "description", *ProductListSerializer.Meta.fields[4:]]
-
-    def to_representation(self, instance):
-        image_field = ProductImageSerializer(context=self.context)
-        images = [image_field.to_representation(image) for image in instance.images.all()]
-        return product_dict(_product_row(instance), images, with_description=True)
 
 
 class ProductWriteSerializer(serializers.Serializer):

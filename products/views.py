@@ -39,8 +39,8 @@ from .serializers import (
     ReviewWriteSerializer,
     WishlistAddSerializer,
     WishlistItemSerializer,
-    image_dict,
-    product_dict,
+    product_detail_data,
+    product_list_data,
 )
 
 
@@ -140,13 +140,13 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         return qs
 
     def get_object(self):
-        """The bare product row, for the staff writes."""
+        """The product alone (no joins, no images), for the staff writes."""
         return selectors.product_get_visible_id(product_id=self.kwargs["pk"], include_inactive=_is_staff(self.request))
 
     def _detail_data(self, product_id: int, *, include_inactive: bool) -> dict:
         row = selectors.product_get(product_id=product_id, include_inactive=include_inactive)
         images = selectors.product_images_by_id(product_ids=[row["id"]])[row["id"]]
-        return product_dict(row, [image_dict(image, self.request) for image in images], with_description=True)
+        return product_detail_data(row, images, self.request)
 
     def _render_detail(self, product, status_code=status.HTTP_200_OK):
         return Response(self._detail_data(product.pk, include_inactive=True), status=status_code)
@@ -154,8 +154,7 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
     def _paginated_list(self, queryset):
         rows = self.paginate_queryset(queryset)
         images = selectors.product_images_by_id(product_ids=[row["id"] for row in rows])
-        data = [product_dict(row, [image_dict(image, self.request) for image in images[row["id"]]]) for row in rows]
-        return self.get_paginated_response(data)
+        return self.get_paginated_response(product_list_data(rows, images, self.request))
 
     def list(self, request):
         return self.cached(request, lambda: self._paginated_list(self.filter_queryset(self.get_queryset())))
