@@ -16,24 +16,11 @@ from django.db.models import Q
 from django.http import JsonResponse
 
 from products.models import Category, Product, ProductImage
+from products.selectors import PRODUCT_ROW_FIELDS
 
 PAGE_SIZE = 20
-_LIST_FIELDS = (
-    "id",
-    "name",
-    "slug",
-    "sku",
-    "price",
-    "stock",
-    "rating_avg",
-    "rating_count",
-    "is_featured",
-    "is_active",
-    "created_at",
-    "category_id",
-    "category__name",
-    "category__slug",
-)
+# The same columns as the API's lean read path: the floor answers the same page with the same query.
+_LIST_FIELDS = PRODUCT_ROW_FIELDS
 _ORDERINGS = {"price": ("price", "id"), "-price": ("-price", "-id"), "name": ("name", "id")}
 
 
