@@ -120,7 +120,13 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Django's default of 300 entries thrashes as soon as more than 300 product pages are cached.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
 # A per-process memory cache cannot be invalidated across gunicorn workers: without Redis the
 # catalog cache is only on by default for the single-process development server.
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60 if (REDIS_URL or DEBUG) else 0)
