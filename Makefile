@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_CATALOG ?= fixtures/demo_catalog.json
 
-.PHONY: run test lint format install install-dev worker beat bench bench-quick clean
+.PHONY: run test lint format install install-dev worker beat superuser bench bench-quick clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,11 +43,17 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Local helpers share `make run`'s development defaults (production runs its own commands, render.yaml).
+worker beat superuser: export NOVACART_DEV ?= 1
+
 worker: install
 	$(BIN)/celery -A novacart worker --loglevel=INFO
 
 beat: install
 	$(BIN)/celery -A novacart beat --loglevel=INFO
+
+superuser: install
+	$(PY) manage.py createsuperuser
 
 # The load benchmark (bench/README.md): PostgreSQL when DATABASE_URL points at it, else SQLite under
 # bench/results/. Needs wrk (apt-get install -y wrk). Never part of `make test`.
