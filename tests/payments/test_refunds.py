@@ -145,17 +145,35 @@ def test_refund_of_an_unknown_order_is_404(stripe_gateway, staff_client):
     assert staff_client.post(REFUND_URL, {"order_id": 999999}, format="json").status_code == 404
 
 
-def test_stripe_failing_during_a_refund_changes_nothing(stripe_gateway, staff_client, paid):
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [({"status": 500}, 502), ({"status": 429}, 503), (None, 502)],
+    ids=["stripe-500", "stripe-429", "timeout"],
+)
+def test_stripe_failing_during_a_refund_changes_nothing_and_the_retry_refunds_once(
+    stripe_gateway, settings, staff_client, paid, fault, status
+):
     order, payment = paid
-    stripe_gateway.fail_next(1, status=500)
+    if fault is None:
+        settings.STRIPE_TIMEOUT_SECONDS = 0.5
+        stripe_gateway.slow_next(1, seconds=1.5)  # Stripe makes the refund; its answer never arrives in time
+    else:
+        stripe_gateway.fail_next(1, **fault)
 
     response = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json")
 
-    assert response.status_code == 502
+    assert response.status_code == status, response.content
     assert error_code(response) == "payment_provider_error"
     payment.refresh_from_db()
     order.refresh_from_db()
     assert (order.status, payment.status, payment.provider_refund_id) == (OrderStatus.PAID, PaymentStatus.SUCCEEDED, "")
+
+    retried = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json")
+
+    assert retried.status_code == 200, retried.content
+    posts = stripe_gateway.requests_to("POST", "/v1/refunds")
+    assert {r.idempotency_key for r in posts} == {f"order-{order.pk}-refund"}
+    assert len(stripe_gateway.state.refunds) == 1
 
 
 def test_a_partial_refund_in_the_dashboard_is_flagged_not_applied(stripe_gateway, api_client, paid):
