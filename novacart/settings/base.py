@@ -190,8 +190,9 @@ REST_FRAMEWORK = {
         # Registrations and token refreshes per client address (looser under `make run`).
         "auth": env_str("THROTTLE_AUTH_RATE", "300/min" if DEV else "30/min"),
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "100/hour" if DEV else "5/hour"),
-        "anon": env_str("THROTTLE_ANON_RATE", "600/min"),
-        "user": env_str("THROTTLE_USER_RATE", "1200/min"),
+        # Every other endpoint, per client address / per user (looser under `make run`).
+        "anon": env_str("THROTTLE_ANON_RATE", "6000/min" if DEV else "600/min"),
+        "user": env_str("THROTTLE_USER_RATE", "6000/min" if DEV else "1200/min"),
     },
     "NUM_PROXIES": env_int("NUM_PROXIES", 1) if not DEBUG else None,
     "COERCE_DECIMAL_TO_STRING": True,
