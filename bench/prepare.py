@@ -67,7 +67,6 @@ def ensure_catalog(products: int) -> None:
     """The synthetic catalog of exactly `products` products, built once and then reused."""
     from django.core.management import call_command
 
-    from bench.catalog import build_synthetic_catalog, synthetic_command_available
     from products.models import Product
 
     existing = Product.objects.filter(sku__startswith="SYN-").count()
@@ -79,16 +78,11 @@ def ensure_catalog(products: int) -> None:
         log(f"database holds {existing:,} synthetic products, {products:,} wanted")
         raise SystemExit(CATALOG_MISMATCH)
     started = time.monotonic()
-    if synthetic_command_available():
-        call_command("import_products", "--synthetic", str(products), "--quiet", verbosity=0)
-        source = "import_products --synthetic"
-    else:
-        build_synthetic_catalog(products)
-        source = "bench/catalog.py (import_products --synthetic is not in the tree yet)"
+    call_command("import_products", "--synthetic", str(products), "--quiet", verbosity=0)
     created = Product.objects.filter(sku__startswith="SYN-").count()
     if created != products:
         raise SystemExit(f"the synthetic import created {created} products, {products} expected")
-    log(f"catalog of {products:,} products built by {source} ({time.monotonic() - started:.1f}s)")
+    log(f"catalog of {products:,} products built by import_products --synthetic ({time.monotonic() - started:.1f}s)")
     _analyze()
 
 
