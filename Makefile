@@ -5,8 +5,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-HOST ?= 127.0.0.1
-PORT ?= 8000
 DEMO_CATALOG ?= fixtures/demo_catalog.json
 
 .PHONY: run test lint format install install-dev worker beat superuser bench bench-quick clean
@@ -25,12 +23,13 @@ install: $(BIN)/.installed
 install-dev: $(BIN)/.installed-dev
 
 # NOVACART_DEV=1 only changes defaults (DEBUG on, dev secret key, dummy payment gateway);
-# anything set in the environment or in .env still wins.
+# anything set in the environment or in .env still wins. HOST and PORT (default 127.0.0.1:8000)
+# come from the environment or .env too.
 run: export NOVACART_DEV ?= 1
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_products $(DEMO_CATALOG) --quiet
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py runserver "$$($(PY) -c 'from novacart.settings.env import dev_server_address; print(dev_server_address())')"
 
 test: install-dev
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -47,3 +47,8 @@ def env_int(name: str, default: int) -> int:
 def env_list(name: str, default: str = "") -> list[str]:
     raw = os.environ.get(name, default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def dev_server_address() -> str:
+    """`HOST:PORT` for `make run` (runserver): the environment, then `.env`, then 127.0.0.1:8000."""
+    return f"{env_str('HOST') or '127.0.0.1'}:{env_str('PORT') or '8000'}"
