@@ -4,6 +4,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import StaffFactory, UserFactory
+from tests.payments.fake_stripe import SECRET_KEY, FakeStripe
+from tests.payments.helpers import WEBHOOK_SECRET
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +62,27 @@ requires_postgres = pytest.mark.skipif(
     not settings.IS_POSTGRES,
     reason="needs PostgreSQL row locks and real concurrency; CI runs the suite with DATABASE_URL=postgres://...",
 )
+
+
+# --- Stripe: the real SDK against a local fake (payments, e2e and security tests) ---
+
+
+@pytest.fixture
+def fake_stripe():
+    """A local fake Stripe API on a free 127.0.0.1 port (tests.payments.fake_stripe)."""
+    server = FakeStripe().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_gateway(settings, fake_stripe):
+    """The real Stripe gateway and SDK, pointed at the fake server; no SDK retries unless a test asks."""
+    settings.PAYMENT_GATEWAY = "stripe"
+    settings.STRIPE_SECRET_KEY = SECRET_KEY
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_novacart_fake"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = fake_stripe.url
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.STRIPE_TIMEOUT_SECONDS = 2
+    return fake_stripe

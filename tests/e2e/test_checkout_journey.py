@@ -11,9 +11,9 @@ from rest_framework.test import APIClient
 
 from products.models import Product
 from tests.conftest import auth_client
-from tests.e2e.conftest import WEBHOOK_SECRET
 from tests.factories import ProductFactory, StaffFactory
 from tests.payments.fake_stripe import sign_payload
+from tests.payments.helpers import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +79,7 @@ def test_a_customer_buys_pays_with_stripe_and_receives_the_parcel(stripe_gateway
     intent = customer.post("/api/payments/payment-intent/", {"order_id": order["id"]}, format="json")
     assert intent.status_code == 200, intent.content
     assert intent.json()["amount"] == order["total"] == "49.00"
-    assert intent.json()["publishable_key"] == "pk_test_e2e"
+    assert intent.json()["publishable_key"] == "pk_test_novacart_fake"  # the stripe_gateway fixture's key
     [sent] = stripe_gateway.requests_to("POST", "/v1/payment_intents")
     assert (sent.form["amount"], sent.form["currency"]) == ("4900", order["currency"])
     assert sent.form["metadata"]["order_number"] == order["number"]

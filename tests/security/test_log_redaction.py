@@ -24,27 +24,14 @@ from rest_framework.test import APIClient
 from novacart.logging import RedactSecretsFilter
 from payments.models import Payment
 from tests.factories import ProductFactory
-from tests.payments.fake_stripe import SECRET_KEY, FakeStripe, sign_payload
+from tests.payments.fake_stripe import SECRET_KEY, sign_payload
+from tests.payments.helpers import WEBHOOK_SECRET
 
-WEBHOOK_SECRET = "whsec_security_logs_0123456789"
 PASSWORD = "Correct-Horse-Battery-9"
 NEW_PASSWORD = "Another-Horse-Staple-7"
 RESET_PASSWORD = "Reset-Horse-Battery-5"
 CARD = "4242424242424242"
 CARD_SPACED = "4000 0566 5566 5556"
-
-
-@pytest.fixture
-def stripe_fake(settings):
-    server = FakeStripe().start()
-    settings.PAYMENT_GATEWAY = "stripe"
-    settings.STRIPE_SECRET_KEY = SECRET_KEY
-    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_security"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_API_BASE = server.url
-    settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -74,7 +61,7 @@ def project_log_output():
         logging.getLogger(name).setLevel(level)
 
 
-def _journey(stripe_fake, capture) -> dict:
+def _journey(stripe_gateway, capture) -> dict:
     """Returns every secret the journey handled."""
     secrets = {"password": PASSWORD, "new_password": NEW_PASSWORD, "reset_password": RESET_PASSWORD}
     product = ProductFactory(stock=5)
@@ -199,9 +186,9 @@ def _journey(stripe_fake, capture) -> dict:
     return secrets
 
 
-def test_a_full_journey_logs_no_secret(db, stripe_fake, project_log_output, django_capture_on_commit_callbacks):
+def test_a_full_journey_logs_no_secret(db, stripe_gateway, project_log_output, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        secrets = _journey(stripe_fake, django_capture_on_commit_callbacks)
+        secrets = _journey(stripe_gateway, django_capture_on_commit_callbacks)
 
     output = project_log_output.getvalue()
     assert len(output.splitlines()) >= 10, output  # the journey did log (requests, orders, payments)
