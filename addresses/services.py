@@ -8,12 +8,12 @@ constraint `address_one_default_per_user` is the database's last word.
 """
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 
 from novacart.exceptions import ValidationFailed
 
 from .error_codes import AddressErrorCode
+from .lock_objects import lock_user_addresses
 from .models import Address
 from .selectors import address_get_for_user
 
@@ -33,14 +33,6 @@ EDITABLE_FIELDS = (
 )
 
 
-def _lock_user_addresses(*, user) -> list[Address]:
-    """Locks the user row, then the user's addresses (by pk); returns the addresses."""
-    # NO KEY UPDATE: other tables' rows may still reference the user (their FK check takes KEY SHARE).
-    no_key = connection.features.has_select_for_no_key_update
-    list(get_user_model().objects.select_for_update(no_key=no_key).filter(pk=user.pk).values_list("pk", flat=True))
-    return list(Address.objects.select_for_update().filter(user=user).order_by("pk"))
-
-
 def _make_default(*, address: Address) -> None:
     """Inside the lock: unsets the old default (first, so the partial unique index never sees two)."""
     Address.objects.filter(user_id=address.user_id, is_default=True).exclude(pk=address.pk).update(is_default=False)
@@ -55,7 +47,7 @@ def address_create(*, user, data: dict) -> Address:
     Raises `address_limit_reached` (400) past ADDRESS_MAX_PER_USER addresses."""
     fields = {name: data[name] for name in EDITABLE_FIELDS if name in data}
     with transaction.atomic():
-        existing = _lock_user_addresses(user=user)
+        existing = lock_user_addresses(user=user)
         if len(existing) >= ADDRESS_MAX_PER_USER:
             raise ValidationFailed(
                 f"An account holds at most {ADDRESS_MAX_PER_USER} addresses; delete one first.",
@@ -72,7 +64,7 @@ def address_update(*, address: Address, data: dict) -> Address:
     as set-default); `is_default: false` on the default is ignored: a user with addresses always has
     a default, moved by making another address the default."""
     with transaction.atomic():
-        _lock_user_addresses(user=address.user)
+        lock_user_addresses(user=address.user)
         address = Address.objects.get(pk=address.pk)  # re-read under the lock
         changed = [name for name in EDITABLE_FIELDS if name in data and getattr(address, name) != data[name]]
         for name in changed:
@@ -88,7 +80,7 @@ def address_set_default(*, user, address_id: int) -> Address:
     """Makes the user's address `address_id` the one default (the old default is unset in the same
     transaction). Raises `address_not_found` (404) for an unknown or another user's address."""
     with transaction.atomic():
-        _lock_user_addresses(user=user)
+        lock_user_addresses(user=user)
         address = address_get_for_user(user=user, address_id=address_id)
         _make_default(address=address)
     return address
@@ -98,7 +90,7 @@ def address_delete(*, address: Address) -> None:
     """Deletes an address; when it was the default, the most recent remaining address becomes the
     default. Orders keep their own copy of the address, so history is not affected."""
     with transaction.atomic():
-        _lock_user_addresses(user=address.user)
+        lock_user_addresses(user=address.user)
         deleted = Address.objects.filter(pk=address.pk).first()
         if deleted is None:
             return

@@ -1,7 +1,7 @@
 """Cart writes: adding, changing and removing lines, merging an anonymous cart on login, purging
 stale anonymous carts.
 
-Locks are taken in the project's one order (see orders/lock_objects.py): cart rows first (by
+Locks are taken in the project's one order (CONTRIBUTING.md; cart/lock_objects.py): cart rows first (by
 primary key when there are two), then product rows sorted by primary key. Every write to a cart
 holds its cart row lock, which is what keeps two concurrent adds of one product to one line.
 """
@@ -15,9 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from novacart.exceptions import Conflict, NotFound, ValidationFailed
+from products.lock_objects import lock_products
 from products.models import Product
 
 from .error_codes import CartErrorCode
+from .lock_objects import lock_cart, lock_carts
 from .models import Cart, CartItem
 from .selectors import cart_get_for_owner, cart_token_clean
 
@@ -32,15 +34,6 @@ class CartAddResult:
     cart: Cart
     item: CartItem
     created: bool
-
-
-def _lock_cart(*, cart_id: int) -> Cart | None:
-    return Cart.objects.select_for_update().filter(pk=cart_id).order_by().first()
-
-
-def _lock_products(*, product_ids) -> dict[int, Product]:
-    ids = sorted(set(product_ids))
-    return {p.pk: p for p in Product.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
 
 
 def _touch(cart: Cart) -> None:
@@ -99,7 +92,7 @@ def cart_add_item(*, user, cart_token: str | None, product_id: int, quantity: in
         raise _product_unavailable()
     cart = cart_get_or_create_for_owner(user=user, cart_token=cart_token)
     with transaction.atomic():
-        if _lock_cart(cart_id=cart.pk) is None:
+        if lock_cart(cart_id=cart.pk) is None:
             # The anonymous cart was merged into a login or purged between lookup and lock.
             raise NotFound("This cart no longer exists; start a new one.", code="cart_not_found")
         item = CartItem.objects.filter(cart=cart, product=product).first()
@@ -132,7 +125,7 @@ def cart_update_item(*, user, cart_token: str | None, item_id: int, quantity: in
     if cart is None:
         raise _line_not_found()
     with transaction.atomic():
-        if _lock_cart(cart_id=cart.pk) is None:
+        if lock_cart(cart_id=cart.pk) is None:
             raise _line_not_found()
         item = CartItem.objects.select_related("product").filter(pk=item_id, cart=cart).first()
         if item is None:
@@ -156,7 +149,7 @@ def cart_remove_item(*, user, cart_token: str | None, item_id: int) -> None:
     if cart is None:
         raise _line_not_found()
     with transaction.atomic():
-        if _lock_cart(cart_id=cart.pk) is None:
+        if lock_cart(cart_id=cart.pk) is None:
             raise _line_not_found()
         deleted, _ = CartItem.objects.filter(pk=item_id, cart=cart).delete()
         if not deleted:
@@ -170,7 +163,7 @@ def cart_clear(*, user, cart_token: str | None) -> None:
     if cart is None:
         return
     with transaction.atomic():
-        if _lock_cart(cart_id=cart.pk) is None:
+        if lock_cart(cart_id=cart.pk) is None:
             return
         CartItem.objects.filter(cart=cart).delete()
         _touch(cart)
@@ -190,14 +183,12 @@ def cart_merge_anonymous(*, user, cart_token: str) -> None:
         return
     cart, _ = Cart.objects.get_or_create(user=user)
     with transaction.atomic():
-        locked = {
-            c.pk: c for c in Cart.objects.select_for_update().filter(pk__in=[anonymous_id, cart.pk]).order_by("pk")
-        }
+        locked = lock_carts(cart_ids=[anonymous_id, cart.pk])
         anonymous = locked.get(anonymous_id)
         if anonymous is None or anonymous.user_id is not None:
             return  # a concurrent login merged it first
         incoming = list(CartItem.objects.filter(cart=anonymous))
-        products = _lock_products(product_ids=[item.product_id for item in incoming])
+        products = lock_products(product_ids=[item.product_id for item in incoming])
         existing = {item.product_id: item for item in CartItem.objects.filter(cart=cart)}
         line_count = len(existing)
         now = timezone.now()

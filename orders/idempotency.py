@@ -21,6 +21,7 @@ from django.utils import timezone
 from novacart.exceptions import Conflict, Unprocessable, ValidationFailed
 
 from .error_codes import OrderErrorCode
+from .lock_objects import lock_idempotency_key
 from .models import IdempotencyKey
 
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces
@@ -64,7 +65,7 @@ def _claim(*, user, scope: str, key: str, fingerprint: str) -> IdempotencyKey | 
         except IntegrityError:
             pass
         with transaction.atomic():
-            existing = IdempotencyKey.objects.select_for_update().filter(user=user, scope=scope, key=key).first()
+            existing = lock_idempotency_key(user=user, scope=scope, key=key)
             if existing is None:
                 continue  # deleted in between (a failed first request); claim it again
             expired = existing.created_at < now - ttl

@@ -12,13 +12,15 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from addresses.models import Address
+from cart.lock_objects import lock_user_cart
 from cart.models import CartItem
 from novacart.celery import enqueue_on_commit
 from novacart.exceptions import Conflict, ErrorItem, NotFound, ServiceError, ValidationFailed
+from products.lock_objects import lock_products
 from products.models import Product
 
 from .error_codes import OrderErrorCode
-from .lock_objects import lock_order, lock_products, lock_user_cart
+from .lock_objects import lock_order
 from .models import Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
 from .transitions import EMAIL_ON, RESTOCK_ON, TIMESTAMP_FIELD, Actor, allowed_targets, is_allowed
 

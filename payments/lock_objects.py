@@ -1,13 +1,16 @@
-"""Row locks for payment writes, in the one project-wide order: products, then order, then payment.
+"""Row locks for payment writes. Call inside `transaction.atomic()`.
 
-Built on orders.lock_objects, so a webhook, a refund and a customer's cancellation lock the same
-rows in the same order and cannot deadlock each other. Call inside `transaction.atomic()`.
+The project-wide lock order (CONTRIBUTING.md, "Lock order"): a request's claim row (the webhook
+event), then products by primary key, then the order, then its payment. Built on
+products.lock_objects and orders.lock_objects, so a webhook, a refund and a customer's
+cancellation lock the same rows in the same order and cannot deadlock each other.
 """
 
-from orders.lock_objects import lock_order, lock_products
+from orders.lock_objects import lock_order
 from orders.models import Order, OrderItem
+from products.lock_objects import lock_products
 
-from .models import Payment
+from .models import Payment, WebhookEvent
 
 
 def lock_order_and_payment(*, payment_id: int, with_products: bool = False) -> tuple[Order, Payment]:
@@ -22,3 +25,8 @@ def lock_order_and_payment(*, payment_id: int, with_products: bool = False) -> t
     order = lock_order(order_id=order_id)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     return order, payment
+
+
+def lock_webhook_event(*, event_id: str) -> WebhookEvent:
+    """A delivery's claim row: waits for a concurrent delivery of the same event to finish."""
+    return WebhookEvent.objects.select_for_update().get(event_id=event_id)

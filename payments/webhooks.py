@@ -28,7 +28,7 @@ from orders.models import Order, PaymentMethod
 from . import services
 from .error_codes import PaymentErrorCode
 from .gateways import gateway_is_configured
-from .lock_objects import lock_order_and_payment
+from .lock_objects import lock_order_and_payment, lock_webhook_event
 from .models import Payment, PaymentStatus, WebhookEvent
 from .stripe_client import WebhookPayloadError, WebhookSignatureError, construct_webhook_event
 
@@ -231,7 +231,7 @@ def _claim(*, event_id: str, event_type: str, event: dict) -> tuple[WebhookEvent
             return WebhookEvent.objects.create(event_id=event_id, type=event_type, payload=event), True
     except IntegrityError:
         # Another delivery inserted it: wait for its transaction (row lock), then look.
-        return WebhookEvent.objects.select_for_update().get(event_id=event_id), False
+        return lock_webhook_event(event_id=event_id), False
 
 
 def _record_failure(*, event_id: str, event_type: str, event: dict, error: BaseException) -> None:

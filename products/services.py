@@ -19,6 +19,7 @@ from novacart.exceptions import Conflict, NotFound, ValidationFailed
 
 from . import cache as catalog_cache
 from .error_codes import ProductErrorCode
+from .lock_objects import lock_category, lock_product_ids
 from .models import Category, Product, ProductImage, Review, WishlistItem
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ def category_delete(*, category: Category) -> None:
     """Deletes an empty category. Raises `category_not_empty` (409) while it still has products
     (active or not: orders refer to them) or sub-categories; move or delete those first."""
     with transaction.atomic():
-        locked = Category.objects.select_for_update().get(pk=category.pk)
+        locked = lock_category(category_id=category.pk)
         if locked.children.exists() or locked.products.exists():
             raise Conflict(
                 "This category still has products or sub-categories; move or delete them first.",
@@ -370,7 +371,7 @@ def product_image_add(*, product: Product, upload, alt_text: str = "") -> Produc
     image = ProductImage(product=product, alt_text=alt_text[:200])
     image.image.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
     with transaction.atomic():
-        Product.objects.select_for_update().filter(pk=product.pk).first()
+        lock_product_ids(product_ids=[product.pk])
         last = product.images.aggregate(last=Max("position"))["last"]
         image.position = 0 if last is None else last + 1
         image.save()
@@ -390,10 +391,6 @@ def _product_rating_recompute(*, product_id: int) -> None:
     Product.objects.filter(pk=product_id).update(rating_avg=average, rating_count=stats["count"])
 
 
-def _lock_product(product_id: int) -> None:
-    Product.objects.select_for_update().only("id").get(pk=product_id)
-
-
 def review_create(*, product: Product, user, rating: int, comment: str = "") -> Review:
     """Adds the user's review of a product and updates the product's rating in the same transaction,
     under the product's row lock. One review per user and product: a second raises `already_reviewed`
@@ -404,7 +401,7 @@ def review_create(*, product: Product, user, rating: int, comment: str = "") -> 
     )
     try:
         with transaction.atomic():
-            _lock_product(product.pk)
+            lock_product_ids(product_ids=[product.pk])
             if Review.objects.filter(product=product, user=user).exists():
                 raise already
             review = Review.objects.create(product=product, user=user, rating=rating, comment=comment)
@@ -421,7 +418,7 @@ def review_update(*, review: Review, data: dict) -> Review:
     if unknown:
         raise ValueError(f"not writable: {sorted(unknown)}")
     with transaction.atomic():
-        _lock_product(review.product_id)
+        lock_product_ids(product_ids=[review.product_id])
         for field, value in data.items():
             setattr(review, field, value)
         review.save(update_fields=[*data, "updated_at"])
@@ -433,7 +430,7 @@ def review_update(*, review: Review, data: dict) -> Review:
 def review_delete(*, review: Review) -> None:
     """Deletes a review and recomputes the product's rating."""
     with transaction.atomic():
-        _lock_product(review.product_id)
+        lock_product_ids(product_ids=[review.product_id])
         review.delete()
         _product_rating_recompute(product_id=review.product_id)
     catalog_cache_bump()
@@ -445,8 +442,7 @@ def reviews_set_visibility(*, review_ids, is_visible: bool) -> int:
     review_ids = list(review_ids)
     with transaction.atomic():
         product_ids = sorted(set(Review.objects.filter(pk__in=review_ids).values_list("product_id", flat=True)))
-        # Locks in primary-key order, like every other multi-product write.
-        list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk").values_list("pk"))
+        lock_product_ids(product_ids=product_ids)
         changed = Review.objects.filter(pk__in=review_ids).exclude(is_visible=is_visible).update(is_visible=is_visible)
         for product_id in product_ids:
             _product_rating_recompute(product_id=product_id)
