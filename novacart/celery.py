@@ -9,6 +9,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "novacart.settings.base")
 app = Celery("novacart")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Tasks that services queue live beside the services, apart from the scheduled jobs in tasks.py
+# (orders.emails), so that neither imports the other in a cycle.
+app.autodiscover_tasks(related_name="emails")
 
 
 def enqueue_on_commit(task, *args, **kwargs) -> None:

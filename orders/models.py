@@ -13,6 +13,19 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "REFUNDED", "Refunded"
 
 
+# Groups of order statuses, each named once.
+# The sale stands: a card order was paid, or a cash-on-delivery order is on its way or handed over.
+# A full refund starts from here, and a review by the buyer of such an order is a verified purchase.
+ORDER_SALE_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+
+
+def order_revenue_q(prefix: str = "") -> Q:
+    """Revenue, defined once: a standing sale whose money came in. `paid_at` is set when a card order
+    is paid and when a cash-on-delivery order is delivered, so a COD parcel on its way is not revenue
+    yet. `prefix` reaches the order through a relation (`"order__"` from an order item)."""
+    return Q(**{f"{prefix}status__in": ORDER_SALE_STATUSES, f"{prefix}paid_at__isnull": False})
+
+
 class PaymentMethod(models.TextChoices):
     CARD = "card", "Card"
     COD = "cod", "Cash on delivery"
@@ -78,7 +91,8 @@ class OrderStatusChange(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # "system", "customer", "staff" or "stripe": who moved the order, also when no user did.
+    # An orders.transitions.Actor value ("customer", "staff" or "system"): who moved the order, also
+    # when no user did.
     actor_label = models.CharField(max_length=32, default="system")
     note = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

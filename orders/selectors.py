@@ -12,11 +12,8 @@ from novacart.exceptions import NotFound
 from products.models import Product
 
 from .error_codes import OrderErrorCode
-from .models import Order, OrderItem, OrderStatus, OrderStatusChange
+from .models import Order, OrderItem, OrderStatus, OrderStatusChange, order_revenue_q
 
-# Orders whose money has come in (a cash-on-delivery order only once it was delivered: that is
-# when its paid_at is set).
-REVENUE_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 TOP_PRODUCTS = 10
 CENT = Decimal("0.01")
 
@@ -71,7 +68,7 @@ def order_sales_report(*, days: int, now=None) -> dict:
     start_date = end_date - timedelta(days=days - 1)
     start = timezone.make_aware(datetime.combine(start_date, time.min))
     rows = (
-        Order.objects.filter(status__in=REVENUE_STATUSES, paid_at__gte=start, paid_at__lte=now)
+        Order.objects.filter(order_revenue_q(), paid_at__gte=start, paid_at__lte=now)
         .annotate(day=TruncDate("paid_at"))
         .values("day")
         .annotate(revenue=Sum("total"), orders=Count("id"))
@@ -111,10 +108,10 @@ def order_analytics() -> dict:
     by_status = dict.fromkeys(OrderStatus.values, 0)
     for row in Order.objects.order_by().values("status").annotate(n=Count("id")):
         by_status[row["status"]] = row["n"]
-    revenue = Order.objects.filter(status__in=REVENUE_STATUSES).aggregate(revenue=Sum("total"))["revenue"]
+    revenue = Order.objects.filter(order_revenue_q()).aggregate(revenue=Sum("total"))["revenue"]
     revenue = Decimal(revenue or 0).quantize(CENT)
     sold = (
-        OrderItem.objects.filter(order__status__in=REVENUE_STATUSES)
+        OrderItem.objects.filter(order_revenue_q("order__"))
         .values("product_id", "product__name", "product__sku")
         .annotate(quantity=Sum("quantity"), revenue=Sum("line_total"))
     )

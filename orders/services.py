@@ -18,21 +18,19 @@ from novacart.celery import enqueue_on_commit
 from novacart.exceptions import Conflict, ErrorItem, NotFound, ServiceError, ValidationFailed
 from products.lock_objects import lock_products
 from products.models import Product
+from products.services import catalog_cache_bump
 
+from .emails import send_order_email
 from .error_codes import OrderErrorCode
 from .lock_objects import lock_order
 from .models import Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
-from .transitions import EMAIL_ON, RESTOCK_ON, TIMESTAMP_FIELD, Actor, allowed_targets, is_allowed
+from .transitions import Actor, Tracking, allowed_move, allowed_targets, move_for
 
 logger = logging.getLogger(__name__)
 
 
 def _catalog_changed() -> None:
     """Stock moved: anonymous catalog responses cached before must not be served again."""
-    try:
-        from products.services import catalog_cache_bump
-    except ImportError:  # the catalog cache is optional
-        return
     transaction.on_commit(catalog_cache_bump)
 
 
@@ -102,10 +100,11 @@ def order_transition(
 
 def _transition_once(*, order_id, to_status, actor, user, note, tracking_number) -> Order:
     with transaction.atomic():
-        current = Order.objects.filter(pk=order_id).values("status").first()
+        current = Order.objects.filter(pk=order_id).values("status", "payment_method").first()
         if current is None:
             raise Order.DoesNotExist(order_id)
-        products_locked = (current["status"], to_status) in RESTOCK_ON
+        expected = move_for(source=current["status"], target=to_status, payment_method=current["payment_method"])
+        products_locked = expected is not None and expected.restock
         if products_locked:
             product_ids = OrderItem.objects.filter(order_id=order_id).values_list("product_id", flat=True)
             lock_products(product_ids=product_ids)
@@ -113,36 +112,35 @@ def _transition_once(*, order_id, to_status, actor, user, note, tracking_number)
         from_status = order.status
         if from_status == to_status:
             return order
-        if not is_allowed(
-            from_status=from_status, to_status=to_status, actor=actor, payment_method=order.payment_method
-        ):
-            allowed = allowed_targets(from_status=from_status, actor=actor, payment_method=order.payment_method)
+        move = allowed_move(source=from_status, target=to_status, actor=actor, payment_method=order.payment_method)
+        if move is None:
+            allowed = allowed_targets(source=from_status, actor=actor, payment_method=order.payment_method)
             raise Conflict(
                 f"Order {order.number} cannot move from {from_status} to {to_status}"
                 + (f"; allowed: {', '.join(allowed)}." if allowed else "."),
                 code=OrderErrorCode.INVALID_TRANSITION,
                 attr="status",
             )
-        if (from_status, to_status) in RESTOCK_ON and not products_locked:
+        if move.restock and not products_locked:
             # The status changed between the first read and the lock: take the locks in order and retry.
             raise _LockOrderChanged
         now = timezone.now()
-        update_fields = ["status", "updated_at"]
         order.status = to_status
-        setattr(order, TIMESTAMP_FIELD[to_status], now)
-        update_fields.append(TIMESTAMP_FIELD[to_status])
-        if to_status == OrderStatus.SHIPPED:
-            if tracking_number:
-                order.tracking_number = tracking_number
-                update_fields.append("tracking_number")
-            elif order.payment_method == PaymentMethod.CARD or not order.tracking_number:
-                raise ValidationFailed(
-                    "A tracking number is required to ship an order.",
-                    code=OrderErrorCode.TRACKING_NUMBER_REQUIRED,
-                    attr="tracking_number",
-                )
-        if to_status == OrderStatus.DELIVERED and order.payment_method == PaymentMethod.COD and order.paid_at is None:
-            order.paid_at = now  # cash on delivery: paid when the parcel is handed over
+        setattr(order, move.timestamp, now)
+        update_fields = ["status", "updated_at", move.timestamp]
+        if tracking_number and move.tracking != Tracking.NONE:
+            order.tracking_number = tracking_number
+            update_fields.append("tracking_number")
+        elif move.tracking == Tracking.REQUIRED or (
+            move.tracking == Tracking.REQUIRED_UNLESS_SET and not order.tracking_number
+        ):
+            raise ValidationFailed(
+                "A tracking number is required to ship an order.",
+                code=OrderErrorCode.TRACKING_NUMBER_REQUIRED,
+                attr="tracking_number",
+            )
+        if move.collects_payment and order.paid_at is None:
+            order.paid_at = now
             update_fields.append("paid_at")
         order.save(update_fields=update_fields)
         OrderStatusChange.objects.create(
@@ -153,12 +151,9 @@ def _transition_once(*, order_id, to_status, actor, user, note, tracking_number)
             actor_label=str(actor),
             note=note[:255],
         )
-        if (from_status, to_status) in RESTOCK_ON:
+        if move.restock:
             order_restock(order=order)
-        if to_status in EMAIL_ON:
-            from .tasks import send_order_email
-
-            enqueue_on_commit(send_order_email, order.pk, EMAIL_ON[to_status])
+        enqueue_on_commit(send_order_email, order.pk, move.email)
         logger.info("order %s: %s -> %s by %s", order.number, from_status, to_status, actor)
         return order
 
@@ -257,8 +252,6 @@ def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Orde
             note="Order placed.",
         )
         CartItem.objects.filter(cart=cart).delete()
-        from .tasks import send_order_email
-
         enqueue_on_commit(send_order_email, order.pk, "confirmation")
         _catalog_changed()
         logger.info("order %s placed by user %s: %s %s", order.number, user.pk, order.total, order.currency)

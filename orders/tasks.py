@@ -1,59 +1,24 @@
-"""Background work for orders. Tasks take ids, reload rows, and are safe to run twice."""
+"""Scheduled jobs for orders (celery beat). Tasks take ids, reload rows, and are safe to run twice."""
 
 import logging
 
 from celery import shared_task
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
 
-from .models import Order
+from .idempotency import purge_expired_keys
+from .services import order_cancel_expired
 
 logger = logging.getLogger(__name__)
-
-EMAIL_SUBJECTS = {
-    "confirmation": "Your NovaCart order {number} is confirmed",
-    "paid": "Payment received for order {number}",
-    "payment_failed": "Payment for order {number} did not go through",
-    "shipped": "Order {number} is on its way",
-    "delivered": "Order {number} was delivered",
-    "cancelled": "Order {number} was cancelled",
-    "refunded": "Order {number} was refunded",
-}
-
-
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_order_email(order_id: int, kind: str) -> None:
-    """Sends one customer e-mail (plain text and HTML) about an order."""
-    if kind not in EMAIL_SUBJECTS:
-        logger.error("unknown order e-mail kind %r for order %s", kind, order_id)
-        return
-    order = Order.objects.select_related("user").prefetch_related("items").filter(pk=order_id).first()
-    if order is None:
-        logger.warning("order %s vanished before its %s e-mail", order_id, kind)
-        return
-    context = {"order": order, "user": order.user, "items": list(order.items.all()), "kind": kind}
-    send_mail(
-        subject=EMAIL_SUBJECTS[kind].format(number=order.number),
-        message=render_to_string(f"emails/order_{kind}.txt", context),
-        html_message=render_to_string(f"emails/order_{kind}.html", context),
-        from_email=None,
-        recipient_list=[order.user.email],
-    )
 
 
 @shared_task
 def cancel_expired_orders() -> int:
     """Cancels unpaid card orders past ORDER_PAYMENT_TIMEOUT_MINUTES (beat: every minute)."""
-    from .services import order_cancel_expired
-
     return order_cancel_expired()
 
 
 @shared_task
 def purge_idempotency_keys() -> int:
     """Deletes Idempotency-Key records older than IDEMPOTENCY_KEY_TTL_HOURS."""
-    from .idempotency import purge_expired_keys
-
     deleted = purge_expired_keys()
     if deleted:
         logger.info("purged %s expired idempotency key(s)", deleted)

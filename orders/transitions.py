@@ -1,11 +1,17 @@
-"""The order lifecycle as data: which moves exist and who may make them.
+"""The order lifecycle as one table: one row per allowed move, carrying everything about it.
 
-PENDING -> PAID -> SHIPPED -> DELIVERED
+PENDING -> PAID -> SHIPPED -> DELIVERED   (card)
+PENDING -> SHIPPED -> DELIVERED           (cash on delivery: paid when delivered)
 PENDING -> CANCELLED                      (customer, staff, or the system on expiry)
 PAID | SHIPPED | DELIVERED -> REFUNDED    (the payment provider confirmed a full refund)
-PENDING -> SHIPPED -> DELIVERED           (cash on delivery; paid on delivery)
+
+`orders.services.order_transition` is the only code that reads this table, and the only code that
+changes an order's status.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
 from enum import StrEnum
 
 from .models import OrderStatus, PaymentMethod
@@ -17,60 +23,82 @@ class Actor(StrEnum):
     SYSTEM = "system"  # expiry, payment webhooks and other background work
 
 
+class Tracking(StrEnum):
+    """What a move needs of the order's tracking number."""
+
+    NONE = "none"
+    REQUIRED = "required"  # the request must carry one
+    REQUIRED_UNLESS_SET = "required_unless_set"  # the request carries one, or the order already has one
+
+
+@dataclass(frozen=True)
+class Move:
+    source: str
+    target: str
+    actors: frozenset[Actor]
+    timestamp: str  # the Order field set to the time of the move
+    email: str  # the customer e-mail queued after commit (orders.tasks.send_order_email)
+    payment_method: str | None = None  # the move exists only for this method; None: for every method
+    restock: bool = False  # the order's units go back on the shelf
+    tracking: Tracking = Tracking.NONE
+    collects_payment: bool = False  # the money comes in with this move: sets paid_at (cash on delivery)
+
+
 S = OrderStatus
+_ALL = frozenset({Actor.CUSTOMER, Actor.STAFF, Actor.SYSTEM})
+_STAFF = frozenset({Actor.STAFF})
+_SYSTEM = frozenset({Actor.SYSTEM})
 
-# (from, to) -> the actors allowed to make that move.
-ORDER_TRANSITIONS: dict[tuple[str, str], frozenset[Actor]] = {
-    (S.PENDING, S.PAID): frozenset({Actor.SYSTEM}),
-    (S.PENDING, S.CANCELLED): frozenset({Actor.CUSTOMER, Actor.STAFF, Actor.SYSTEM}),
-    (S.PENDING, S.SHIPPED): frozenset({Actor.STAFF}),  # cash on delivery only
-    (S.PAID, S.SHIPPED): frozenset({Actor.STAFF}),
-    (S.SHIPPED, S.DELIVERED): frozenset({Actor.STAFF}),
-    (S.PAID, S.REFUNDED): frozenset({Actor.SYSTEM}),
-    (S.SHIPPED, S.REFUNDED): frozenset({Actor.SYSTEM}),
-    (S.DELIVERED, S.REFUNDED): frozenset({Actor.SYSTEM}),
-}
+MOVES: tuple[Move, ...] = (
+    Move(S.PENDING, S.PAID, _SYSTEM, "paid_at", "paid", payment_method=PaymentMethod.CARD),
+    # Stock was taken at checkout, so a cancellation always gives it back.
+    Move(S.PENDING, S.CANCELLED, _ALL, "cancelled_at", "cancelled", restock=True),
+    Move(
+        S.PENDING,
+        S.SHIPPED,
+        _STAFF,
+        "shipped_at",
+        "shipped",
+        payment_method=PaymentMethod.COD,
+        tracking=Tracking.REQUIRED_UNLESS_SET,
+    ),
+    Move(S.PAID, S.SHIPPED, _STAFF, "shipped_at", "shipped", tracking=Tracking.REQUIRED),
+    Move(
+        S.SHIPPED,
+        S.DELIVERED,
+        _STAFF,
+        "delivered_at",
+        "delivered",
+        payment_method=PaymentMethod.COD,
+        collects_payment=True,
+    ),
+    Move(S.SHIPPED, S.DELIVERED, _STAFF, "delivered_at", "delivered", payment_method=PaymentMethod.CARD),
+    # A refund restocks only while the goods have not left the warehouse.
+    Move(S.PAID, S.REFUNDED, _SYSTEM, "refunded_at", "refunded", restock=True),
+    Move(S.SHIPPED, S.REFUNDED, _SYSTEM, "refunded_at", "refunded"),
+    Move(S.DELIVERED, S.REFUNDED, _SYSTEM, "refunded_at", "refunded"),
+)
 
-# Moves that only exist for one payment method.
-METHOD_ONLY: dict[tuple[str, str], str] = {
-    (S.PENDING, S.SHIPPED): PaymentMethod.COD,
-    (S.PENDING, S.PAID): PaymentMethod.CARD,
-}
-
-# Where the stock goes back on the shelf: cancellation always (stock was taken at checkout),
-# a refund only while the goods have not left the warehouse.
-RESTOCK_ON: frozenset[tuple[str, str]] = frozenset({(S.PENDING, S.CANCELLED), (S.PAID, S.REFUNDED)})
-
-# The timestamp field each target status sets.
-TIMESTAMP_FIELD: dict[str, str] = {
-    S.PAID: "paid_at",
-    S.SHIPPED: "shipped_at",
-    S.DELIVERED: "delivered_at",
-    S.CANCELLED: "cancelled_at",
-    S.REFUNDED: "refunded_at",
-}
-
-# The customer e-mail each target status sends (see orders.tasks.send_order_email).
-EMAIL_ON: dict[str, str] = {
-    S.PAID: "paid",
-    S.SHIPPED: "shipped",
-    S.DELIVERED: "delivered",
-    S.CANCELLED: "cancelled",
-    S.REFUNDED: "refunded",
-}
+_BY_KEY: dict[tuple[str, str, str | None], Move] = {(m.source, m.target, m.payment_method): m for m in MOVES}
 
 
-def is_allowed(*, from_status: str, to_status: str, actor: Actor, payment_method: str) -> bool:
-    actors = ORDER_TRANSITIONS.get((from_status, to_status))
-    if not actors or actor not in actors:
-        return False
-    required_method = METHOD_ONLY.get((from_status, to_status))
-    return required_method is None or required_method == payment_method
+def move_for(*, source: str, target: str, payment_method: str) -> Move | None:
+    """The row for this move of an order paid by `payment_method`, or None when there is none."""
+    return _BY_KEY.get((source, target, payment_method)) or _BY_KEY.get((source, target, None))
 
 
-def allowed_targets(*, from_status: str, actor: Actor, payment_method: str) -> list[str]:
-    return [
-        to
-        for (frm, to) in ORDER_TRANSITIONS
-        if frm == from_status and is_allowed(from_status=frm, to_status=to, actor=actor, payment_method=payment_method)
+def allowed_move(*, source: str, target: str, actor: Actor, payment_method: str) -> Move | None:
+    """The row when `actor` may make this move, else None."""
+    move = move_for(source=source, target=target, payment_method=payment_method)
+    return move if move is not None and actor in move.actors else None
+
+
+def allowed_targets(*, source: str, actor: Actor, payment_method: str) -> list[str]:
+    """Where `actor` may move an order in `source`, in table order (for error messages and screens)."""
+    targets = [
+        m.target
+        for m in MOVES
+        if m.source == source
+        and allowed_move(source=source, target=m.target, actor=actor, payment_method=payment_method)
     ]
+    return list(dict.fromkeys(targets))

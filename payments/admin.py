@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 
 from novacart.exceptions import ServiceError
 
-from . import services
+from . import refunds
 from .models import Payment, WebhookEvent
 
 
@@ -51,7 +51,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     def refund_payments(self, request, queryset):
         for order_id in sorted(set(queryset.values_list("order_id", flat=True))):
             try:
-                answer = services.payment_refund(order_id=order_id, user=request.user)
+                answer = refunds.payment_refund(order_id=order_id, user=request.user)
             except ServiceError as exc:
                 self.message_user(request, f"Order {order_id}: {exc} ({exc.code})", messages.ERROR)
             else:

@@ -9,11 +9,19 @@ class PaymentStatus(models.TextChoices):
     REFUNDED = "REFUNDED", "Refunded"
 
 
+# Groups of payment statuses, each named once.
+# Money is held: taken and not (yet) given back.
+PAYMENT_CAPTURED_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_PENDING)
+# Money was taken at some point (since given back, for REFUNDED): a success event changes nothing.
+PAYMENT_TAKEN_STATUSES = (*PAYMENT_CAPTURED_STATUSES, PaymentStatus.REFUNDED)
+# No money yet: the customer may still pay through this payment (a declined card can try again).
+PAYMENT_OPEN_STATUSES = (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED)
+
+
 class Payment(models.Model):
     class Provider(models.TextChoices):
         STRIPE = "stripe", "Stripe"
         DUMMY = "dummy", "Development gateway"
-        COD = "cod", "Cash on delivery"
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="payments")
     provider = models.CharField(max_length=16, choices=Provider.choices)

@@ -7,15 +7,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from orders.models import Order, OrderStatus, PaymentMethod
+from orders.models import ORDER_SALE_STATUSES, Order, OrderStatus, PaymentMethod
 
-from .gateways import GatewayError, PaymentGateway
-from .models import Payment, PaymentStatus
-from .stripe_client import to_minor_units
-
-CAPTURED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_PENDING)
-PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_PENDING, PaymentStatus.REFUNDED)
-OPEN = (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED)
+from .models import PAYMENT_CAPTURED_STATUSES, PAYMENT_OPEN_STATUSES, PAYMENT_TAKEN_STATUSES, Payment, PaymentStatus
+from .provider_types import GatewayError, PaymentGateway, to_minor_units
 
 
 @dataclass(frozen=True)
@@ -61,9 +56,9 @@ def payment_inconsistencies(*, gateway: PaymentGateway | None = None, days: int 
     paid_orders = (
         Order.objects.filter(
             payment_method=PaymentMethod.CARD,
-            status__in=[OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED],
+            status__in=ORDER_SALE_STATUSES,
         )
-        .exclude(payments__status__in=CAPTURED)
+        .exclude(payments__status__in=PAYMENT_CAPTURED_STATUSES)
         .order_by("pk")
     )
     for order in paid_orders:
@@ -93,7 +88,7 @@ def payment_inconsistencies(*, gateway: PaymentGateway | None = None, days: int 
             )
         )
 
-    for payment in Payment.objects.filter(status__in=PAID).select_related("order").order_by("pk"):
+    for payment in Payment.objects.filter(status__in=PAYMENT_TAKEN_STATUSES).select_related("order").order_by("pk"):
         order = payment.order
         expected = _expected_minor(order)
         if (payment.amount_minor, payment.currency.lower()) != (expected, order.currency.lower()):
@@ -129,7 +124,7 @@ def _provider_inconsistencies(*, gateway: PaymentGateway, days: int) -> list[Inc
             issues.append(_issue("provider_unreachable", payment, order, str(exc)))
             continue
         provider_succeeded = intent.status == "succeeded"
-        if provider_succeeded and payment.status in OPEN:
+        if provider_succeeded and payment.status in PAYMENT_OPEN_STATUSES:
             issues.append(
                 _issue(
                     "provider_succeeded_not_recorded",
@@ -138,7 +133,7 @@ def _provider_inconsistencies(*, gateway: PaymentGateway, days: int) -> list[Inc
                     f"{intent.id} succeeded at the provider, recorded here as {payment.status}",
                 )
             )
-        elif payment.status in CAPTURED and not provider_succeeded:
+        elif payment.status in PAYMENT_CAPTURED_STATUSES and not provider_succeeded:
             issues.append(
                 _issue(
                     "provider_not_succeeded",

@@ -1,4 +1,5 @@
-"""Payment writes: intents, checkout sessions, refunds and what provider events do to them.
+"""Payment writes: intents, checkout sessions and what provider events do to them (refunds are in
+payments.refunds).
 
 The rule that shapes everything here: we never call the provider inside a transaction that holds
 row locks. Each write reads what it needs, calls the gateway with an idempotency key derived from
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -21,57 +21,28 @@ from django.db import transaction
 from django.utils import timezone
 
 from novacart.celery import enqueue_on_commit
-from novacart.exceptions import (
-    Conflict,
-    NotFound,
-    ProviderError,
-    ServiceError,
-    ServiceUnavailable,
-    ValidationFailed,
-)
+from novacart.exceptions import Conflict, NotFound, ValidationFailed
+from orders.emails import send_order_email
 from orders.lock_objects import lock_order
 from orders.models import Order, OrderStatus, PaymentMethod
 from orders.services import order_transition
 from orders.transitions import Actor
 
 from .error_codes import PaymentErrorCode
-from .gateways import GatewayError, PaymentGateway, ProviderRefund, get_gateway
+from .gateways import get_gateway, provider_error
 from .lock_objects import lock_order_and_payment
-from .models import Payment, PaymentStatus
-from .stripe_client import from_minor_units, to_minor_units
+from .models import PAYMENT_CAPTURED_STATUSES, PAYMENT_OPEN_STATUSES, PAYMENT_TAKEN_STATUSES, Payment, PaymentStatus
+from .provider_types import GatewayError, PaymentGateway, ProviderCheckoutSession, ProviderIntent, to_minor_units
+from .tasks import payment_auto_refund
 
 logger = logging.getLogger(__name__)
 
-# Statuses in which money was taken (and, for REFUND_PENDING, not yet given back).
-CAPTURED_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_PENDING)
-PAID_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_PENDING, PaymentStatus.REFUNDED)
-OPEN_STATUSES = (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED)
-# Order statuses a full refund moves to REFUNDED.
-REFUNDABLE_ORDER_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 
-
-class WebhookProcessingFailed(ServiceError):
-    """A handler failed; the event stays unprocessed and the provider retries it (500)."""
-
-    status_code = 500
-    default_code = PaymentErrorCode.WEBHOOK_PROCESSING_FAILED
-
-
-def provider_error(exc: GatewayError) -> ServiceError:
-    """The provider's failure as our answer: 503 when it rate-limited us, 502 otherwise."""
-    detail = "The payment provider did not answer as expected; please try again."
-    if exc.rate_limited:
-        return ServiceUnavailable(
-            "The payment provider is busy; please try again shortly.", code=PaymentErrorCode.PAYMENT_PROVIDER_ERROR
-        )
-    return ProviderError(detail, code=PaymentErrorCode.PAYMENT_PROVIDER_ERROR)
-
-
-def _order_metadata(order: Order) -> dict:
+def payment_order_metadata(order: Order) -> dict:
     return {"order_id": str(order.pk), "order_number": order.number}
 
 
-def _order_for_owner(*, user, order_id: int) -> Order:
+def payment_order_for_owner(*, user, order_id: int) -> Order:
     order = Order.objects.filter(pk=order_id, user=user).first()
     if order is None:
         raise NotFound("Order not found.", code=PaymentErrorCode.NOT_FOUND, attr="order_id")
@@ -86,7 +57,7 @@ def order_amount_minor(order: Order) -> int:
         raise Conflict(str(exc), code=PaymentErrorCode.AMOUNT_NOT_REPRESENTABLE) from exc
 
 
-def _ensure_payable(order: Order) -> None:
+def payment_ensure_payable(order: Order) -> None:
     """Only a PENDING card order without a captured payment can be paid online (a payment that was
     given back, e.g. a refunded mismatch, does not count)."""
     if order.payment_method != PaymentMethod.CARD:
@@ -101,7 +72,7 @@ def _ensure_payable(order: Order) -> None:
             code=PaymentErrorCode.INVALID_TRANSITION,
             attr="order_id",
         )
-    if Payment.objects.filter(order=order, status__in=CAPTURED_STATUSES).exists():
+    if Payment.objects.filter(order=order, status__in=PAYMENT_CAPTURED_STATUSES).exists():
         raise Conflict(
             f"A payment for order {order.number} already went through.",
             code=PaymentErrorCode.ALREADY_PAID,
@@ -111,7 +82,7 @@ def _ensure_payable(order: Order) -> None:
 
 def _mark_open_payment_failed(*, payment_id: int, reason: str) -> None:
     with transaction.atomic():
-        Payment.objects.filter(pk=payment_id, status__in=OPEN_STATUSES).update(
+        Payment.objects.filter(pk=payment_id, status__in=PAYMENT_OPEN_STATUSES).update(
             status=PaymentStatus.FAILED, last_error=reason[:2000], updated_at=timezone.now()
         )
 
@@ -175,15 +146,15 @@ def payment_intent_create(*, user, order_id: int) -> IntentAnswer:
     (`payment_not_configured`), ProviderError / ServiceUnavailable (`payment_provider_error`).
     """
     gateway = get_gateway()
-    order = _order_for_owner(user=user, order_id=order_id)
-    _ensure_payable(order)
+    order = payment_order_for_owner(user=user, order_id=order_id)
+    payment_ensure_payable(order)
     amount_minor = order_amount_minor(order)
     currency = order.currency.lower()
 
     intents = Payment.objects.filter(
         order=order, provider=gateway.name, provider_payment_id__isnull=False, provider_checkout_session_id__isnull=True
     )
-    latest = intents.filter(status__in=OPEN_STATUSES).order_by("-created_at", "-id").first()
+    latest = intents.filter(status__in=PAYMENT_OPEN_STATUSES).order_by("-created_at", "-id").first()
     if latest is not None:
         try:
             intent = gateway.retrieve_payment_intent(latest.provider_payment_id)
@@ -207,7 +178,7 @@ def payment_intent_create(*, user, order_id: int) -> IntentAnswer:
         intent = gateway.create_payment_intent(
             amount=order.total,
             currency=currency,
-            metadata=_order_metadata(order),
+            metadata=payment_order_metadata(order),
             idempotency_key=f"order-{order.pk}-intent-{attempt}",
         )
     except GatewayError as exc:
@@ -264,12 +235,12 @@ def payment_checkout_session_create(*, user, order_id: int, success_url: str, ca
     validate_redirect_url(success_url, attr="success_url")
     validate_redirect_url(cancel_url, attr="cancel_url")
     gateway = get_gateway()
-    order = _order_for_owner(user=user, order_id=order_id)
-    _ensure_payable(order)
+    order = payment_order_for_owner(user=user, order_id=order_id)
+    payment_ensure_payable(order)
     order_amount_minor(order)
 
     sessions = Payment.objects.filter(order=order, provider=gateway.name, provider_checkout_session_id__isnull=False)
-    latest = sessions.filter(status__in=OPEN_STATUSES).order_by("-created_at", "-id").first()
+    latest = sessions.filter(status__in=PAYMENT_OPEN_STATUSES).order_by("-created_at", "-id").first()
     if latest is not None:
         try:
             session = gateway.retrieve_checkout_session(latest.provider_checkout_session_id)
@@ -290,7 +261,7 @@ def payment_checkout_session_create(*, user, order_id: int, success_url: str, ca
             description=f"NovaCart order {order.number}",
             success_url=success_url,
             cancel_url=cancel_url,
-            metadata=_order_metadata(order),
+            metadata=payment_order_metadata(order),
             customer_email=order.user.email,
             idempotency_key=f"order-{order.pk}-checkout-{attempt}-{urls_hash}",
         )
@@ -313,8 +284,8 @@ def payment_checkout_session_create(*, user, order_id: int, success_url: str, ca
 
 def payment_checkout_verify(*, user, session_id: str) -> dict:
     """Asks the provider about the user's checkout session and, when it is paid, applies exactly what
-    the `checkout.session.completed` webhook applies (the same handler), so the two are idempotent
-    with each other. Raises NotFound for an unknown or foreign session."""
+    the `checkout.session.completed` webhook applies (payment_checkout_completed), so the two are
+    idempotent with each other. Raises NotFound for an unknown or foreign session."""
     gateway = get_gateway()
     payment = (
         Payment.objects.select_related("order")
@@ -329,11 +300,9 @@ def payment_checkout_verify(*, user, session_id: str) -> dict:
         if exc.not_found:
             raise NotFound("Checkout session not found.", code=PaymentErrorCode.NOT_FOUND, attr="session_id") from exc
         raise provider_error(exc) from exc
-    if session.payment_status in ("paid", "no_payment_required"):
-        from .webhooks import handle_checkout_session_completed
-
+    if session.is_paid:
         with transaction.atomic():
-            handle_checkout_session_completed(session.as_event_object())
+            payment_checkout_completed(session=session)
     payment.refresh_from_db()
     order = Order.objects.get(pk=payment.order_id)
     return {
@@ -346,7 +315,113 @@ def payment_checkout_verify(*, user, session_id: str) -> dict:
     }
 
 
-# --- What provider events do (called by payments.webhooks handlers, inside their transaction) ---
+# --- What provider events do (payments.webhooks dispatches to these, inside its transaction) ---
+
+
+def _payment_by_intent(intent_id: str) -> Payment | None:
+    return Payment.objects.filter(provider_payment_id=intent_id).first() if intent_id else None
+
+
+def payment_intent_succeeded(*, intent: ProviderIntent) -> str:
+    """The provider took the money of a payment intent: payment_apply_success with what it took."""
+    payment = _payment_by_intent(intent.id)
+    if payment is None:
+        logger.warning("payment_intent.succeeded for unknown intent %r", intent.id)
+        return "ignored: unknown payment intent"
+    return payment_apply_success(
+        payment_id=payment.pk,
+        amount_minor=intent.taken_minor,
+        currency=intent.currency,
+        source=f"{payment.provider} payment intent {payment.provider_payment_id}",
+    )
+
+
+def payment_intent_failed(*, intent: ProviderIntent) -> str:
+    payment = _payment_by_intent(intent.id)
+    if payment is None:
+        logger.warning("payment_intent.payment_failed for unknown intent %r", intent.id)
+        return "ignored: unknown payment intent"
+    return payment_apply_failure(payment_id=payment.pk, reason=intent.last_error or "payment failed")
+
+
+def payment_intent_canceled(*, intent: ProviderIntent) -> str:
+    payment = _payment_by_intent(intent.id)
+    if payment is None:
+        return "ignored: unknown payment intent"
+    reason = f"payment intent canceled ({intent.cancellation_reason or 'no reason given'})"
+    return payment_apply_failure(payment_id=payment.pk, reason=reason)
+
+
+def _payment_for_session(session: ProviderCheckoutSession) -> Payment | None:
+    """By session id; failing that, by metadata.order_id (a session we created but did not get to
+    record): the event is signed, so the order it names is recorded as paid through this session."""
+    if not session.id:
+        return None
+    payment = Payment.objects.filter(provider_checkout_session_id=session.id).first()
+    if payment is not None:
+        return payment
+    raw_order_id = str(session.metadata.get("order_id") or "")
+    if not raw_order_id.isdigit() or session.amount_minor is None:
+        return None
+    order = Order.objects.filter(pk=int(raw_order_id), payment_method=PaymentMethod.CARD).first()
+    if order is None:
+        return None
+    payment, _ = Payment.objects.get_or_create(
+        provider_checkout_session_id=session.id,
+        defaults={
+            "order": order,
+            "provider": settings.PAYMENT_GATEWAY or Payment.Provider.STRIPE,
+            "amount_minor": session.amount_minor,
+            "currency": session.currency[:3],
+        },
+    )
+    return payment
+
+
+def payment_checkout_completed(*, session: ProviderCheckoutSession) -> str:
+    """A checkout session was paid (the webhook, or verify asking the provider): payment_apply_success
+    for the session's payment, recording the payment intent it produced."""
+    payment = _payment_for_session(session)
+    if payment is None:
+        logger.warning("checkout session event for unknown session %r", session.id)
+        return "ignored: unknown checkout session"
+    if not session.is_paid:
+        return f"ignored: session payment_status {session.payment_status!r}"
+    payment_intent = session.payment_intent_id
+    if payment_intent and Payment.objects.filter(provider_payment_id=payment_intent).exclude(pk=payment.pk).exists():
+        payment_intent = None
+    return payment_apply_success(
+        payment_id=payment.pk,
+        amount_minor=session.amount_minor,
+        currency=session.currency,
+        provider_payment_id=payment_intent,
+        source=f"{payment.provider} checkout session {session.id}",
+    )
+
+
+def _payment_by_session(session: ProviderCheckoutSession) -> Payment | None:
+    return Payment.objects.filter(provider_checkout_session_id=session.id).first() if session.id else None
+
+
+def payment_checkout_failed(*, session: ProviderCheckoutSession) -> str:
+    payment = _payment_by_session(session)
+    if payment is None:
+        return "ignored: unknown checkout session"
+    return payment_apply_failure(payment_id=payment.pk, reason="checkout session payment failed")
+
+
+def payment_checkout_expired(*, session: ProviderCheckoutSession) -> str:
+    """The session's page expired unpaid: its payment is FAILED (the order stays payable)."""
+    payment = _payment_by_session(session)
+    if payment is None:
+        return "ignored: unknown checkout session"
+    _order, locked = lock_order_and_payment(payment_id=payment.pk)
+    if locked.status not in PAYMENT_OPEN_STATUSES:
+        return "ignored: payment not open"
+    locked.status = PaymentStatus.FAILED
+    locked.last_error = "checkout session expired"
+    locked.save(update_fields=["status", "last_error", "updated_at"])
+    return "session_expired"
 
 
 def payment_apply_success(
@@ -362,7 +437,7 @@ def payment_apply_success(
       payment is recorded and refunded automatically after commit, through the gateway.
     """
     order, payment = lock_order_and_payment(payment_id=payment_id)
-    if payment.status in PAID_STATUSES:
+    if payment.status in PAYMENT_TAKEN_STATUSES:
         return "ignored: payment already succeeded"
     now = timezone.now()
     payment.status = PaymentStatus.SUCCEEDED
@@ -391,8 +466,6 @@ def payment_apply_success(
     payment.last_error = f"payment succeeded while order {order.number} was {order.status}; refunding automatically"
     payment.save(update_fields=[*fields, "needs_review", "last_error"])
     logger.warning("payment %s: %s", payment.pk, payment.last_error)
-    from .tasks import payment_auto_refund
-
     enqueue_on_commit(payment_auto_refund, payment.pk)
     return f"auto_refund_queued: order was {order.status}"
 
@@ -402,7 +475,7 @@ def payment_apply_failure(*, payment_id: int, reason: str) -> str:
     come out of order); otherwise it is FAILED with the reason, the order stays payable, and the
     customer gets the payment_failed e-mail."""
     order, payment = lock_order_and_payment(payment_id=payment_id)
-    if payment.status in PAID_STATUSES:
+    if payment.status in PAYMENT_TAKEN_STATUSES:
         return "ignored: payment already succeeded"
     if payment.status == PaymentStatus.FAILED and payment.last_error == reason:
         return "ignored: failure already recorded"
@@ -410,213 +483,5 @@ def payment_apply_failure(*, payment_id: int, reason: str) -> str:
     payment.last_error = reason[:2000]
     payment.save(update_fields=["status", "last_error", "updated_at"])
     if order.status == OrderStatus.PENDING:
-        from orders.tasks import send_order_email
-
         enqueue_on_commit(send_order_email, order.pk, "payment_failed")
     return "payment_failed"
-
-
-def payment_refund_complete(*, payment_id: int, refund_id: str = "", note: str = "") -> str:
-    """The provider confirmed a full refund: payment REFUNDED, and the order -> REFUNDED through
-    order_transition (which restores stock when it had not shipped) when this was the payment that
-    paid it. An order that was never paid by it (cancelled, or paid by another payment) keeps its
-    status."""
-    order, payment = lock_order_and_payment(payment_id=payment_id, with_products=True)
-    if payment.status == PaymentStatus.REFUNDED:
-        return "ignored: already refunded"
-    if payment.status not in CAPTURED_STATUSES:
-        payment.needs_review = True
-        payment.last_error = f"refund confirmed for a payment we had as {payment.status}"
-    payment.status = PaymentStatus.REFUNDED
-    payment.refunded_at = timezone.now()
-    if refund_id and not payment.provider_refund_id:
-        payment.provider_refund_id = refund_id
-    payment.save()
-    others_captured = Payment.objects.filter(order=order, status__in=CAPTURED_STATUSES).exclude(pk=payment.pk).exists()
-    if order.status in REFUNDABLE_ORDER_STATUSES and not others_captured:
-        order_transition(order_id=order.pk, to_status=OrderStatus.REFUNDED, actor=Actor.SYSTEM, note=note[:255])
-        return "order_refunded"
-    return f"payment_refunded: order stays {order.status}"
-
-
-# --- Refunds ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RefundAnswer:
-    order_id: int
-    order_status: str
-    payment_status: str
-    refund_id: str
-    refund_status: str
-
-    def as_body(self) -> dict:
-        return {
-            "order_id": self.order_id,
-            "order_status": self.order_status,
-            "payment_status": self.payment_status,
-            "refund_id": self.refund_id,
-            "refund_status": self.refund_status,
-        }
-
-
-def _gateway_for(payment: Payment) -> PaymentGateway:
-    gateway = get_gateway()
-    if gateway.name != payment.provider:
-        raise Conflict(
-            f"This payment was taken by the {payment.provider} gateway, which is not the one configured.",
-            code=PaymentErrorCode.PAYMENT_NOT_REFUNDABLE,
-        )
-    return gateway
-
-
-def _refund_through_gateway(*, payment: Payment, idempotency_key: str, user=None, note: str) -> RefundAnswer:
-    gateway = _gateway_for(payment)
-    if not payment.provider_payment_id:
-        raise Conflict("The payment has no provider payment to refund.", code=PaymentErrorCode.PAYMENT_NOT_REFUNDABLE)
-    try:
-        refund: ProviderRefund = gateway.create_refund(
-            payment_intent_id=payment.provider_payment_id,
-            amount=from_minor_units(payment.amount_minor, payment.currency),
-            currency=payment.currency,
-            metadata={"order_id": str(payment.order_id), "payment_id": str(payment.pk)},
-            idempotency_key=idempotency_key,
-        )
-    except GatewayError as exc:
-        raise provider_error(exc) from exc
-
-    failed = refund.status in ("failed", "canceled")
-    with transaction.atomic():
-        order, locked = lock_order_and_payment(payment_id=payment.pk, with_products=True)
-        if locked.status == PaymentStatus.SUCCEEDED and not failed:
-            locked.status = PaymentStatus.REFUND_PENDING
-        if not locked.provider_refund_id:
-            locked.provider_refund_id = refund.id
-        if failed:
-            locked.needs_review = True
-            locked.last_error = f"refund {refund.id} {refund.status} at the provider"
-        locked.save()
-        if refund.status == "succeeded":
-            payment_refund_complete(payment_id=payment.pk, refund_id=refund.id, note=note)
-    if failed:
-        raise ProviderError(
-            f"The provider reported the refund as {refund.status}.", code=PaymentErrorCode.REFUND_FAILED
-        )
-    payment.refresh_from_db()
-    order.refresh_from_db(fields=["status"])
-    logger.info("refund %s for order %s: %s (by %s)", refund.id, order.number, refund.status, user or "system")
-    return RefundAnswer(order.pk, order.status, payment.status, refund.id, refund.status)
-
-
-def payment_refund(*, order_id: int, user=None) -> RefundAnswer:
-    """Refunds an order's captured payment in full (staff, the API and the admin action).
-
-    Uses the provider's Refund API with the idempotency key `order-<id>-refund`, so repeating the
-    request never refunds twice. The payment becomes REFUND_PENDING; the order becomes REFUNDED
-    when the provider confirms (charge.refunded), or at once when the refund already succeeded.
-
-    Raises NotFound (no such order), Conflict(`payment_not_refundable`) when the order has no
-    succeeded payment, ProviderError (`payment_provider_error`, `refund_failed`).
-    """
-    get_gateway()
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None:
-        raise NotFound("Order not found.", code=PaymentErrorCode.NOT_FOUND, attr="order_id")
-    payment = (
-        Payment.objects.filter(order=order, status__in=CAPTURED_STATUSES, needs_review=False)
-        .order_by("succeeded_at", "id")
-        .first()
-    ) or Payment.objects.filter(order=order, status__in=CAPTURED_STATUSES).order_by("succeeded_at", "id").first()
-    if payment is None:
-        already = Payment.objects.filter(order=order, status=PaymentStatus.REFUNDED).exists()
-        raise Conflict(
-            f"Order {order.number} " + ("was already refunded." if already else "has no succeeded payment to refund."),
-            code=PaymentErrorCode.PAYMENT_NOT_REFUNDABLE,
-            attr="order_id",
-        )
-    who = getattr(user, "email", None) or "system"
-    return _refund_through_gateway(
-        payment=payment, idempotency_key=f"order-{order.pk}-refund", user=user, note=f"refund requested by {who}"
-    )
-
-
-def payment_refund_automatic(*, payment_id: int) -> RefundAnswer | None:
-    """Gives back a payment that arrived for an order that could no longer take it (cancelled on
-    expiry, or already paid). Idempotent: key `order-<id>-refund-<payment id>`; a payment no longer
-    captured is left alone."""
-    payment = Payment.objects.filter(pk=payment_id).first()
-    if payment is None or payment.status not in CAPTURED_STATUSES:
-        return None
-    return _refund_through_gateway(
-        payment=payment,
-        idempotency_key=f"order-{payment.order_id}-refund-{payment.pk}",
-        note="automatic refund: payment arrived after the order could take it",
-    )
-
-
-# --- Development gateway ------------------------------------------------------------
-
-
-def dummy_gateway_require() -> None:
-    """The development gateway's endpoints do not exist unless it is on: NotFound otherwise."""
-    if settings.PAYMENT_GATEWAY != "dummy":
-        raise NotFound("Not found.", code=PaymentErrorCode.NOT_FOUND)
-
-
-def dummy_payment_confirm(*, user, order_id: int) -> dict:
-    """Development gateway only: confirms the user's payment by feeding a Stripe-shaped success event
-    (`payment_intent.succeeded`, or `checkout.session.completed` for a checkout session) through the
-    same dispatcher and handlers as a signed Stripe webhook.
-
-    Raises NotFound when the dummy gateway is off (or the order is not the user's), and what
-    payment_intent_create raises for an order that cannot be paid.
-    """
-    dummy_gateway_require()
-    order = _order_for_owner(user=user, order_id=order_id)
-    _ensure_payable(order)
-    payment = (
-        Payment.objects.filter(order=order, provider="dummy", status__in=OPEN_STATUSES)
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    if payment is None:
-        payment = payment_intent_create(user=user, order_id=order_id).payment
-    if payment.provider_checkout_session_id:
-        from .gateways import dummy_intent_for_session
-
-        event_type = "checkout.session.completed"
-        obj = {
-            "id": payment.provider_checkout_session_id,
-            "object": "checkout.session",
-            "status": "complete",
-            "payment_status": "paid",
-            "amount_total": payment.amount_minor,
-            "currency": payment.currency,
-            "payment_intent": dummy_intent_for_session(payment.provider_checkout_session_id),
-            "metadata": _order_metadata(order),
-        }
-    else:
-        event_type = "payment_intent.succeeded"
-        obj = {
-            "id": payment.provider_payment_id,
-            "object": "payment_intent",
-            "status": "succeeded",
-            "amount": payment.amount_minor,
-            "amount_received": payment.amount_minor,
-            "currency": payment.currency,
-            "metadata": _order_metadata(order),
-        }
-    event = {
-        "id": f"evt_dummy_{uuid.uuid4().hex}",
-        "object": "event",
-        "type": event_type,
-        "api_version": settings.STRIPE_API_VERSION,
-        "created": int(timezone.now().timestamp()),
-        "livemode": False,
-        "data": {"object": obj},
-    }
-    from .webhooks import webhook_process_event
-
-    result = webhook_process_event(event=event)
-    order.refresh_from_db(fields=["status"])
-    return {"order_id": order.pk, "order_status": order.status, "event_id": event["id"], "outcome": result.outcome}

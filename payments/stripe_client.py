@@ -1,10 +1,9 @@
 """Stripe: the only module that imports `stripe` (stripe-python 16).
 
-Also the only place that knows about integer minor units and zero-decimal currencies: services
-pass `Decimal` amounts in, and compare provider amounts through `to_minor_units`.
-
-Every POST carries an idempotency key derived from our own ids (passed in by the caller), so the
-SDK's own retries and our clients' retries reuse it and Stripe never creates a second object.
+It turns Stripe's raw data (API answers and webhook events alike) into the provider-neutral types
+of `payments.provider_types`, once, in the `*_from_stripe` parsers below. Every POST carries an
+idempotency key derived from our own ids (passed in by the caller), so the SDK's own retries and our
+clients' retries reuse it and Stripe never creates a second object.
 """
 
 from __future__ import annotations
@@ -12,85 +11,149 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from decimal import ROUND_DOWN, Decimal
 
 import stripe
 from django.conf import settings
 
-from .gateways import GatewayError, ProviderCheckoutSession, ProviderIntent, ProviderRefund
+from .provider_types import (
+    EventKind,
+    GatewayError,
+    ProviderChargeRefund,
+    ProviderCheckoutSession,
+    ProviderEvent,
+    ProviderIntent,
+    ProviderRefund,
+    WebhookPayloadError,
+    WebhookSignatureError,
+    to_minor_units,
+)
 
 logger = logging.getLogger(__name__)
 
-# https://docs.stripe.com/currencies#zero-decimal
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    {
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    }
-)
-# https://docs.stripe.com/currencies#three-decimal (the last digit must be 0; our totals have 2 places)
-THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
+# --- Parsing: Stripe's JSON -> our types (lenient: a webhook body is signed, not well-formed) -----
 
 
-def _exponent(currency: str) -> int:
-    code = currency.lower()
-    if code in ZERO_DECIMAL_CURRENCIES:
-        return 0
-    if code in THREE_DECIMAL_CURRENCIES:
-        return 3
-    return 2
+def _str(value) -> str:
+    return value if isinstance(value, str) else ""
 
 
-def to_minor_units(amount: Decimal, currency: str) -> int:
-    """`Decimal("19.99"), "usd"` -> 1999; `Decimal("500"), "jpy"` -> 500.
-
-    Raises ValueError when the amount has more precision than the currency allows (e.g. 500.50 JPY):
-    rounding money silently is how totals drift.
-    """
-    exponent = _exponent(currency)
-    scaled = Decimal(amount) * (Decimal(10) ** exponent)
-    whole = scaled.to_integral_value(rounding=ROUND_DOWN)
-    if whole != scaled:
-        raise ValueError(f"{amount} {currency.upper()} cannot be expressed in the currency's minor unit")
-    return int(whole)
+def _int_or_none(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def from_minor_units(amount_minor: int, currency: str) -> Decimal:
-    """1999, "usd" -> Decimal("19.99"); 500, "jpy" -> Decimal("500")."""
-    exponent = _exponent(currency)
-    return (Decimal(int(amount_minor)) / (Decimal(10) ** exponent)).quantize(Decimal(1).scaleb(-max(exponent, 0)))
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _plain(obj) -> dict:
+    return obj.to_dict() if hasattr(obj, "to_dict") else _dict(obj)
+
+
+def intent_from_stripe(obj) -> ProviderIntent:
+    obj = _plain(obj)
+    error = _dict(obj.get("last_payment_error"))
+    return ProviderIntent(
+        id=_str(obj.get("id")),
+        client_secret=_str(obj.get("client_secret")),
+        status=_str(obj.get("status")),
+        amount_minor=_int_or_none(obj.get("amount")),
+        currency=_str(obj.get("currency")).lower(),
+        metadata=dict(_dict(obj.get("metadata"))),
+        amount_received_minor=_int_or_none(obj.get("amount_received")),
+        last_error=str(error.get("message") or error.get("decline_code") or error.get("code") or ""),
+        cancellation_reason=str(obj.get("cancellation_reason") or ""),
+    )
+
+
+def session_from_stripe(obj) -> ProviderCheckoutSession:
+    obj = _plain(obj)
+    payment_intent = obj.get("payment_intent")
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id")  # expanded
+    return ProviderCheckoutSession(
+        id=_str(obj.get("id")),
+        url=obj.get("url") if isinstance(obj.get("url"), str) else None,
+        status=_str(obj.get("status")),
+        payment_status=_str(obj.get("payment_status")),
+        amount_minor=_int_or_none(obj.get("amount_total")),
+        currency=_str(obj.get("currency")).lower(),
+        payment_intent_id=payment_intent if isinstance(payment_intent, str) and payment_intent else None,
+        metadata=dict(_dict(obj.get("metadata"))),
+    )
+
+
+def refund_from_stripe(obj, *, payment_intent_id: str = "") -> ProviderRefund:
+    obj = _plain(obj)
+    return ProviderRefund(
+        id=_str(obj.get("id")),
+        status=_str(obj.get("status")),
+        payment_intent_id=_str(obj.get("payment_intent")) or payment_intent_id,
+        amount_minor=_int_or_none(obj.get("amount")) or 0,
+        currency=_str(obj.get("currency")).lower(),
+    )
+
+
+def charge_refund_from_stripe(obj) -> ProviderChargeRefund:
+    obj = _plain(obj)
+    refunds = _dict(obj.get("refunds")).get("data")
+    first = refunds[0] if isinstance(refunds, list) and refunds and isinstance(refunds[0], dict) else {}
+    return ProviderChargeRefund(
+        charge_id=_str(obj.get("id")),
+        payment_intent_id=_str(obj.get("payment_intent")),
+        is_full=obj.get("refunded") is True,
+        amount_minor=_int_or_none(obj.get("amount")),
+        amount_refunded_minor=_int_or_none(obj.get("amount_refunded")),
+        refund_id=str(first.get("id") or ""),
+    )
+
+
+# Stripe's event types we act on: what each means, and how its data.object is read.
+EVENT_KINDS: dict[str, tuple[EventKind, object]] = {
+    "payment_intent.succeeded": (EventKind.PAYMENT_SUCCEEDED, intent_from_stripe),
+    "payment_intent.payment_failed": (EventKind.PAYMENT_FAILED, intent_from_stripe),
+    "payment_intent.canceled": (EventKind.PAYMENT_CANCELED, intent_from_stripe),
+    "checkout.session.completed": (EventKind.CHECKOUT_COMPLETED, session_from_stripe),
+    "checkout.session.async_payment_succeeded": (EventKind.CHECKOUT_COMPLETED, session_from_stripe),
+    "checkout.session.async_payment_failed": (EventKind.CHECKOUT_FAILED, session_from_stripe),
+    "checkout.session.expired": (EventKind.CHECKOUT_EXPIRED, session_from_stripe),
+    "charge.refunded": (EventKind.CHARGE_REFUNDED, charge_refund_from_stripe),
+}
+
+
+def event_from_stripe(event) -> ProviderEvent:
+    """A Stripe event (the JSON Stripe sent) as a ProviderEvent. Raises WebhookPayloadError for a
+    body without an id, a type or a data.object."""
+    if not isinstance(event, dict):
+        raise WebhookPayloadError("the event is not a JSON object", detail="The event is not a JSON object.")
+    event_id, event_type = event.get("id"), event.get("type")
+    obj = _dict(event.get("data")).get("object")
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+        raise WebhookPayloadError("no valid id", detail="The event has no valid id.", attr="id")
+    if not isinstance(event_type, str) or not event_type or len(event_type) > 100:
+        raise WebhookPayloadError("no valid type", detail="The event has no valid type.", attr="type")
+    if not isinstance(obj, dict):
+        raise WebhookPayloadError("no data.object", detail="The event has no data.object.", attr="data")
+    kind, parse = EVENT_KINDS.get(event_type, (None, None))
+    return ProviderEvent(
+        provider="stripe",
+        id=event_id,
+        type=event_type,
+        kind=kind,
+        subject=parse(obj) if parse else None,
+        payload=event,
+    )
 
 
 # --- Webhooks -----------------------------------------------------------------
 
-
-class WebhookSignatureError(Exception):
-    """Missing, malformed or wrong Stripe-Signature, or a timestamp outside the tolerance."""
+NOT_AN_EVENT = "The body is not a Stripe event."
 
 
-class WebhookPayloadError(Exception):
-    """The signed body is not a Stripe event we can read."""
-
-
-def construct_webhook_event(payload: bytes, sig_header: str | None) -> dict:
+def parse_webhook(payload: bytes, sig_header: str | None) -> ProviderEvent:
     """Verifies `Stripe-Signature` over the raw body with STRIPE_WEBHOOK_SECRET and returns the event.
 
     Verification is the SDK's (`stripe.Webhook.construct_event`, tolerance from settings); the event
-    is returned as a plain dict (the JSON Stripe sent), which is what our handlers read.
+    is then read from the JSON Stripe sent. Raises WebhookSignatureError, WebhookPayloadError.
     """
     try:
         stripe.Webhook.construct_event(
@@ -104,14 +167,14 @@ def construct_webhook_event(payload: bytes, sig_header: str | None) -> dict:
         raise WebhookSignatureError(str(exc)) from exc
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         # UnicodeDecodeError and json.JSONDecodeError are ValueErrors; a JSON list has no .get().
-        raise WebhookPayloadError(f"{type(exc).__name__}: {exc}") from exc
+        raise WebhookPayloadError(f"{type(exc).__name__}: {exc}", detail=NOT_AN_EVENT) from exc
     try:
         event = json.loads(payload)
     except ValueError as exc:
-        raise WebhookPayloadError(str(exc)) from exc
+        raise WebhookPayloadError(str(exc), detail=NOT_AN_EVENT) from exc
     if not isinstance(event, dict):
-        raise WebhookPayloadError("the event is not a JSON object")
-    return event
+        raise WebhookPayloadError("the event is not a JSON object", detail=NOT_AN_EVENT)
+    return event_from_stripe(event)
 
 
 # --- The API client -----------------------------------------------------------
@@ -162,40 +225,6 @@ def _translate(exc: stripe.StripeError, what: str) -> GatewayError:
     return GatewayError(message)
 
 
-def _plain(obj) -> dict:
-    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
-
-
-def _intent(obj) -> ProviderIntent:
-    obj = _plain(obj)
-    return ProviderIntent(
-        id=obj["id"],
-        client_secret=obj.get("client_secret") or "",
-        status=obj.get("status") or "",
-        amount_minor=int(obj.get("amount") or 0),
-        currency=(obj.get("currency") or "").lower(),
-        metadata=dict(obj.get("metadata") or {}),
-    )
-
-
-def _session(obj) -> ProviderCheckoutSession:
-    obj = _plain(obj)
-    payment_intent = obj.get("payment_intent")
-    if payment_intent is not None and not isinstance(payment_intent, str):
-        payment_intent = payment_intent["id"]  # expanded
-    amount_total = obj.get("amount_total")
-    return ProviderCheckoutSession(
-        id=obj["id"],
-        url=obj.get("url"),
-        status=obj.get("status") or "",
-        payment_status=obj.get("payment_status") or "",
-        amount_minor=int(amount_total) if amount_total is not None else None,
-        currency=(obj.get("currency") or "").lower(),
-        payment_intent_id=payment_intent,
-        metadata=dict(obj.get("metadata") or {}),
-    )
-
-
 def _metadata(metadata: dict) -> dict:
     return {str(k): str(v) for k, v in metadata.items()}
 
@@ -218,14 +247,14 @@ class StripeGateway:
             obj = _client().v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
         except stripe.StripeError as exc:
             raise _translate(exc, "payment intent create") from exc
-        return _intent(obj)
+        return intent_from_stripe(obj)
 
     def retrieve_payment_intent(self, intent_id: str) -> ProviderIntent:
         try:
             obj = _client().v1.payment_intents.retrieve(intent_id)
         except stripe.StripeError as exc:
             raise _translate(exc, "payment intent retrieve") from exc
-        return _intent(obj)
+        return intent_from_stripe(obj)
 
     def create_refund(self, *, payment_intent_id, amount, currency, metadata, idempotency_key) -> ProviderRefund:
         params = {
@@ -237,14 +266,7 @@ class StripeGateway:
             obj = _client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
         except stripe.StripeError as exc:
             raise _translate(exc, "refund create") from exc
-        obj = _plain(obj)
-        return ProviderRefund(
-            id=obj["id"],
-            status=obj.get("status") or "",
-            payment_intent_id=obj.get("payment_intent") or payment_intent_id,
-            amount_minor=int(obj.get("amount") or 0),
-            currency=(obj.get("currency") or "").lower(),
-        )
+        return refund_from_stripe(obj, payment_intent_id=payment_intent_id)
 
     def create_checkout_session(
         self, *, amount, currency, description, success_url, cancel_url, metadata, customer_email, idempotency_key
@@ -275,11 +297,11 @@ class StripeGateway:
             obj = _client().v1.checkout.sessions.create(params=params, options={"idempotency_key": idempotency_key})
         except stripe.StripeError as exc:
             raise _translate(exc, "checkout session create") from exc
-        return _session(obj)
+        return session_from_stripe(obj)
 
     def retrieve_checkout_session(self, session_id: str) -> ProviderCheckoutSession:
         try:
             obj = _client().v1.checkout.sessions.retrieve(session_id)
         except stripe.StripeError as exc:
             raise _translate(exc, "checkout session retrieve") from exc
-        return _session(obj)
+        return session_from_stripe(obj)

@@ -6,6 +6,9 @@ from celery import shared_task
 
 from novacart.exceptions import ServiceError
 
+from .refunds import payment_refund_automatic
+from .selectors import payment_inconsistencies
+
 logger = logging.getLogger(__name__)
 
 
@@ -17,8 +20,6 @@ def payment_auto_refund(self, payment_id: int) -> str:
     idempotency key makes a retry harmless; a provider failure is retried with backoff, and
     `reconcile_payments` reports the payment while it stays unrefunded.
     """
-    from .services import payment_refund_automatic
-
     try:
         answer = payment_refund_automatic(payment_id=payment_id)
     except ServiceError as exc:
@@ -34,8 +35,6 @@ def payment_auto_refund(self, payment_id: int) -> str:
 @shared_task
 def reconcile_payments() -> list[dict]:
     """Daily: logs every order whose status disagrees with its payments (see payments.selectors)."""
-    from .selectors import payment_inconsistencies
-
     issues = payment_inconsistencies()
     for issue in issues:
         logger.error("payment reconciliation: %s", issue.as_line())

@@ -1,4 +1,4 @@
-"""Payment endpoints: thin views over payments.services and payments.webhooks."""
+"""Payment endpoints: thin views over payments.services, payments.refunds and payments.webhooks."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from novacart.openapi import ErrorResponseSerializer
 from orders.idempotency import run_idempotent, validate_idempotency_key
 
-from . import services, webhooks
+from . import refunds, services, webhooks
 from .serializers import (
     CheckoutSessionCreateSerializer,
     CheckoutSessionSerializer,
@@ -148,7 +148,7 @@ class RefundView(APIView):
     def post(self, request):
         serializer = OrderIdSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        answer = services.payment_refund(order_id=serializer.validated_data["order_id"], user=request.user)
+        answer = refunds.payment_refund(order_id=serializer.validated_data["order_id"], user=request.user)
         return Response(RefundSerializer(answer.as_body()).data)
 
 
@@ -176,7 +176,7 @@ class WebhookView(APIView):
     )
     def post(self, request):
         # The signature covers the raw bytes: read them before anything parses the body.
-        result = webhooks.webhook_receive(payload=request.body, signature=request.headers.get("Stripe-Signature"))
+        result = webhooks.webhook_receive(payload=request.body, headers=request.headers)
         return Response({"received": True, "duplicate": result.duplicate, "outcome": result.outcome})
 
 
@@ -195,8 +195,8 @@ class DummyConfirmView(APIView):
         },
     )
     def post(self, request):
-        services.dummy_gateway_require()
+        webhooks.dummy_gateway_require()
         serializer = OrderIdSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        body = services.dummy_payment_confirm(user=request.user, order_id=serializer.validated_data["order_id"])
+        body = webhooks.dummy_payment_confirm(user=request.user, order_id=serializer.validated_data["order_id"])
         return Response(DummyConfirmSerializer(body).data)

@@ -1,15 +1,17 @@
-"""Stripe webhooks: verify, record once, dispatch by type.
+"""Provider events: verify, record once, dispatch to services.
 
-1. The signature is checked on the raw body (payments.stripe_client, the SDK's verification).
+1. The signature is checked on the raw body by the provider's module, chosen by the signature
+   header it carries (payments.gateways.WEBHOOK_PARSERS), which returns a ProviderEvent.
 2. The event id is inserted into WebhookEvent (unique) in the same transaction as the handler's
    work. A concurrent delivery of the same event waits on that row and then sees it processed;
    a sequential duplicate finds it processed. Both answer 200 and change nothing.
-3. The handler is looked up in HANDLERS. Unknown types are recorded and answered 200.
+3. The service is looked up in HANDLERS by the event's provider-neutral kind. Events of other
+   types are recorded and answered 200.
 4. A handler that raises rolls everything back; the event is recorded as NOT processed (with the
-   error) in a separate transaction and the endpoint answers 500, so Stripe delivers it again.
+   error) in a separate transaction and the endpoint answers 500, so the provider delivers it again.
 
-Handlers read plain dicts shaped like Stripe's objects: the development gateway's confirm endpoint
-and the checkout verify fallback feed the same handlers.
+The development gateway's confirm endpoint feeds its own success event through the same pipeline.
+This module calls services; services never call it.
 """
 
 from __future__ import annotations
@@ -22,17 +24,24 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from novacart.exceptions import ServiceUnavailable, ValidationFailed
-from orders.models import Order, PaymentMethod
+from novacart.exceptions import NotFound, ServiceError, ServiceUnavailable, ValidationFailed
 
-from . import services
+from . import refunds, services
+from .dummy_gateway import DummyGateway
 from .error_codes import PaymentErrorCode
-from .gateways import gateway_is_configured
-from .lock_objects import lock_order_and_payment, lock_webhook_event
-from .models import Payment, PaymentStatus, WebhookEvent
-from .stripe_client import WebhookPayloadError, WebhookSignatureError, construct_webhook_event
+from .gateways import WEBHOOK_PARSERS, gateway_is_configured
+from .lock_objects import lock_webhook_event
+from .models import PAYMENT_OPEN_STATUSES, Payment, WebhookEvent
+from .provider_types import EventKind, ProviderEvent, WebhookPayloadError, WebhookSignatureError
 
 logger = logging.getLogger(__name__)
+
+
+class WebhookProcessingFailed(ServiceError):
+    """A handler failed; the event stays unprocessed and the provider retries it (500)."""
+
+    status_code = 500
+    default_code = PaymentErrorCode.WEBHOOK_PROCESSING_FAILED
 
 
 @dataclass(frozen=True)
@@ -42,259 +51,127 @@ class WebhookResult:
     outcome: str
 
 
-def _payment_by_intent(intent_id) -> Payment | None:
-    if not isinstance(intent_id, str) or not intent_id:
-        return None
-    return Payment.objects.filter(provider_payment_id=intent_id).first()
-
-
-def _int_or_none(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    return None
-
-
-# --- Handlers: each takes the event's data.object and returns the outcome to record ------------
-
-
-def handle_payment_intent_succeeded(obj: dict) -> str:
-    payment = _payment_by_intent(obj.get("id"))
-    if payment is None:
-        logger.warning("payment_intent.succeeded for unknown intent %r", obj.get("id"))
-        return "ignored: unknown payment intent"
-    amount = _int_or_none(obj.get("amount_received"))
-    if amount is None:
-        amount = _int_or_none(obj.get("amount"))
-    return services.payment_apply_success(
-        payment_id=payment.pk,
-        amount_minor=amount,
-        currency=str(obj.get("currency") or ""),
-        source=f"{payment.provider} payment intent {payment.provider_payment_id}",
-    )
-
-
-def handle_payment_intent_failed(obj: dict) -> str:
-    payment = _payment_by_intent(obj.get("id"))
-    if payment is None:
-        logger.warning("payment_intent.payment_failed for unknown intent %r", obj.get("id"))
-        return "ignored: unknown payment intent"
-    error = obj.get("last_payment_error") or {}
-    if not isinstance(error, dict):
-        error = {}
-    reason = str(error.get("message") or error.get("decline_code") or error.get("code") or "payment failed")
-    return services.payment_apply_failure(payment_id=payment.pk, reason=reason)
-
-
-def handle_payment_intent_canceled(obj: dict) -> str:
-    payment = _payment_by_intent(obj.get("id"))
-    if payment is None:
-        return "ignored: unknown payment intent"
-    reason = f"payment intent canceled ({obj.get('cancellation_reason') or 'no reason given'})"
-    return services.payment_apply_failure(payment_id=payment.pk, reason=reason)
-
-
-def _payment_for_session(obj: dict) -> Payment | None:
-    """By session id; failing that, by metadata.order_id (a session we created but did not get to
-    record): the event is signed, so the order it names is recorded as paid through this session."""
-    session_id = obj.get("id")
-    if not isinstance(session_id, str) or not session_id:
-        return None
-    payment = Payment.objects.filter(provider_checkout_session_id=session_id).first()
-    if payment is not None:
-        return payment
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    raw_order_id = str(metadata.get("order_id") or "")
-    amount = _int_or_none(obj.get("amount_total"))
-    if not raw_order_id.isdigit() or amount is None:
-        return None
-    order = Order.objects.filter(pk=int(raw_order_id), payment_method=PaymentMethod.CARD).first()
-    if order is None:
-        return None
-    payment, _ = Payment.objects.get_or_create(
-        provider_checkout_session_id=session_id,
-        defaults={
-            "order": order,
-            "provider": settings.PAYMENT_GATEWAY or Payment.Provider.STRIPE,
-            "amount_minor": amount,
-            "currency": str(obj.get("currency") or "").lower()[:3],
-        },
-    )
-    return payment
-
-
-def handle_checkout_session_completed(obj: dict) -> str:
-    payment = _payment_for_session(obj)
-    if payment is None:
-        logger.warning("checkout session event for unknown session %r", obj.get("id"))
-        return "ignored: unknown checkout session"
-    if obj.get("payment_status") not in ("paid", "no_payment_required"):
-        return f"ignored: session payment_status {obj.get('payment_status')!r}"
-    payment_intent = obj.get("payment_intent")
-    if isinstance(payment_intent, dict):
-        payment_intent = payment_intent.get("id")
-    if isinstance(payment_intent, str) and payment_intent:
-        clash = Payment.objects.filter(provider_payment_id=payment_intent).exclude(pk=payment.pk).exists()
-        if clash:
-            payment_intent = None
-    else:
-        payment_intent = None
-    return services.payment_apply_success(
-        payment_id=payment.pk,
-        amount_minor=_int_or_none(obj.get("amount_total")),
-        currency=str(obj.get("currency") or ""),
-        provider_payment_id=payment_intent,
-        source=f"{payment.provider} checkout session {obj.get('id')}",
-    )
-
-
-def handle_checkout_session_failed(obj: dict) -> str:
-    session_id = obj.get("id")
-    payment = Payment.objects.filter(provider_checkout_session_id=session_id).first() if session_id else None
-    if payment is None:
-        return "ignored: unknown checkout session"
-    return services.payment_apply_failure(payment_id=payment.pk, reason="checkout session payment failed")
-
-
-def handle_checkout_session_expired(obj: dict) -> str:
-    session_id = obj.get("id")
-    payment = Payment.objects.filter(provider_checkout_session_id=session_id).first() if session_id else None
-    if payment is None:
-        return "ignored: unknown checkout session"
-    with transaction.atomic():
-        _order, locked = lock_order_and_payment(payment_id=payment.pk)
-        if locked.status not in services.OPEN_STATUSES:
-            return "ignored: payment not open"
-        locked.status = PaymentStatus.FAILED
-        locked.last_error = "checkout session expired"
-        locked.save(update_fields=["status", "last_error", "updated_at"])
-    return "session_expired"
-
-
-def handle_charge_refunded(obj: dict) -> str:
-    payment = _payment_by_intent(obj.get("payment_intent"))
-    if payment is None:
-        logger.warning("charge.refunded for unknown payment intent %r", obj.get("payment_intent"))
-        return "ignored: unknown payment intent"
-    if obj.get("refunded") is not True:
-        # A partial refund (made in the Stripe dashboard): the order is not fully refunded.
-        with transaction.atomic():
-            _order, locked = lock_order_and_payment(payment_id=payment.pk)
-            locked.needs_review = True
-            locked.last_error = f"partial refund at the provider: {obj.get('amount_refunded')} of {obj.get('amount')}"
-            locked.save(update_fields=["needs_review", "last_error", "updated_at"])
-        return "partial_refund_recorded"
-    refunds = (obj.get("refunds") or {}).get("data") if isinstance(obj.get("refunds"), dict) else None
-    refund_id = ""
-    if isinstance(refunds, list) and refunds and isinstance(refunds[0], dict):
-        refund_id = str(refunds[0].get("id") or "")
-    return services.payment_refund_complete(
-        payment_id=payment.pk, refund_id=refund_id, note=f"refund confirmed by provider (charge {obj.get('id')})"
-    )
-
-
-HANDLERS: dict[str, Callable[[dict], str]] = {
-    "payment_intent.succeeded": handle_payment_intent_succeeded,
-    "payment_intent.payment_failed": handle_payment_intent_failed,
-    "payment_intent.canceled": handle_payment_intent_canceled,
-    "checkout.session.completed": handle_checkout_session_completed,
-    "checkout.session.async_payment_succeeded": handle_checkout_session_completed,
-    "checkout.session.async_payment_failed": handle_checkout_session_failed,
-    "checkout.session.expired": handle_checkout_session_expired,
-    "charge.refunded": handle_charge_refunded,
+# What each kind of event does: a service taking the event's typed subject, returning the outcome.
+HANDLERS: dict[EventKind, Callable[[object], str]] = {
+    EventKind.PAYMENT_SUCCEEDED: lambda intent: services.payment_intent_succeeded(intent=intent),
+    EventKind.PAYMENT_FAILED: lambda intent: services.payment_intent_failed(intent=intent),
+    EventKind.PAYMENT_CANCELED: lambda intent: services.payment_intent_canceled(intent=intent),
+    EventKind.CHECKOUT_COMPLETED: lambda session: services.payment_checkout_completed(session=session),
+    EventKind.CHECKOUT_FAILED: lambda session: services.payment_checkout_failed(session=session),
+    EventKind.CHECKOUT_EXPIRED: lambda session: services.payment_checkout_expired(session=session),
+    EventKind.CHARGE_REFUNDED: lambda refund: refunds.payment_charge_refunded(refund=refund),
 }
 
 
-# --- Receiving and processing --------------------------------------------------------------------
-
-
-def _validated(event) -> tuple[str, str, dict]:
-    if not isinstance(event, dict):
-        raise ValidationFailed("The event is not a JSON object.", code=PaymentErrorCode.INVALID_PAYLOAD)
-    event_id, event_type = event.get("id"), event.get("type")
-    data = event.get("data")
-    obj = data.get("object") if isinstance(data, dict) else None
-    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
-        raise ValidationFailed("The event has no valid id.", code=PaymentErrorCode.INVALID_PAYLOAD, attr="id")
-    if not isinstance(event_type, str) or not event_type or len(event_type) > 100:
-        raise ValidationFailed("The event has no valid type.", code=PaymentErrorCode.INVALID_PAYLOAD, attr="type")
-    if not isinstance(obj, dict):
-        raise ValidationFailed("The event has no data.object.", code=PaymentErrorCode.INVALID_PAYLOAD, attr="data")
-    return event_id, event_type, obj
-
-
-def _claim(*, event_id: str, event_type: str, event: dict) -> tuple[WebhookEvent, bool]:
+def _claim(*, event: ProviderEvent) -> tuple[WebhookEvent, bool]:
     """Inserts the event row, or locks the existing one. Inside the processing transaction."""
     try:
         with transaction.atomic():
-            return WebhookEvent.objects.create(event_id=event_id, type=event_type, payload=event), True
+            row = WebhookEvent.objects.create(
+                provider=event.provider, event_id=event.id, type=event.type, payload=event.payload
+            )
+            return row, True
     except IntegrityError:
         # Another delivery inserted it: wait for its transaction (row lock), then look.
-        return lock_webhook_event(event_id=event_id), False
+        return lock_webhook_event(event_id=event.id), False
 
 
-def _record_failure(*, event_id: str, event_type: str, event: dict, error: BaseException) -> None:
+def _record_failure(*, event: ProviderEvent, error: BaseException) -> None:
     outcome = f"failed: {type(error).__name__}: {error}"[:255]
     try:
         with transaction.atomic():
             row, created = WebhookEvent.objects.get_or_create(
-                event_id=event_id, defaults={"type": event_type, "payload": event, "outcome": outcome}
+                event_id=event.id,
+                defaults={"provider": event.provider, "type": event.type, "payload": event.payload, "outcome": outcome},
             )
             if not created and row.processed_at is None:
                 WebhookEvent.objects.filter(pk=row.pk).update(outcome=outcome)
     except DatabaseError:
-        logger.exception("could not record the failure of webhook event %s", event_id)
+        logger.exception("could not record the failure of webhook event %s", event.id)
 
 
-def webhook_process_event(*, event) -> WebhookResult:
+def webhook_process_event(*, event: ProviderEvent) -> WebhookResult:
     """Processes one (already verified) event exactly once; see the module docstring.
 
-    Raises ValidationFailed(`invalid_payload`) for an event without id, type or data.object, and
-    WebhookProcessingFailed (500) when its handler failed (nothing it did is kept).
+    Raises WebhookProcessingFailed (500) when its handler failed (nothing it did is kept).
     """
-    event_id, event_type, obj = _validated(event)
     try:
         with transaction.atomic():
-            row, fresh = _claim(event_id=event_id, event_type=event_type, event=event)
+            row, fresh = _claim(event=event)
             if not fresh and row.processed_at is not None:
-                logger.info("webhook event %s (%s) already processed", event_id, event_type)
-                return WebhookResult(event_id, True, row.outcome)
-            handler = HANDLERS.get(event_type)
-            outcome = handler(obj) if handler else "ignored: unhandled event type"
+                logger.info("webhook event %s (%s) already processed", event.id, event.type)
+                return WebhookResult(event.id, True, row.outcome)
+            handler = HANDLERS.get(event.kind) if event.kind else None
+            outcome = handler(event.subject) if handler else "ignored: unhandled event type"
             row.processed_at = timezone.now()
             row.outcome = outcome[:255]
             row.save(update_fields=["processed_at", "outcome"])
     except Exception as exc:
-        logger.exception("webhook event %s (%s) failed; the provider will retry it", event_id, event_type)
-        _record_failure(event_id=event_id, event_type=event_type, event=event, error=exc)
-        raise services.WebhookProcessingFailed(
+        logger.exception("webhook event %s (%s) failed; the provider will retry it", event.id, event.type)
+        _record_failure(event=event, error=exc)
+        raise WebhookProcessingFailed(
             "The event could not be processed; it will be retried.",
             code=PaymentErrorCode.WEBHOOK_PROCESSING_FAILED,
         ) from exc
-    logger.info("webhook event %s (%s): %s", event_id, event_type, outcome)
-    return WebhookResult(event_id, False, outcome)
+    logger.info("webhook event %s (%s): %s", event.id, event.type, outcome)
+    return WebhookResult(event.id, False, outcome)
 
 
-def webhook_receive(*, payload: bytes, signature: str | None) -> WebhookResult:
-    """The webhook endpoint's service: 503 `payment_not_configured` without a gateway or webhook
-    secret; 400 `invalid_signature` (missing, wrong, stale) or `invalid_payload` (not an event),
-    with nothing recorded; otherwise webhook_process_event."""
-    if not gateway_is_configured() or not settings.STRIPE_WEBHOOK_SECRET:
+def webhook_receive(*, payload: bytes, headers) -> WebhookResult:
+    """The webhook endpoint's service. The provider is the one whose signature header the request
+    carries (Stripe's when none does). 503 `payment_not_configured` without a gateway or that
+    provider's webhook secret; 400 `invalid_signature` (missing, wrong, stale) or `invalid_payload`
+    (not an event), with nothing recorded; otherwise webhook_process_event."""
+    header = next((name for name in WEBHOOK_PARSERS if headers.get(name) is not None), "Stripe-Signature")
+    _provider, secret_setting, parse = WEBHOOK_PARSERS[header]
+    if not gateway_is_configured() or not getattr(settings, secret_setting):
         raise ServiceUnavailable(
-            "Payment webhooks are not configured on this server (set STRIPE_WEBHOOK_SECRET).",
+            f"Payment webhooks are not configured on this server (set {secret_setting}).",
             code=PaymentErrorCode.PAYMENT_NOT_CONFIGURED,
         )
     try:
-        event = construct_webhook_event(payload, signature)
+        event = parse(payload, headers.get(header))
     except WebhookSignatureError as exc:
         logger.warning("webhook signature rejected: %s", exc)
         raise ValidationFailed(
-            "The Stripe-Signature header is missing or does not match the body.",
+            f"The {header} header is missing or does not match the body.",
             code=PaymentErrorCode.INVALID_SIGNATURE,
-            attr="Stripe-Signature",
+            attr=header,
         ) from exc
     except WebhookPayloadError as exc:
         logger.warning("webhook payload rejected: %s", exc)
-        raise ValidationFailed("The body is not a Stripe event.", code=PaymentErrorCode.INVALID_PAYLOAD) from exc
+        raise ValidationFailed(exc.detail, code=PaymentErrorCode.INVALID_PAYLOAD, attr=exc.attr) from exc
     return webhook_process_event(event=event)
+
+
+# --- The development gateway ----------------------------------------------------------------------
+
+
+def dummy_gateway_require() -> None:
+    """The development gateway's endpoints do not exist unless it is on: NotFound otherwise."""
+    if DummyGateway.name != settings.PAYMENT_GATEWAY:
+        raise NotFound("Not found.", code=PaymentErrorCode.NOT_FOUND)
+
+
+def dummy_payment_confirm(*, user, order_id: int) -> dict:
+    """Development gateway only: confirms the user's payment by feeding the success event a provider
+    would send (a succeeded payment intent, or a completed checkout session for a session payment)
+    through the same pipeline and services as a signed webhook.
+
+    Raises NotFound when the dummy gateway is off (or the order is not the user's), and what
+    payment_intent_create raises for an order that cannot be paid.
+    """
+    dummy_gateway_require()
+    order = services.payment_order_for_owner(user=user, order_id=order_id)
+    services.payment_ensure_payable(order)
+    payment = (
+        Payment.objects.filter(order=order, provider=DummyGateway.name, status__in=PAYMENT_OPEN_STATUSES)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if payment is None:
+        payment = services.payment_intent_create(user=user, order_id=order_id).payment
+    event = DummyGateway().success_event(payment=payment, metadata=services.payment_order_metadata(order))
+    result = webhook_process_event(event=event)
+    order.refresh_from_db(fields=["status"])
+    return {"order_id": order.pk, "order_status": order.status, "event_id": event.id, "outcome": result.outcome}

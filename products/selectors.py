@@ -5,11 +5,9 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from novacart.exceptions import NotFound
+from orders.models import ORDER_SALE_STATUSES, OrderItem
 
 from .models import Category, Product, ProductImage, Review, WishlistItem
-
-VERIFIED_PURCHASE_STATUSES = ("PAID", "SHIPPED", "DELIVERED")
-
 
 # --- Categories --------------------------------------------------------------------------------
 
@@ -192,13 +190,11 @@ def product_low_stock_list(*, threshold: int) -> QuerySet[Product]:
 
 
 def _verified_purchase():
-    from orders.models import OrderItem
-
     return Exists(
         OrderItem.objects.filter(
             order__user_id=OuterRef("user_id"),
             product_id=OuterRef("product_id"),
-            order__status__in=VERIFIED_PURCHASE_STATUSES,
+            order__status__in=ORDER_SALE_STATUSES,
         )
     )
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from orders.tasks import EMAIL_SUBJECTS, send_order_email
+from orders.emails import EMAIL_SUBJECTS, send_order_email
 from tests.factories import AddressFactory, ProductFactory, UserFactory
 
 from .helpers import fill_cart

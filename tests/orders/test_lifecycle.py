@@ -9,9 +9,9 @@ from django.core import mail
 from django.db import connection
 
 from novacart.exceptions import Conflict, ValidationFailed
+from orders.emails import send_order_email
 from orders.models import Order, OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services import order_transition
-from orders.tasks import send_order_email
 from orders.transitions import Actor
 from products.models import Product
 from tests.conftest import requires_postgres

@@ -127,3 +127,24 @@ def test_analytics_top_products_capped_at_ten(staff_client):
 
     assert [p["quantity"] for p in body["top_products_by_quantity"]] == list(range(12, 2, -1))
     assert len(body["top_products_by_revenue"]) == 10
+
+
+def test_revenue_is_one_definition_in_the_sales_report_and_the_dashboard(staff_client):
+    """A cash-on-delivery parcel on its way is not revenue yet in either report; once delivered
+    (paid_at set) it is, in both."""
+    _paid(0, "10.00")
+    on_its_way = OrderFactory(status=S.SHIPPED, payment_method="cod", total=Decimal("7.00"), subtotal=Decimal("7.00"))
+    OrderItemFactory(order=on_its_way, quantity=1, line_total=Decimal("7.00"))
+
+    def revenues():
+        report = staff_client.get("/api/orders/sales-report/", {"days": 1}).json()["totals"]["revenue"]
+        dashboard = staff_client.get("/api/analytics/").json()
+        sold = sum(Decimal(p["revenue"]) for p in dashboard["top_products_by_revenue"])
+        return report, dashboard["revenue"], sold
+
+    assert revenues() == ("10.00", "10.00", Decimal("0"))
+
+    on_its_way.status, on_its_way.paid_at = S.DELIVERED, timezone.now()
+    on_its_way.save(update_fields=["status", "paid_at"])
+
+    assert revenues() == ("17.00", "17.00", Decimal("7.00"))

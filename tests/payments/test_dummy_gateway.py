@@ -10,6 +10,7 @@ from django.core import mail
 from orders.models import OrderStatus
 from payments import webhooks
 from payments.models import Payment, PaymentStatus, WebhookEvent
+from payments.provider_types import EventKind
 from tests.payments.helpers import (
     CHECKOUT_URL,
     DUMMY_CONFIRM_URL,
@@ -44,12 +45,13 @@ def test_the_whole_journey_with_the_development_gateway(
     assert confirmed.status_code == 200, confirmed.content
     assert confirmed.json()["order_status"] == OrderStatus.PAID
     assert confirmed.json()["outcome"] == "order_paid"
-    # The same code path as a Stripe webhook: a Stripe-shaped event through the dispatcher, recorded once.
+    # The same code path as a Stripe webhook: a succeeded-intent event through the dispatcher, recorded once.
     [event] = seen
-    assert event["type"] == "payment_intent.succeeded"
-    assert event["data"]["object"]["id"] == intent.json()["payment_intent_id"]
-    assert event["data"]["object"]["amount"] == 1999
-    assert WebhookEvent.objects.get(event_id=event["id"]).outcome == "order_paid"
+    assert (event.type, event.kind) == ("payment_intent.succeeded", EventKind.PAYMENT_SUCCEEDED)
+    assert event.subject.id == intent.json()["payment_intent_id"]
+    assert event.subject.amount_minor == 1999
+    assert event.payload["data"]["object"]["amount"] == 1999
+    assert WebhookEvent.objects.get(event_id=event.id).outcome == "order_paid"
     payment = Payment.objects.get(order=order)
     assert (payment.provider, payment.status) == ("dummy", PaymentStatus.SUCCEEDED)
     assert transitions(order, OrderStatus.PAID) == 1

@@ -479,7 +479,10 @@ def sales_report(size):
 def analytics(size):
     for index in range(size):
         product = ProductFactory(stock=index % 10)
-        order = OrderFactory(status=[OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.PENDING][index % 3])
+        status = [OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.PENDING][index % 3]
+        # Paid and shipped card orders were paid: revenue needs paid_at (orders.models.order_revenue_q).
+        paid_at = None if status == OrderStatus.PENDING else timezone.now()
+        order = OrderFactory(status=status, paid_at=paid_at)
         OrderItemFactory(order=order, product=product, quantity=index + 1)
 
     def verify(body, n):

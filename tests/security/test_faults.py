@@ -12,8 +12,8 @@ from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError
 
 from novacart.celery import app as celery_app
+from orders.emails import send_order_email
 from orders.models import Order, OrderStatus
-from orders.tasks import send_order_email
 from tests.conftest import auth_client
 
 from .conftest import assert_error_shape

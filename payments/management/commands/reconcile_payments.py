@@ -7,6 +7,7 @@ there is any; prints a one-line all-clear and exits 0 on a consistent database.
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from payments.gateways import get_gateway
 from payments.selectors import payment_inconsistencies
 
 
@@ -26,8 +27,6 @@ class Command(BaseCommand):
         if stripe:
             if settings.PAYMENT_GATEWAY != "stripe":
                 raise CommandError("--stripe needs the Stripe gateway (set STRIPE_SECRET_KEY).")
-            from payments.gateways import get_gateway
-
             gateway = get_gateway()
         issues = payment_inconsistencies(gateway=gateway, days=days)
         if not issues:

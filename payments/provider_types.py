@@ -1,0 +1,203 @@
+"""Provider-neutral payment types and money conversion. Imports no provider.
+
+Services and webhooks speak only these types; each provider module (`stripe_client`,
+`dummy_gateway`) turns its provider's raw data into them, once. Amounts cross the gateway
+interface as `Decimal` in the currency's major unit going in, and come back as the provider's
+integer minor units (`*_minor`); `to_minor_units` / `from_minor_units` are the only conversions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from enum import StrEnum
+from typing import Protocol
+
+# https://docs.stripe.com/currencies#zero-decimal (the same list holds for the other providers we use)
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
+)
+# https://docs.stripe.com/currencies#three-decimal (the last digit must be 0; our totals have 2 places)
+THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
+
+
+def _exponent(currency: str) -> int:
+    code = currency.lower()
+    if code in ZERO_DECIMAL_CURRENCIES:
+        return 0
+    if code in THREE_DECIMAL_CURRENCIES:
+        return 3
+    return 2
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """`Decimal("19.99"), "usd"` -> 1999; `Decimal("500"), "jpy"` -> 500.
+
+    Raises ValueError when the amount has more precision than the currency allows (e.g. 500.50 JPY):
+    rounding money silently is how totals drift.
+    """
+    exponent = _exponent(currency)
+    scaled = Decimal(amount) * (Decimal(10) ** exponent)
+    whole = scaled.to_integral_value(rounding=ROUND_DOWN)
+    if whole != scaled:
+        raise ValueError(f"{amount} {currency.upper()} cannot be expressed in the currency's minor unit")
+    return int(whole)
+
+
+def from_minor_units(amount_minor: int, currency: str) -> Decimal:
+    """1999, "usd" -> Decimal("19.99"); 500, "jpy" -> Decimal("500")."""
+    exponent = _exponent(currency)
+    return (Decimal(int(amount_minor)) / (Decimal(10) ** exponent)).quantize(Decimal(1).scaleb(-max(exponent, 0)))
+
+
+class GatewayError(Exception):
+    """The provider failed, refused or could not be reached.
+
+    `retryable`: a network error, timeout, 5xx or 409 from the provider (the same request may
+    succeed later); `rate_limited`: the provider answered 429; `not_found`: the object does not
+    exist at the provider.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False, rate_limited: bool = False, not_found: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
+        self.rate_limited = rate_limited
+        self.not_found = not_found
+
+
+class WebhookSignatureError(Exception):
+    """Missing, malformed or wrong signature, or a timestamp outside the tolerance."""
+
+
+class WebhookPayloadError(Exception):
+    """The signed body is not an event we can read. `detail` and `attr` are what the client is told."""
+
+    def __init__(self, message: str, *, detail: str, attr: str | None = None):
+        super().__init__(message)
+        self.detail = detail
+        self.attr = attr
+
+
+@dataclass(frozen=True)
+class ProviderIntent:
+    """A payment attempt at the provider (a Stripe PaymentIntent)."""
+
+    id: str
+    client_secret: str
+    # Stripe's vocabulary: requires_payment_method, requires_confirmation, requires_action,
+    # processing, requires_capture, canceled, succeeded.
+    status: str
+    amount_minor: int | None
+    currency: str
+    metadata: dict = field(default_factory=dict)
+    amount_received_minor: int | None = None
+    last_error: str = ""  # the provider's reason for the last failed attempt
+    cancellation_reason: str = ""
+
+    @property
+    def is_usable(self) -> bool:
+        """The customer can still pay with this intent (or already has)."""
+        return self.status != "canceled"
+
+    @property
+    def taken_minor(self) -> int | None:
+        """What the provider says it took: the amount received, else the amount asked."""
+        return self.amount_received_minor if self.amount_received_minor is not None else self.amount_minor
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    id: str
+    status: str  # pending, requires_action, succeeded, failed, canceled
+    payment_intent_id: str
+    amount_minor: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class ProviderChargeRefund:
+    """The provider's word that (some of) a payment's money went back (Stripe's charge.refunded)."""
+
+    charge_id: str
+    payment_intent_id: str
+    is_full: bool
+    amount_minor: int | None
+    amount_refunded_minor: int | None
+    refund_id: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderCheckoutSession:
+    """A hosted payment page at the provider (a Stripe Checkout Session)."""
+
+    id: str
+    url: str | None
+    status: str  # open, complete, expired
+    payment_status: str  # paid, unpaid, no_payment_required
+    amount_minor: int | None
+    currency: str
+    payment_intent_id: str | None
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.payment_status in ("paid", "no_payment_required")
+
+
+class EventKind(StrEnum):
+    """What a provider event means to us, whatever the provider calls it."""
+
+    PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_CANCELED = "payment_canceled"
+    CHECKOUT_COMPLETED = "checkout_completed"
+    CHECKOUT_FAILED = "checkout_failed"
+    CHECKOUT_EXPIRED = "checkout_expired"
+    CHARGE_REFUNDED = "charge_refunded"
+
+
+EventSubject = ProviderIntent | ProviderCheckoutSession | ProviderChargeRefund
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """One verified provider event. `kind` is None for a type we do not act on (recorded, answered 200)."""
+
+    provider: str
+    id: str
+    type: str  # the provider's own name for it, as recorded
+    kind: EventKind | None
+    subject: EventSubject | None
+    payload: dict  # the body as the provider sent it, as recorded
+
+
+class PaymentGateway(Protocol):
+    name: str  # a payments.models.Payment.Provider value
+
+    @property
+    def publishable_key(self) -> str: ...
+
+    def create_payment_intent(
+        self, *, amount: Decimal, currency: str, metadata: dict, idempotency_key: str
+    ) -> ProviderIntent: ...
+
+    def retrieve_payment_intent(self, intent_id: str) -> ProviderIntent: ...
+
+    def create_refund(
+        self, *, payment_intent_id: str, amount: Decimal, currency: str, metadata: dict, idempotency_key: str
+    ) -> ProviderRefund: ...
+
+    def create_checkout_session(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        description: str,
+        success_url: str,
+        cancel_url: str,
+        metadata: dict,
+        customer_email: str,
+        idempotency_key: str,
+    ) -> ProviderCheckoutSession: ...
+
+    def retrieve_checkout_session(self, session_id: str) -> ProviderCheckoutSession: ...
