@@ -13,13 +13,14 @@ File shape:
 """
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.contrib.humanize.templatetags.humanize import apnumber
 from django.core.files import File
+from django.core.validators import validate_slug
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -27,11 +28,31 @@ from django.utils.text import slugify
 from .models import Category, Product, ProductImage
 from .services import catalog_cache_bump
 
-SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
-MAX_PRICE = Decimal("9999999999.99")
-MAX_STOCK = 1_000_000_000
-MAX_REPORTED_ERRORS = 20
-IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
+# What the database holds us to, read from the models so that the checks and the columns agree.
+CATEGORY_SLUG_MAX_LENGTH = Category._meta.get_field("slug").max_length
+CATEGORY_NAME_MAX_LENGTH = Category._meta.get_field("name").max_length
+PRODUCT_NAME_MAX_LENGTH = Product._meta.get_field("name").max_length
+SKU_MAX_LENGTH = Product._meta.get_field("sku").max_length
+# A product's slug is its name's, cut short enough to leave room for the "-2", "-3"... of a clash.
+PRODUCT_SLUG_BASE_LENGTH = Product._meta.get_field("slug").max_length - 20
+IMAGE_ALT_MAX_LENGTH = ProductImage._meta.get_field("alt_text").max_length
+_PRICE_FIELD = Product._meta.get_field("price")
+PRICE_DECIMAL_PLACES = _PRICE_FIELD.decimal_places
+PRICE_INTEGER_DIGITS = _PRICE_FIELD.max_digits - _PRICE_FIELD.decimal_places
+PRICE_STEP = Decimal(1).scaleb(-PRICE_DECIMAL_PLACES)  # 0.01
+MAX_PRICE = Decimal(10) ** PRICE_INTEGER_DIGITS - PRICE_STEP  # 9999999999.99
+# Slugs are checked with the validator SlugField runs, but without its messages.
+SLUG_RE = validate_slug.regex
+
+# Bounds of our own, not of the models (the database accepts more): a value beyond them is a mistake in
+# the file, such as a price pasted into the stock column. The lower bounds of stock (0) and price (> 0)
+# are the models' check constraints, checked here too so that the whole file is reported at once.
+MAX_STOCK = 1_000_000_000  # the IntegerField column takes up to 2**31 - 1 on PostgreSQL
+MAX_SORT_ORDER = 1_000_000  # likewise for the PositiveIntegerField
+MAX_DESCRIPTION_LENGTH = 20_000  # TextField has no limit
+MAX_IMAGE_PATH_LENGTH = 500  # a path on the importing machine; the stored name is products/<id>/<file>
+MAX_REPORTED_ERRORS = 20  # enough to fix a file in a few rounds without burying the first problem
+IN_CHUNK = 900  # ids per `__in` query: stays under SQLite's bound-parameter limit
 
 PRODUCT_FIELDS = ("name", "description", "price", "stock", "category_id", "is_featured", "is_active")
 CATEGORY_FIELDS = ("name", "description", "sort_order", "is_active", "parent_id")
@@ -135,9 +156,12 @@ def _price(record: dict, errors: list, where: str) -> Decimal:
         return Decimal("0")
     if not price.is_finite() or price <= 0:
         errors.append(f"{where}: 'price' must be greater than zero, got {raw}")
-    elif price > MAX_PRICE or price != price.quantize(Decimal("0.01")):
-        errors.append(f"{where}: 'price' must have at most two decimal places and 10 digits before them")
-    return price.quantize(Decimal("0.01")) if price.is_finite() else Decimal("0")
+    elif price > MAX_PRICE or price != price.quantize(PRICE_STEP):
+        errors.append(  # apnumber spells 2 as "two", as this message has always read
+            f"{where}: 'price' must have at most {apnumber(PRICE_DECIMAL_PLACES)} decimal places "
+            f"and {PRICE_INTEGER_DIGITS} digits before them"
+        )
+    return price.quantize(PRICE_STEP) if price.is_finite() else Decimal("0")
 
 
 def load_catalog(path: Path) -> CatalogFile:
@@ -167,7 +191,7 @@ def load_catalog(path: Path) -> CatalogFile:
         if not isinstance(record, dict):
             errors.append(f"{where}: must be an object")
             continue
-        slug = _text(record, "slug", errors, where, required=True, max_length=140)
+        slug = _text(record, "slug", errors, where, required=True, max_length=CATEGORY_SLUG_MAX_LENGTH)
         if slug and not SLUG_RE.match(slug):
             errors.append(f"{where}: 'slug' may contain only letters, digits, '-' and '_'")
         if slug in file_slugs:
@@ -180,10 +204,12 @@ def load_catalog(path: Path) -> CatalogFile:
         catalog.categories.append(
             {
                 "slug": slug,
-                "name": _text(record, "name", errors, where, required=True, max_length=120),
+                "name": _text(record, "name", errors, where, required=True, max_length=CATEGORY_NAME_MAX_LENGTH),
                 "parent": parent or None,
-                "description": _text(record, "description", errors, where, required=False, max_length=20_000),
-                "sort_order": _int(record, "sort_order", errors, where, default=0, maximum=1_000_000),
+                "description": _text(
+                    record, "description", errors, where, required=False, max_length=MAX_DESCRIPTION_LENGTH
+                ),
+                "sort_order": _int(record, "sort_order", errors, where, default=0, maximum=MAX_SORT_ORDER),
                 "is_active": _bool(record, "is_active", errors, where, True),
             }
         )
@@ -204,7 +230,7 @@ def load_catalog(path: Path) -> CatalogFile:
         if not isinstance(record, dict):
             errors.append(f"{where}: must be an object")
             continue
-        sku = _text(record, "sku", errors, where, required=True, max_length=64)
+        sku = _text(record, "sku", errors, where, required=True, max_length=SKU_MAX_LENGTH)
         if sku in skus:
             errors.append(f"{where}: duplicate SKU '{sku}'")
         skus.add(sku)
@@ -221,20 +247,22 @@ def load_catalog(path: Path) -> CatalogFile:
             if not isinstance(image, dict):
                 errors.append(f"{image_where}: must be an object")
                 continue
-            image_path = _text(image, "path", errors, image_where, required=True, max_length=500)
+            image_path = _text(image, "path", errors, image_where, required=True, max_length=MAX_IMAGE_PATH_LENGTH)
             if image_path and not (catalog.base_dir / image_path).is_file():
                 errors.append(f"{image_where}: image file not found: {image_path}")
             images.append(
                 {
                     "path": image_path,
-                    "alt": _text(image, "alt", errors, image_where, required=False, max_length=200),
+                    "alt": _text(image, "alt", errors, image_where, required=False, max_length=IMAGE_ALT_MAX_LENGTH),
                 }
             )
         catalog.products.append(
             {
                 "sku": sku,
-                "name": _text(record, "name", errors, where, required=True, max_length=200),
-                "description": _text(record, "description", errors, where, required=False, max_length=20_000),
+                "name": _text(record, "name", errors, where, required=True, max_length=PRODUCT_NAME_MAX_LENGTH),
+                "description": _text(
+                    record, "description", errors, where, required=False, max_length=MAX_DESCRIPTION_LENGTH
+                ),
                 "price": _price(record, errors, where),
                 "stock": _int(record, "stock", errors, where),
                 "category": category,
@@ -248,7 +276,11 @@ def load_catalog(path: Path) -> CatalogFile:
 
     if errors:
         shown = "\n  ".join(errors[:MAX_REPORTED_ERRORS])
-        more = f"\n  ... and more ({len(errors) - MAX_REPORTED_ERRORS} not shown)" if len(errors) > 20 else ""
+        more = (
+            f"\n  ... and more ({len(errors) - MAX_REPORTED_ERRORS} not shown)"
+            if len(errors) > MAX_REPORTED_ERRORS
+            else ""
+        )
         raise CatalogInvalid(f"{path} is not a valid catalog; nothing was imported:\n  {shown}{more}", errors)
     return catalog
 
@@ -302,7 +334,7 @@ def _chunks(items: list, size: int):
 
 
 def _unique_slug(name: str, taken: set[str]) -> str:
-    base = (slugify(name) or "product")[:200].strip("-") or "product"
+    base = (slugify(name) or "product")[:PRODUCT_SLUG_BASE_LENGTH].strip("-") or "product"
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
