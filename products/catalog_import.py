@@ -102,6 +102,16 @@ class CatalogFile:
 # --- Validation --------------------------------------------------------------------------------
 
 
+def _objects(records: list, label: str, errors: list):
+    """(where, record) for each record of the list that is an object; an error for each one that is not."""
+    for index, record in enumerate(records):
+        where = f"{label}[{index}]"
+        if isinstance(record, dict):
+            yield where, record
+        else:
+            errors.append(f"{where}: must be an object")
+
+
 def _text(record: dict, key: str, errors: list, where: str, *, required: bool, max_length: int) -> str:
     value = record.get(key)
     if value is None:
@@ -186,11 +196,7 @@ def load_catalog(path: Path) -> CatalogFile:
 
     catalog = CatalogFile(base_dir=path.resolve().parent)
     file_slugs: set[str] = set()
-    for index, record in enumerate(raw_categories):
-        where = f"categories[{index}]"
-        if not isinstance(record, dict):
-            errors.append(f"{where}: must be an object")
-            continue
+    for where, record in _objects(raw_categories, "categories", errors):
         slug = _text(record, "slug", errors, where, required=True, max_length=CATEGORY_SLUG_MAX_LENGTH)
         if slug and not SLUG_RE.match(slug):
             errors.append(f"{where}: 'slug' may contain only letters, digits, '-' and '_'")
@@ -225,11 +231,7 @@ def load_catalog(path: Path) -> CatalogFile:
             errors.append(str(exc))
 
     skus: set[str] = set()
-    for index, record in enumerate(raw_products):
-        where = f"products[{index}]"
-        if not isinstance(record, dict):
-            errors.append(f"{where}: must be an object")
-            continue
+    for where, record in _objects(raw_products, "products", errors):
         sku = _text(record, "sku", errors, where, required=True, max_length=SKU_MAX_LENGTH)
         if sku in skus:
             errors.append(f"{where}: duplicate SKU '{sku}'")
@@ -242,11 +244,7 @@ def load_catalog(path: Path) -> CatalogFile:
         if not isinstance(raw_images, list):
             errors.append(f"{where}: 'images' must be a list")
             raw_images = []
-        for image_index, image in enumerate(raw_images):
-            image_where = f"{where}.images[{image_index}]"
-            if not isinstance(image, dict):
-                errors.append(f"{image_where}: must be an object")
-                continue
+        for image_where, image in _objects(raw_images, f"{where}.images", errors):
             image_path = _text(image, "path", errors, image_where, required=True, max_length=MAX_IMAGE_PATH_LENGTH)
             if image_path and not (catalog.base_dir / image_path).is_file():
                 errors.append(f"{image_where}: image file not found: {image_path}")
