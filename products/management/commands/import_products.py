@@ -5,28 +5,18 @@ describes the file shape and the rules: validated whole, written in one transact
 is why `make run` can call it on every start). A bad file writes nothing and exits with status 1.
 
 `--synthetic N` adds N generated products (SKUs SYN-000001...) in a few categories with bulk inserts,
-skipping SKUs that already exist: the load benchmark uses it for 1,000 / 10,000 / 100,000 products.
+skipping SKUs that already exist (products/synthetic_catalog.py): the load benchmark uses it for
+1,000 / 10,000 / 100,000 products.
 """
 
-import random
 import time
-from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from django.utils.text import slugify
 
-from products.catalog_import import (
-    CatalogInvalid,
-    ProgressCallback,
-    catalog_import,
-    load_catalog,
-    refresh_planner_statistics,
-)
-from products.models import Category, Product
-from products.services import catalog_cache_bump
+from products.catalog_import import CatalogInvalid, ProgressCallback, catalog_import, load_catalog
+from products.synthetic_catalog import synthetic_catalog_generate
 
 DEFAULT_PATH = "fixtures/demo_catalog.json"
 FILE_PROGRESS_MIN_PRODUCTS = 1000  # a smaller file is imported in a blink: no progress line for it
@@ -80,8 +70,6 @@ class Command(BaseCommand):
     def progress(self, label: str, *, minimum_total: int = 1) -> ProgressCallback | None:
         return None if self.quiet else Progress(self.stderr, label, minimum_total=minimum_total)
 
-    # --- JSON file ---
-
     def import_file(self, path: Path) -> None:
         try:
             catalog = load_catalog(path)
@@ -96,149 +84,12 @@ class Command(BaseCommand):
             f"{stats.products_unchanged} unchanged; {stats.images_copied} images copied."
         )
 
-    # --- Synthetic catalog ---
-
     def generate_synthetic(self, count: int, batch_size: int) -> None:
         started = time.monotonic()
-        categories = self._synthetic_categories()
-        existing = set(Product.objects.filter(sku__startswith="SYN-").values_list("sku", flat=True))
-        width = max(6, len(str(count)))
-        progress = self.progress("Synthetic products")
-        batch, created = [], 0
-        for i in range(1, count + 1):
-            sku = f"SYN-{i:0{width}d}"
-            if sku not in existing:
-                batch.append(_synthetic_product(i, sku, categories))
-            if len(batch) >= batch_size:
-                created += self._flush(batch)
-            if progress is not None:
-                progress(i, count)
-        created += self._flush(batch)
-        if created:
-            catalog_cache_bump()
-            refresh_planner_statistics()
+        created = synthetic_catalog_generate(
+            count=count, batch_size=batch_size, progress=self.progress("Synthetic products")
+        )
         self.say(
             f"Synthetic catalog: {created} products created, {count - created} already present "
             f"({time.monotonic() - started:.1f}s)."
         )
-
-    @staticmethod
-    def _flush(batch: list) -> int:
-        if not batch:
-            return 0
-        with transaction.atomic():
-            Product.objects.bulk_create(batch, batch_size=len(batch))
-        n = len(batch)
-        batch.clear()
-        return n
-
-    @staticmethod
-    def _synthetic_categories() -> list[Category]:
-        root, _ = Category.objects.get_or_create(
-            slug="synthetic", defaults={"name": "Synthetic catalog", "sort_order": 1000}
-        )
-        result = []
-        for position, (slug, name) in enumerate(SYNTHETIC_CATEGORIES):
-            category, _ = Category.objects.get_or_create(
-                slug=slug, defaults={"name": name, "parent": root, "sort_order": position}
-            )
-            result.append(category)
-        return result
-
-
-SYNTHETIC_CATEGORIES = [
-    ("syn-gadgets", "Gadgets"),
-    ("syn-home", "Home Goods"),
-    ("syn-outdoor", "Outdoor Gear"),
-    ("syn-apparel", "Apparel"),
-    ("syn-toys", "Toys & Games"),
-]
-ADJECTIVES = [
-    "Classic",
-    "Compact",
-    "Deluxe",
-    "Eco",
-    "Essential",
-    "Foldable",
-    "Heavy-Duty",
-    "Lightweight",
-    "Modern",
-    "Portable",
-    "Premium",
-    "Pro",
-    "Rugged",
-    "Slim",
-    "Smart",
-    "Vintage",
-    "Wireless",
-    "Waterproof",
-]
-MATERIALS = [
-    "Aluminium",
-    "Bamboo",
-    "Canvas",
-    "Ceramic",
-    "Cotton",
-    "Glass",
-    "Leather",
-    "Linen",
-    "Oak",
-    "Recycled",
-    "Silicone",
-    "Steel",
-    "Titanium",
-    "Walnut",
-    "Wool",
-]
-NOUNS = [
-    "Backpack",
-    "Bottle",
-    "Charger",
-    "Chair",
-    "Clock",
-    "Desk Lamp",
-    "Headphones",
-    "Jacket",
-    "Kettle",
-    "Keyboard",
-    "Lantern",
-    "Mug",
-    "Notebook",
-    "Organizer",
-    "Pan",
-    "Puzzle",
-    "Speaker",
-    "Tent",
-    "Tote Bag",
-    "Watch",
-]
-FEATURES = [
-    "built to last",
-    "easy to clean",
-    "perfect for travel",
-    "a customer favourite",
-    "designed for everyday use",
-    "made from responsibly sourced materials",
-    "backed by a two-year warranty",
-    "great as a gift",
-]
-
-
-def _synthetic_product(i: int, sku: str, categories: list[Category]) -> Product:
-    rng = random.Random(i)  # deterministic per SKU
-    name = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {rng.choice(NOUNS)}"
-    description = (
-        f"The {name.lower()} is {rng.choice(FEATURES)} and {rng.choice(FEATURES)}. "
-        f"Model {sku}, {rng.choice(['black', 'white', 'grey', 'blue', 'green', 'red', 'natural'])} finish."
-    )
-    return Product(
-        name=name,
-        slug=f"{slugify(name)}-{sku.lower()}",
-        sku=sku,
-        description=description,
-        price=Decimal(rng.randint(199, 99_999)) / 100,
-        stock=rng.choice([0, 1, 2, 3, 5, 8, 12, 20, 35, 50, 100, 250]),
-        category=categories[i % len(categories)],
-        is_featured=i % 50 == 0,
-        is_active=True,
-    )
