@@ -57,7 +57,7 @@ IN_CHUNK = 900  # ids per `__in` query: stays under SQLite's bound-parameter lim
 PRODUCT_FIELDS = ("name", "description", "price", "stock", "category_id", "is_featured", "is_active")
 CATEGORY_FIELDS = ("name", "description", "sort_order", "is_active", "parent_id")
 
-# Called as progress(done, total) after each product row of a long loop, for a progress display.
+# Called as progress(done, total) after each row a long import goes through, for a progress display.
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -313,7 +313,8 @@ def catalog_import(*, catalog: CatalogFile, progress: ProgressCallback | None = 
     same catalog again changes nothing. When anything changed, the anonymous catalog cache is bumped
     and the planner statistics refreshed. `progress(done, total)` follows the product rows.
 
-    Raises nothing of its own (the catalog is already valid); a database error rolls everything back.
+    Raises nothing of its own (the catalog is already valid); a database error rolls back every row
+    (image files already copied to the storage stay there).
     """
     stats = ImportStats()
     with transaction.atomic():
