@@ -1,307 +1,46 @@
-"""`python manage.py import_products [path] [--quiet] [--synthetic N]`
+"""`python manage.py import_products [path] [--quiet] [--synthetic N] [--batch-size N]`
 
-Loads a catalog from JSON (default fixtures/demo_catalog.json): categories are created or updated by
-slug, products by SKU, and image files (paths relative to the JSON file) are copied to the default
-storage only for products that have no image yet. The whole file is validated before anything is
-written, and the import runs in one transaction: a bad file writes nothing. Running it twice changes
-nothing the second time, which is why `make run` can call it on every start.
-
-File shape:
-    {"categories": [{"slug", "name", "parent": slug|null, "description"?, "sort_order"?, "is_active"?}],
-     "products": [{"sku", "name", "price": "19.99", "stock": 10, "category": slug|null, "description"?,
-                   "is_featured"?, "is_active"?, "images"?: [{"path": "images/x.jpg", "alt"?}]}]}
+Loads a catalog from JSON (default fixtures/demo_catalog.json) through products/catalog_import.py, which
+describes the file shape and the rules: validated whole, written in one transaction, idempotent (which
+is why `make run` can call it on every start). A bad file writes nothing and exits with status 1.
 
 `--synthetic N` adds N generated products (SKUs SYN-000001...) in a few categories with bulk inserts,
-skipping SKUs that already exist: the load benchmark uses it for 1,000 / 10,000 / 100,000 products.
+skipping SKUs that already exist (products/synthetic_catalog.py): the load benchmark uses it for
+1,000 / 10,000 / 100,000 products.
 """
 
-import json
-import random
-import re
 import time
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
-from django.utils import timezone
-from django.utils.text import slugify
 
-from products.models import Category, Product, ProductImage
-from products.services import catalog_cache_bump
+from products.catalog_import import CatalogInvalid, ProgressCallback, catalog_import, load_catalog
+from products.synthetic_catalog import synthetic_catalog_generate
 
 DEFAULT_PATH = "fixtures/demo_catalog.json"
-SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
-MAX_PRICE = Decimal("9999999999.99")
-MAX_STOCK = 1_000_000_000
-MAX_REPORTED_ERRORS = 20
-IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
-
-PRODUCT_FIELDS = ("name", "description", "price", "stock", "category_id", "is_featured", "is_active")
-CATEGORY_FIELDS = ("name", "description", "sort_order", "is_active", "parent_id")
-
-
-@dataclass
-class Stats:
-    categories_created: int = 0
-    categories_updated: int = 0
-    products_created: int = 0
-    products_updated: int = 0
-    products_unchanged: int = 0
-    images_copied: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return any(
-            (
-                self.categories_created,
-                self.categories_updated,
-                self.products_created,
-                self.products_updated,
-                self.images_copied,
-            )
-        )
-
-
-@dataclass
-class CatalogFile:
-    base_dir: Path
-    categories: list[dict] = field(default_factory=list)
-    products: list[dict] = field(default_factory=list)
+FILE_PROGRESS_MIN_PRODUCTS = 1000  # a smaller file is imported in a blink: no progress line for it
 
 
 class Progress:
-    """One self-overwriting line on stderr; silent with --quiet."""
+    """One self-overwriting line on stderr, fed by a service's `progress(done, total)` calls; the call
+    with done == total ends the line with the time taken. Totals under `minimum_total` show nothing."""
 
-    def __init__(self, stream, label: str, total: int, enabled: bool):
-        self.stream, self.label, self.total, self.enabled = stream, label, total, enabled
-        self.every = max(1, total // 100)
-        self.started = time.monotonic()
+    def __init__(self, stream, label: str, *, minimum_total: int = 1):
+        self.stream, self.label, self.minimum_total = stream, label, minimum_total
+        self.started: float | None = None
 
-    def update(self, done: int) -> None:
-        if self.enabled and (done % self.every == 0 or done == self.total):
-            self.stream.write(f"\r{self.label}: {done}/{self.total}", ending="")
-            self.stream.flush()
-
-    def finish(self) -> None:
-        if self.enabled:
-            elapsed = time.monotonic() - self.started
-            self.stream.write(f"\r{self.label}: {self.total}/{self.total} ({elapsed:.1f}s)")
-
-
-# --- Validation --------------------------------------------------------------------------------
-
-
-def _text(record: dict, key: str, errors: list, where: str, *, required: bool, max_length: int) -> str:
-    value = record.get(key)
-    if value is None:
-        if required:
-            errors.append(f"{where}: missing field '{key}'")
-        return ""
-    if not isinstance(value, str):
-        errors.append(f"{where}: '{key}' must be a string")
-        return ""
-    value = value.strip()
-    if required and not value:
-        errors.append(f"{where}: '{key}' must not be empty")
-    if len(value) > max_length:
-        errors.append(f"{where}: '{key}' is longer than {max_length} characters")
-    return value
-
-
-def _bool(record: dict, key: str, errors: list, where: str, default: bool) -> bool:
-    value = record.get(key, default)
-    if not isinstance(value, bool):
-        errors.append(f"{where}: '{key}' must be true or false")
-        return default
-    return value
-
-
-def _int(record: dict, key: str, errors: list, where: str, *, default=None, minimum=0, maximum=MAX_STOCK):
-    if key not in record:
-        if default is None:
-            errors.append(f"{where}: missing field '{key}'")
-        return default or 0
-    value = record[key]
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors.append(f"{where}: '{key}' must be an integer")
-        return 0
-    if value < minimum or value > maximum:
-        errors.append(f"{where}: '{key}' must be between {minimum} and {maximum}, got {value}")
-    return value
-
-
-def _price(record: dict, errors: list, where: str) -> Decimal:
-    if "price" not in record:
-        errors.append(f"{where}: missing field 'price'")
-        return Decimal("0")
-    raw = record["price"]
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        errors.append(f"{where}: 'price' must be a decimal string such as \"19.99\"")
-        return Decimal("0")
-    try:
-        price = Decimal(str(raw))
-    except InvalidOperation:
-        errors.append(f"{where}: 'price' is not a number: {raw!r}")
-        return Decimal("0")
-    if not price.is_finite() or price <= 0:
-        errors.append(f"{where}: 'price' must be greater than zero, got {raw}")
-    elif price > MAX_PRICE or price != price.quantize(Decimal("0.01")):
-        errors.append(f"{where}: 'price' must have at most two decimal places and 10 digits before them")
-    return price.quantize(Decimal("0.01")) if price.is_finite() else Decimal("0")
-
-
-def load_catalog(path: Path) -> CatalogFile:
-    """Reads and validates the whole file; raises CommandError listing what is wrong. Writes nothing."""
-    if not path.is_file():
-        raise CommandError(f"Catalog file not found: {path}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CommandError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CommandError(f"{path}: the top level must be an object with 'categories' and 'products'")
-    errors: list[str] = []
-    raw_categories = data.get("categories", [])
-    raw_products = data.get("products")
-    if not isinstance(raw_categories, list):
-        errors.append("'categories' must be a list")
-        raw_categories = []
-    if not isinstance(raw_products, list):
-        errors.append("missing list 'products'")
-        raw_products = []
-
-    catalog = CatalogFile(base_dir=path.resolve().parent)
-    file_slugs: set[str] = set()
-    for index, record in enumerate(raw_categories):
-        where = f"categories[{index}]"
-        if not isinstance(record, dict):
-            errors.append(f"{where}: must be an object")
-            continue
-        slug = _text(record, "slug", errors, where, required=True, max_length=140)
-        if slug and not SLUG_RE.match(slug):
-            errors.append(f"{where}: 'slug' may contain only letters, digits, '-' and '_'")
-        if slug in file_slugs:
-            errors.append(f"{where}: duplicate category slug '{slug}'")
-        file_slugs.add(slug)
-        parent = record.get("parent")
-        if parent is not None and not isinstance(parent, str):
-            errors.append(f"{where}: 'parent' must be a category slug or null")
-            parent = None
-        catalog.categories.append(
-            {
-                "slug": slug,
-                "name": _text(record, "name", errors, where, required=True, max_length=120),
-                "parent": parent or None,
-                "description": _text(record, "description", errors, where, required=False, max_length=20_000),
-                "sort_order": _int(record, "sort_order", errors, where, default=0, maximum=1_000_000),
-                "is_active": _bool(record, "is_active", errors, where, True),
-            }
-        )
-
-    known_slugs = file_slugs | set(Category.objects.values_list("slug", flat=True))
-    for index, category in enumerate(catalog.categories):
-        if category["parent"] and category["parent"] not in known_slugs:
-            errors.append(f"categories[{index}]: unknown parent '{category['parent']}'")
-    if not errors:
-        try:
-            catalog.categories = _parents_first(catalog.categories)
-        except ValueError as exc:
-            errors.append(str(exc))
-
-    skus: set[str] = set()
-    for index, record in enumerate(raw_products):
-        where = f"products[{index}]"
-        if not isinstance(record, dict):
-            errors.append(f"{where}: must be an object")
-            continue
-        sku = _text(record, "sku", errors, where, required=True, max_length=64)
-        if sku in skus:
-            errors.append(f"{where}: duplicate SKU '{sku}'")
-        skus.add(sku)
-        category = record.get("category")
-        if category is not None and (not isinstance(category, str) or category not in known_slugs):
-            errors.append(f"{where}: unknown category {category!r}")
-        images = []
-        raw_images = record.get("images", [])
-        if not isinstance(raw_images, list):
-            errors.append(f"{where}: 'images' must be a list")
-            raw_images = []
-        for image_index, image in enumerate(raw_images):
-            image_where = f"{where}.images[{image_index}]"
-            if not isinstance(image, dict):
-                errors.append(f"{image_where}: must be an object")
-                continue
-            image_path = _text(image, "path", errors, image_where, required=True, max_length=500)
-            if image_path and not (catalog.base_dir / image_path).is_file():
-                errors.append(f"{image_where}: image file not found: {image_path}")
-            images.append(
-                {
-                    "path": image_path,
-                    "alt": _text(image, "alt", errors, image_where, required=False, max_length=200),
-                }
-            )
-        catalog.products.append(
-            {
-                "sku": sku,
-                "name": _text(record, "name", errors, where, required=True, max_length=200),
-                "description": _text(record, "description", errors, where, required=False, max_length=20_000),
-                "price": _price(record, errors, where),
-                "stock": _int(record, "stock", errors, where),
-                "category": category,
-                "is_featured": _bool(record, "is_featured", errors, where, False),
-                "is_active": _bool(record, "is_active", errors, where, True),
-                "images": images,
-            }
-        )
-        if len(errors) > MAX_REPORTED_ERRORS:
-            break
-
-    if errors:
-        shown = "\n  ".join(errors[:MAX_REPORTED_ERRORS])
-        more = f"\n  ... and more ({len(errors) - MAX_REPORTED_ERRORS} not shown)" if len(errors) > 20 else ""
-        raise CommandError(f"{path} is not a valid catalog; nothing was imported:\n  {shown}{more}")
-    return catalog
-
-
-def _parents_first(categories: list[dict]) -> list[dict]:
-    by_slug = {c["slug"]: c for c in categories}
-    ordered, state = [], {}
-
-    def visit(slug: str, trail: tuple) -> None:
-        if state.get(slug) == "done":
+    def __call__(self, done: int, total: int) -> None:
+        if total < self.minimum_total:
             return
-        if slug in trail:
-            raise ValueError(f"categories: parent cycle through {' -> '.join((*trail, slug))}")
-        category = by_slug[slug]
-        if category["parent"] in by_slug:
-            visit(category["parent"], (*trail, slug))
-        state[slug] = "done"
-        ordered.append(category)
-
-    for slug in by_slug:
-        visit(slug, ())
-    return ordered
-
-
-# --- Import ------------------------------------------------------------------------------------
-
-
-def _chunks(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _unique_slug(name: str, taken: set[str]) -> str:
-    base = (slugify(name) or "product")[:200].strip("-") or "product"
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    taken.add(slug)
-    return slug
+        if self.started is None:
+            self.started = time.monotonic()
+        if done % max(1, total // 100) == 0 or done == total:
+            self.stream.write(f"\r{self.label}: {done}/{total}", ending="")
+            self.stream.flush()
+        if done == total:
+            elapsed = time.monotonic() - self.started
+            self.stream.write(f"\r{self.label}: {total}/{total} ({elapsed:.1f}s)")
 
 
 class Command(BaseCommand):
@@ -328,273 +67,29 @@ class Command(BaseCommand):
         if not self.quiet:
             self.stdout.write(message)
 
-    # --- JSON file ---
+    def progress(self, label: str, *, minimum_total: int = 1) -> ProgressCallback | None:
+        return None if self.quiet else Progress(self.stderr, label, minimum_total=minimum_total)
 
-    def import_file(self, path: Path) -> Stats:
-        catalog = load_catalog(path)
-        stats = Stats()
-        with transaction.atomic():
-            categories = self._import_categories(catalog, stats)
-            products = self._import_products(catalog, categories, stats)
-            self._import_images(catalog, products, stats)
-        if stats.changed:
-            catalog_cache_bump()
-            refresh_planner_statistics()
+    def import_file(self, path: Path) -> None:
+        try:
+            catalog = load_catalog(path)
+        except CatalogInvalid as exc:
+            raise CommandError(str(exc)) from exc
+        stats = catalog_import(
+            catalog=catalog, progress=self.progress("Products", minimum_total=FILE_PROGRESS_MIN_PRODUCTS)
+        )
         self.say(
             f"Imported {path}: categories {stats.categories_created} created, {stats.categories_updated} updated; "
             f"products {stats.products_created} created, {stats.products_updated} updated, "
             f"{stats.products_unchanged} unchanged; {stats.images_copied} images copied."
         )
-        return stats
-
-    def _import_categories(self, catalog: CatalogFile, stats: Stats) -> dict[str, Category]:
-        existing = {c.slug: c for c in Category.objects.all()}
-        for record in catalog.categories:
-            parent = existing.get(record["parent"]) if record["parent"] else None
-            wanted = {
-                "name": record["name"],
-                "description": record["description"],
-                "sort_order": record["sort_order"],
-                "is_active": record["is_active"],
-                "parent_id": parent.pk if parent else None,
-            }
-            category = existing.get(record["slug"])
-            if category is None:
-                existing[record["slug"]] = Category.objects.create(slug=record["slug"], **wanted)
-                stats.categories_created += 1
-                continue
-            changed = [name for name in CATEGORY_FIELDS if getattr(category, name) != wanted[name]]
-            if changed:
-                for name in changed:
-                    setattr(category, name, wanted[name])
-                category.save(update_fields=[*changed, "updated_at"])
-                stats.categories_updated += 1
-        return existing
-
-    def _import_products(self, catalog: CatalogFile, categories: dict, stats: Stats) -> dict[str, Product]:
-        skus = [record["sku"] for record in catalog.products]
-        existing: dict[str, Product] = {}
-        for chunk in _chunks(skus, IN_CHUNK):
-            existing.update({p.sku: p for p in Product.objects.filter(sku__in=chunk)})
-        taken_slugs: set[str] | None = None
-        to_create, to_update, update_fields = [], [], set()
-        progress = Progress(
-            self.stderr, "Products", len(catalog.products), enabled=not self.quiet and len(catalog.products) >= 1000
-        )
-        for done, record in enumerate(catalog.products, start=1):
-            category = categories.get(record["category"]) if record["category"] else None
-            wanted = {
-                "name": record["name"],
-                "description": record["description"],
-                "price": record["price"],
-                "stock": record["stock"],
-                "category_id": category.pk if category else None,
-                "is_featured": record["is_featured"],
-                "is_active": record["is_active"],
-            }
-            product = existing.get(record["sku"])
-            if product is None:
-                if taken_slugs is None:
-                    taken_slugs = set(Product.objects.values_list("slug", flat=True))
-                product = Product(sku=record["sku"], slug=_unique_slug(record["name"], taken_slugs), **wanted)
-                to_create.append(product)
-            else:
-                changed = [name for name in PRODUCT_FIELDS if getattr(product, name) != wanted[name]]
-                if changed:
-                    for name in changed:
-                        setattr(product, name, wanted[name])
-                    product.updated_at = timezone.now()  # bulk_update does not touch auto_now fields
-                    to_update.append(product)
-                    update_fields.update(changed)
-                else:
-                    stats.products_unchanged += 1
-            progress.update(done)
-        progress.finish()
-        for chunk in _chunks(to_create, 1000):
-            Product.objects.bulk_create(chunk)
-        if to_update:
-            Product.objects.bulk_update(to_update, [*sorted(update_fields), "updated_at"], batch_size=500)
-        stats.products_created, stats.products_updated = len(to_create), len(to_update)
-        if to_create:  # primary keys for the images (not every backend returns them from bulk_create)
-            for chunk in _chunks([p.sku for p in to_create], IN_CHUNK):
-                existing.update({p.sku: p for p in Product.objects.filter(sku__in=chunk)})
-        return existing
-
-    def _import_images(self, catalog: CatalogFile, products: dict[str, Product], stats: Stats) -> None:
-        wanting = [record for record in catalog.products if record["images"]]
-        if not wanting:
-            return
-        ids = [products[record["sku"]].pk for record in wanting]
-        with_images: set[int] = set()
-        for chunk in _chunks(ids, IN_CHUNK):
-            with_images.update(ProductImage.objects.filter(product_id__in=chunk).values_list("product_id", flat=True))
-        for record in wanting:
-            product = products[record["sku"]]
-            if product.pk in with_images:
-                continue
-            for position, entry in enumerate(record["images"]):
-                source = catalog.base_dir / entry["path"]
-                image = ProductImage(product=product, alt_text=entry["alt"] or product.name, position=position)
-                with source.open("rb") as handle:
-                    image.image.save(source.name, File(handle), save=False)
-                image.save()
-                stats.images_copied += 1
-
-    # --- Synthetic catalog ---
 
     def generate_synthetic(self, count: int, batch_size: int) -> None:
         started = time.monotonic()
-        categories = self._synthetic_categories()
-        existing = set(Product.objects.filter(sku__startswith="SYN-").values_list("sku", flat=True))
-        width = max(6, len(str(count)))
-        progress = Progress(self.stderr, "Synthetic products", count, enabled=not self.quiet)
-        batch, created = [], 0
-        for i in range(1, count + 1):
-            sku = f"SYN-{i:0{width}d}"
-            if sku not in existing:
-                batch.append(_synthetic_product(i, sku, categories))
-            if len(batch) >= batch_size:
-                created += self._flush(batch)
-            progress.update(i)
-        created += self._flush(batch)
-        progress.finish()
-        if created:
-            catalog_cache_bump()
-            refresh_planner_statistics()
+        created = synthetic_catalog_generate(
+            count=count, batch_size=batch_size, progress=self.progress("Synthetic products")
+        )
         self.say(
             f"Synthetic catalog: {created} products created, {count - created} already present "
             f"({time.monotonic() - started:.1f}s)."
         )
-
-    @staticmethod
-    def _flush(batch: list) -> int:
-        if not batch:
-            return 0
-        with transaction.atomic():
-            Product.objects.bulk_create(batch, batch_size=len(batch))
-        n = len(batch)
-        batch.clear()
-        return n
-
-    @staticmethod
-    def _synthetic_categories() -> list[Category]:
-        root, _ = Category.objects.get_or_create(
-            slug="synthetic", defaults={"name": "Synthetic catalog", "sort_order": 1000}
-        )
-        result = []
-        for position, (slug, name) in enumerate(SYNTHETIC_CATEGORIES):
-            category, _ = Category.objects.get_or_create(
-                slug=slug, defaults={"name": name, "parent": root, "sort_order": position}
-            )
-            result.append(category)
-        return result
-
-
-def refresh_planner_statistics() -> None:
-    """After a bulk load PostgreSQL's statistics describe the old tables: it then picks a parallel
-    sequential scan for a search count over the trigram indexes (10x slower at 100,000 products), and
-    the index-only count scans visit the heap. VACUUM ANALYZE fixes both; VACUUM cannot run inside a
-    transaction, so within one (e.g. a test) only ANALYZE runs. Nothing to do on other databases."""
-    if connection.vendor != "postgresql":
-        return
-    tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in (Product, ProductImage, Category))
-    with connection.cursor() as cursor:
-        cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM ANALYZE'} {tables}")
-
-
-SYNTHETIC_CATEGORIES = [
-    ("syn-gadgets", "Gadgets"),
-    ("syn-home", "Home Goods"),
-    ("syn-outdoor", "Outdoor Gear"),
-    ("syn-apparel", "Apparel"),
-    ("syn-toys", "Toys & Games"),
-]
-ADJECTIVES = [
-    "Classic",
-    "Compact",
-    "Deluxe",
-    "Eco",
-    "Essential",
-    "Foldable",
-    "Heavy-Duty",
-    "Lightweight",
-    "Modern",
-    "Portable",
-    "Premium",
-    "Pro",
-    "Rugged",
-    "Slim",
-    "Smart",
-    "Vintage",
-    "Wireless",
-    "Waterproof",
-]
-MATERIALS = [
-    "Aluminium",
-    "Bamboo",
-    "Canvas",
-    "Ceramic",
-    "Cotton",
-    "Glass",
-    "Leather",
-    "Linen",
-    "Oak",
-    "Recycled",
-    "Silicone",
-    "Steel",
-    "Titanium",
-    "Walnut",
-    "Wool",
-]
-NOUNS = [
-    "Backpack",
-    "Bottle",
-    "Charger",
-    "Chair",
-    "Clock",
-    "Desk Lamp",
-    "Headphones",
-    "Jacket",
-    "Kettle",
-    "Keyboard",
-    "Lantern",
-    "Mug",
-    "Notebook",
-    "Organizer",
-    "Pan",
-    "Puzzle",
-    "Speaker",
-    "Tent",
-    "Tote Bag",
-    "Watch",
-]
-FEATURES = [
-    "built to last",
-    "easy to clean",
-    "perfect for travel",
-    "a customer favourite",
-    "designed for everyday use",
-    "made from responsibly sourced materials",
-    "backed by a two-year warranty",
-    "great as a gift",
-]
-
-
-def _synthetic_product(i: int, sku: str, categories: list[Category]) -> Product:
-    rng = random.Random(i)  # deterministic per SKU
-    name = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {rng.choice(NOUNS)}"
-    description = (
-        f"The {name.lower()} is {rng.choice(FEATURES)} and {rng.choice(FEATURES)}. "
-        f"Model {sku}, {rng.choice(['black', 'white', 'grey', 'blue', 'green', 'red', 'natural'])} finish."
-    )
-    return Product(
-        name=name,
-        slug=f"{slugify(name)}-{sku.lower()}",
-        sku=sku,
-        description=description,
-        price=Decimal(rng.randint(199, 99_999)) / 100,
-        stock=rng.choice([0, 1, 2, 3, 5, 8, 12, 20, 35, 50, 100, 250]),
-        category=categories[i % len(categories)],
-        is_featured=i % 50 == 0,
-        is_active=True,
-    )
