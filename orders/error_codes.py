@@ -12,3 +12,4 @@ class OrderErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     IDEMPOTENCY_REQUEST_IN_PROGRESS = "idempotency_request_in_progress"
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
+    INVALID_CHOICE = "invalid_choice"

@@ -202,7 +202,7 @@ def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Orde
     if payment_method not in PaymentMethod.values:
         raise ValidationFailed(
             f"Unknown payment method {payment_method!r}; use one of: {', '.join(PaymentMethod.values)}.",
-            code="invalid_choice",
+            code=OrderErrorCode.INVALID_CHOICE,
             attr="payment_method",
         )
     with transaction.atomic():

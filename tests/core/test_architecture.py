@@ -138,3 +138,15 @@ def test_imports_inside_functions_say_why(package):
         if not explained
     ]
     assert unexplained == []
+
+
+def test_rows_are_locked_only_in_lock_objects_modules():
+    """The lock order is kept in one place per app (CONTRIBUTING.md, "Lock order")."""
+    elsewhere = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for module, path in MODULES.items()
+        if path.name != "lock_objects.py"
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if "select_for_update(" in line
+    ]
+    assert elsewhere == []
