@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import asdict
 
-from django.conf import settings
 from django.utils import timezone
 
 from .models import PAYMENT_TAKEN_STATUSES, Payment
@@ -109,9 +109,11 @@ class DummyGateway:
 
     def success_event(self, *, payment: Payment, metadata: dict) -> ProviderEvent:
         """The event a provider sends when this payment succeeds: a completed checkout session for a
-        session payment, else a succeeded payment intent. Stripe-shaped, so the recorded payload
-        reads like a real one."""
+        session payment, else a succeeded payment intent. Recorded like any delivery, with the
+        subject as its payload's data.object."""
+        subject: ProviderCheckoutSession | ProviderIntent
         if payment.provider_checkout_session_id:
+            event_type, kind = "checkout.session.completed", EventKind.CHECKOUT_COMPLETED
             subject = ProviderCheckoutSession(
                 id=payment.provider_checkout_session_id,
                 url=None,
@@ -122,18 +124,8 @@ class DummyGateway:
                 payment_intent_id=dummy_intent_for_session(payment.provider_checkout_session_id),
                 metadata=dict(metadata),
             )
-            event_type, kind = "checkout.session.completed", EventKind.CHECKOUT_COMPLETED
-            obj = {
-                "id": subject.id,
-                "object": "checkout.session",
-                "status": subject.status,
-                "payment_status": subject.payment_status,
-                "amount_total": subject.amount_minor,
-                "currency": subject.currency,
-                "payment_intent": subject.payment_intent_id,
-                "metadata": subject.metadata,
-            }
         else:
+            event_type, kind = "payment_intent.succeeded", EventKind.PAYMENT_SUCCEEDED
             subject = ProviderIntent(
                 id=payment.provider_payment_id,
                 client_secret=payment.client_secret,
@@ -143,25 +135,13 @@ class DummyGateway:
                 metadata=dict(metadata),
                 amount_received_minor=payment.amount_minor,
             )
-            event_type, kind = "payment_intent.succeeded", EventKind.PAYMENT_SUCCEEDED
-            obj = {
-                "id": subject.id,
-                "object": "payment_intent",
-                "status": subject.status,
-                "amount": subject.amount_minor,
-                "amount_received": subject.amount_received_minor,
-                "currency": subject.currency,
-                "metadata": subject.metadata,
-            }
         event_id = f"evt_dummy_{uuid.uuid4().hex}"
         payload = {
             "id": event_id,
-            "object": "event",
             "type": event_type,
-            "api_version": settings.STRIPE_API_VERSION,
             "created": int(timezone.now().timestamp()),
             "livemode": False,
-            "data": {"object": obj},
+            "data": {"object": asdict(subject)},
         }
         return ProviderEvent(
             provider=self.name, id=event_id, type=event_type, kind=kind, subject=subject, payload=payload

@@ -10,7 +10,7 @@ Order statuses change only through orders.services.order_transition.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -38,13 +38,7 @@ class RefundAnswer:
     refund_status: str
 
     def as_body(self) -> dict:
-        return {
-            "order_id": self.order_id,
-            "order_status": self.order_status,
-            "payment_status": self.payment_status,
-            "refund_id": self.refund_id,
-            "refund_status": self.refund_status,
-        }
+        return asdict(self)
 
 
 def payment_refund_complete(*, payment_id: int, refund_id: str = "", note: str = "") -> str:

@@ -87,6 +87,17 @@ def _mark_open_payment_failed(*, payment_id: int, reason: str) -> None:
         )
 
 
+def _retrieve_unless_gone(retrieve, provider_id: str):
+    """What the provider says about an object we recorded, or None when it no longer has it.
+    Raises ProviderError / ServiceUnavailable (`payment_provider_error`) for any other failure."""
+    try:
+        return retrieve(provider_id)
+    except GatewayError as exc:
+        if not exc.not_found:
+            raise provider_error(exc) from exc
+        return None
+
+
 # --- Payment intents ------------------------------------------------------------
 
 
@@ -156,12 +167,7 @@ def payment_intent_create(*, user, order_id: int) -> IntentAnswer:
     )
     latest = intents.filter(status__in=PAYMENT_OPEN_STATUSES).order_by("-created_at", "-id").first()
     if latest is not None:
-        try:
-            intent = gateway.retrieve_payment_intent(latest.provider_payment_id)
-        except GatewayError as exc:
-            if not exc.not_found:
-                raise provider_error(exc) from exc
-            intent = None
+        intent = _retrieve_unless_gone(gateway.retrieve_payment_intent, latest.provider_payment_id)
         if (
             intent is not None
             and intent.is_usable
@@ -242,12 +248,7 @@ def payment_checkout_session_create(*, user, order_id: int, success_url: str, ca
     sessions = Payment.objects.filter(order=order, provider=gateway.name, provider_checkout_session_id__isnull=False)
     latest = sessions.filter(status__in=PAYMENT_OPEN_STATUSES).order_by("-created_at", "-id").first()
     if latest is not None:
-        try:
-            session = gateway.retrieve_checkout_session(latest.provider_checkout_session_id)
-        except GatewayError as exc:
-            if not exc.not_found:
-                raise provider_error(exc) from exc
-            session = None
+        session = _retrieve_unless_gone(gateway.retrieve_checkout_session, latest.provider_checkout_session_id)
         if session is not None and session.status == "open" and session.url:
             return {"session_id": session.id, "url": session.url}
         _mark_open_payment_failed(payment_id=latest.pk, reason="checkout session expired")

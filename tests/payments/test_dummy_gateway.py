@@ -50,7 +50,7 @@ def test_the_whole_journey_with_the_development_gateway(
     assert (event.type, event.kind) == ("payment_intent.succeeded", EventKind.PAYMENT_SUCCEEDED)
     assert event.subject.id == intent.json()["payment_intent_id"]
     assert event.subject.amount_minor == 1999
-    assert event.payload["data"]["object"]["amount"] == 1999
+    assert event.payload["data"]["object"]["amount_minor"] == 1999
     assert WebhookEvent.objects.get(event_id=event.id).outcome == "order_paid"
     payment = Payment.objects.get(order=order)
     assert (payment.provider, payment.status) == ("dummy", PaymentStatus.SUCCEEDED)
