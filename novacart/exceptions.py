@@ -48,11 +48,6 @@ class NotFound(ServiceError):
     default_code = "not_found"
 
 
-class PermissionDeniedError(ServiceError):
-    status_code = status.HTTP_403_FORBIDDEN
-    default_code = "permission_denied"
-
-
 class Conflict(ServiceError):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
