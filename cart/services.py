@@ -92,8 +92,9 @@ def cart_add_item(*, user, cart_token: str | None, product_id: int, quantity: in
     product (never a second line). Creates the cart when there is none.
 
     Raises `product_unavailable` (400) for an unknown or inactive product, `quantity_limit_exceeded`
-    (400) past settings.CART_MAX_QUANTITY per line, `cart_full` (400) past CART_MAX_LINES lines, and
-    `out_of_stock` (409) when the line would hold more than the stock."""
+    (400) past settings.CART_MAX_QUANTITY per line, `cart_full` (400) past CART_MAX_LINES lines,
+    `out_of_stock` (409) when the line would hold more than the stock, and `cart_not_found` (404) when
+    an anonymous cart went away (merged into a login, purged) during the call."""
     product = Product.objects.filter(pk=product_id, is_active=True).first()
     if product is None:
         raise _product_unavailable()
