@@ -102,7 +102,7 @@ def cart_add_item(*, user, cart_token: str | None, product_id: int, quantity: in
     with transaction.atomic():
         if _lock_cart(cart_id=cart.pk) is None:
             # The anonymous cart was merged into a login or purged between lookup and lock.
-            raise NotFound("This cart no longer exists; start a new one.", code="cart_not_found")
+            raise NotFound("This cart no longer exists; start a new one.", code=CartErrorCode.CART_NOT_FOUND)
         item = CartItem.objects.filter(cart=cart, product=product).first()
         in_cart = item.quantity if item else 0
         if item is None and CartItem.objects.filter(cart=cart).count() >= CART_MAX_LINES:

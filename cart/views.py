@@ -67,7 +67,7 @@ class CartView(CartBaseView):
 
 
 @extend_validation_errors([CartErrorCode.PRODUCT_UNAVAILABLE, CartErrorCode.CART_FULL], field_name="product_id")
-@extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED, "max_value"], field_name="quantity")
+@extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED, CartErrorCode.MAX_VALUE], field_name="quantity")
 class CartAddView(CartBaseView):
     @extend_schema(
         operation_id="cart_add",
@@ -89,7 +89,7 @@ class CartAddView(CartBaseView):
 
 
 @extend_validation_errors([CartErrorCode.PRODUCT_UNAVAILABLE], field_name="non_field_errors")
-@extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED, "max_value"], field_name="quantity")
+@extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED, CartErrorCode.MAX_VALUE], field_name="quantity")
 class CartUpdateView(CartLineView):
     @extend_schema(
         operation_id="cart_update_item",

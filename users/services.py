@@ -56,7 +56,10 @@ def _validate_password(password: str, user, *, attr: str) -> None:
         password_validation.validate_password(password, user)
     except DjangoValidationError as exc:
         raise ValidationFailed(
-            errors=[ErrorItem(error.code or "invalid", " ".join(error.messages), attr) for error in exc.error_list]
+            errors=[
+                ErrorItem(error.code or UserErrorCode.INVALID, " ".join(error.messages), attr)
+                for error in exc.error_list
+            ]
         ) from exc
 
 

@@ -169,7 +169,9 @@ class LoginView(APIView):
         )
         if user is None or not user.is_active:
             LoginFailureThrottle.record_failure(request, self)
-            raise AuthenticationFailed("No active account found with the given credentials.", code="no_active_account")
+            raise AuthenticationFailed(
+                "No active account found with the given credentials.", code=UserErrorCode.NO_ACTIVE_ACCOUNT
+            )
         _merge_cart(request, user)
         tokens = services.tokens_for_user(user)
         response = Response(tokens, status=status.HTTP_200_OK)
