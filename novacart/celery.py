@@ -1,14 +1,18 @@
 """The Celery application. Broker from CELERY_BROKER_URL; without one, tasks run eagerly in-process."""
 
+import logging
 import os
 
 from celery import Celery
+from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "novacart.settings.base")
 
 app = Celery("novacart")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger("novacart.tasks")
 
 
 def enqueue_on_commit(task, *args, **kwargs) -> None:
@@ -17,11 +21,6 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
     A broker that is down must not turn a committed order into a 500: the failure is
     logged with the task and its arguments, and the request goes on.
     """
-    import logging
-
-    from django.db import transaction
-
-    logger = logging.getLogger("novacart.tasks")
 
     def _send():
         try:

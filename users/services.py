@@ -6,13 +6,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.db import IntegrityError, transaction
-from django.utils.encoding import force_bytes, force_str
-from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from novacart.celery import enqueue_on_commit
 from novacart.exceptions import ValidationFailed
 
 from .error_codes import UserErrorCode
@@ -100,9 +101,7 @@ def password_reset_request(*, email: str) -> None:
     if user is None or not user.has_usable_password():
         logger.info("password reset requested for an unknown or inactive address")
         return
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    transaction.on_commit(lambda: send_password_reset_email.delay(user.pk, uid, token))
+    enqueue_on_commit(send_password_reset_email, user.pk)
 
 
 def password_reset_link(*, uid: str, token: str) -> str:
