@@ -2,9 +2,9 @@
 
 import logging
 
-from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
@@ -14,9 +14,10 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from novacart.celery import enqueue_on_commit
-from novacart.exceptions import ValidationFailed
+from novacart.exceptions import ErrorItem, ValidationFailed
 
 from .error_codes import UserErrorCode
+from .tasks import send_password_reset_email
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -49,10 +50,6 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
 
 
 def _validate_password(password: str, user, *, attr: str) -> None:
-    from django.core.exceptions import ValidationError as DjangoValidationError
-
-    from novacart.exceptions import ErrorItem
-
     try:
         password_validation.validate_password(password, user)
     except DjangoValidationError as exc:
@@ -95,17 +92,11 @@ def user_change_password(*, user, old_password: str, new_password: str) -> None:
 def password_reset_request(*, email: str) -> None:
     """Mails a reset link when the address belongs to an active user. Says nothing either way,
     so the endpoint cannot be used to find out who has an account."""
-    from .tasks import send_password_reset_email
-
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
     if user is None or not user.has_usable_password():
         logger.info("password reset requested for an unknown or inactive address")
         return
     enqueue_on_commit(send_password_reset_email, user.pk)
-
-
-def password_reset_link(*, uid: str, token: str) -> str:
-    return f"{settings.FRONTEND_URL}/reset-password?uid={uid}&token={token}"
 
 
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
