@@ -1,4 +1,4 @@
-"""Account writes: registration, passwords, logout."""
+"""Account writes: registration, profile, passwords, logout."""
 
 import logging
 
@@ -21,6 +21,9 @@ from .tasks import send_password_reset_email
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
+
+# What a user may change about themselves (PATCH /api/auth/me/): not the e-mail, staff flags or dates.
+PROFILE_FIELDS = ("first_name", "last_name", "phone")
 
 
 def tokens_for_user(user) -> dict:
@@ -47,6 +50,20 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
         raise ValidationFailed(
             "A user with this e-mail address already exists.", code=UserErrorCode.EMAIL_TAKEN, attr="email"
         ) from exc
+
+
+def user_update_profile(*, user, data: dict):
+    """Changes the user's own profile fields (PROFILE_FIELDS) and saves only those that changed.
+    Raises ValueError for any other field: the caller's input serializer lets only these through."""
+    unknown = set(data) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"not writable: {sorted(unknown)}")
+    changed = [name for name, value in data.items() if getattr(user, name) != value]
+    for name in changed:
+        setattr(user, name, data[name])
+    if changed:
+        user.save(update_fields=changed)
+    return user
 
 
 def _validate_password(password: str, user, *, attr: str) -> None:
