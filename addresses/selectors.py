@@ -19,7 +19,3 @@ def address_get_for_user(*, user, address_id: int) -> Address:
     if address is None:
         raise NotFound("No such address.", code=AddressErrorCode.ADDRESS_NOT_FOUND)
     return address
-
-
-def address_get_default(*, user) -> Address | None:
-    return Address.objects.filter(user=user, is_default=True).first()

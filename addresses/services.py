@@ -17,8 +17,8 @@ from .lock_objects import lock_user_addresses
 from .models import Address
 from .selectors import address_get_for_user
 
-# Enough for anyone's homes, offices and relatives; a bound on what one account can store.
-ADDRESS_MAX_PER_USER = getattr(settings, "ADDRESS_MAX_PER_USER", 50)
+# settings.ADDRESS_MAX_PER_USER, read once at import (tests patch this module attribute).
+ADDRESS_MAX_PER_USER = settings.ADDRESS_MAX_PER_USER
 
 EDITABLE_FIELDS = (
     "full_name",
@@ -44,7 +44,7 @@ def _make_default(*, address: Address) -> None:
 def address_create(*, user, data: dict) -> Address:
     """Adds an address to the user's book. The first address is the default whatever `is_default`
     says; `is_default: true` moves the default to the new address.
-    Raises `address_limit_reached` (400) past ADDRESS_MAX_PER_USER addresses."""
+    Raises `address_limit_reached` (400) past settings.ADDRESS_MAX_PER_USER addresses."""
     fields = {name: data[name] for name in EDITABLE_FIELDS if name in data}
     with transaction.atomic():
         existing = lock_user_addresses(user=user)

@@ -7,3 +7,5 @@ class CartErrorCode(StrEnum):
     QUANTITY_LIMIT_EXCEEDED = "quantity_limit_exceeded"
     CART_FULL = "cart_full"
     CART_ITEM_NOT_FOUND = "cart_item_not_found"
+    CART_NOT_FOUND = "cart_not_found"
+    MAX_VALUE = "max_value"

@@ -5,6 +5,8 @@ from rest_framework import serializers
 
 from products.models import Product
 
+from .error_codes import CartErrorCode
+
 # Ids are 64-bit in the database; a larger number is a validation error, not an overflow.
 MAX_ID = 2**63 - 1
 
@@ -12,7 +14,7 @@ MAX_ID = 2**63 - 1
 def _validate_max_quantity(value: int) -> int:
     if value > settings.CART_MAX_QUANTITY:
         raise serializers.ValidationError(
-            f"Ensure this value is less than or equal to {settings.CART_MAX_QUANTITY}.", code="max_value"
+            f"Ensure this value is less than or equal to {settings.CART_MAX_QUANTITY}.", code=CartErrorCode.MAX_VALUE
         )
     return value
 

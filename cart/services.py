@@ -25,8 +25,8 @@ from .selectors import cart_get_for_owner, cart_token_clean
 
 logger = logging.getLogger(__name__)
 
-# A cart is a shopping list, not a warehouse: a cap on distinct lines keeps every cart response small.
-CART_MAX_LINES = getattr(settings, "CART_MAX_LINES", 100)
+# settings.CART_MAX_LINES, read once at import (tests patch this module attribute).
+CART_MAX_LINES = settings.CART_MAX_LINES
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,9 @@ def cart_add_item(*, user, cart_token: str | None, product_id: int, quantity: in
     product (never a second line). Creates the cart when there is none.
 
     Raises `product_unavailable` (400) for an unknown or inactive product, `quantity_limit_exceeded`
-    (400) past settings.CART_MAX_QUANTITY per line, `cart_full` (400) past CART_MAX_LINES lines, and
-    `out_of_stock` (409) when the line would hold more than the stock."""
+    (400) past settings.CART_MAX_QUANTITY per line, `cart_full` (400) past settings.CART_MAX_LINES lines,
+    `out_of_stock` (409) when the line would hold more than the stock, and `cart_not_found` (404) when
+    an anonymous cart went away (merged into a login, purged) during the call."""
     product = Product.objects.filter(pk=product_id, is_active=True).first()
     if product is None:
         raise _product_unavailable()
@@ -94,7 +95,7 @@ def cart_add_item(*, user, cart_token: str | None, product_id: int, quantity: in
     with transaction.atomic():
         if lock_cart(cart_id=cart.pk) is None:
             # The anonymous cart was merged into a login or purged between lookup and lock.
-            raise NotFound("This cart no longer exists; start a new one.", code="cart_not_found")
+            raise NotFound("This cart no longer exists; start a new one.", code=CartErrorCode.CART_NOT_FOUND)
         item = CartItem.objects.filter(cart=cart, product=product).first()
         in_cart = item.quantity if item else 0
         if item is None and CartItem.objects.filter(cart=cart).count() >= CART_MAX_LINES:
@@ -172,7 +173,7 @@ def cart_clear(*, user, cart_token: str | None) -> None:
 def cart_merge_anonymous(*, user, cart_token: str) -> None:
     """Moves an anonymous cart's lines into the user's cart: quantities add up, capped at the
     product's stock and at settings.CART_MAX_QUANTITY; lines of inactive or sold-out products are
-    dropped, and so are new lines past CART_MAX_LINES; the anonymous cart is deleted.
+    dropped, and so are new lines past settings.CART_MAX_LINES; the anonymous cart is deleted.
     A malformed or unknown token, or the token of a user's cart, is ignored (login never fails
     because of a cart). Locks both carts (by pk), then the products (by pk)."""
     token = cart_token_clean(cart_token)

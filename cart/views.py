@@ -45,6 +45,15 @@ class CartBaseView(APIView):
         return self.render_cart(selectors.cart_get_with_lines(cart_id=cart_id), status_code)
 
 
+class CartLineView(CartBaseView):
+    """A command on one line of the cart. The route names the line `cart_id` (the documented path,
+    `/api/cart/update/<cart_id>/`, and the schema's parameter): it is a cart item's id, and the
+    handlers receive it as `item_id`."""
+
+    def dispatch(self, request, *args, cart_id: int, **kwargs):
+        return super().dispatch(request, *args, item_id=cart_id, **kwargs)
+
+
 class CartView(CartBaseView):
     @extend_schema(
         operation_id="cart_retrieve",
@@ -58,7 +67,7 @@ class CartView(CartBaseView):
 
 
 @extend_validation_errors([CartErrorCode.PRODUCT_UNAVAILABLE, CartErrorCode.CART_FULL], field_name="product_id")
-@extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED, "max_value"], field_name="quantity")
+@extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED, CartErrorCode.MAX_VALUE], field_name="quantity")
 class CartAddView(CartBaseView):
     @extend_schema(
         operation_id="cart_add",
@@ -80,8 +89,8 @@ class CartAddView(CartBaseView):
 
 
 @extend_validation_errors([CartErrorCode.PRODUCT_UNAVAILABLE], field_name="non_field_errors")
-@extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED, "max_value"], field_name="quantity")
-class CartUpdateView(CartBaseView):
+@extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED, CartErrorCode.MAX_VALUE], field_name="quantity")
+class CartUpdateView(CartLineView):
     @extend_schema(
         operation_id="cart_update_item",
         parameters=[CART_TOKEN_HEADER],
@@ -90,16 +99,16 @@ class CartUpdateView(CartBaseView):
         description="Sets the quantity of a line (`cart_id` is the cart item's id); 0 removes it. "
         "A line that is not in your cart is a 404.",
     )
-    def patch(self, request, cart_id: int):
+    def patch(self, request, item_id: int):
         serializer = CartUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         cart = services.cart_update_item(
-            **self.owner(request), item_id=cart_id, quantity=serializer.validated_data["quantity"]
+            **self.owner(request), item_id=item_id, quantity=serializer.validated_data["quantity"]
         )
         return self.render_cart_by_id(cart.pk)
 
 
-class CartRemoveView(CartBaseView):
+class CartRemoveView(CartLineView):
     @extend_schema(
         operation_id="cart_remove_item",
         parameters=[CART_TOKEN_HEADER],
@@ -107,8 +116,8 @@ class CartRemoveView(CartBaseView):
         responses={204: None},
         description="Removes a line (`cart_id` is the cart item's id). A line that is not in your cart is a 404.",
     )
-    def delete(self, request, cart_id: int):
-        services.cart_remove_item(**self.owner(request), item_id=cart_id)
+    def delete(self, request, item_id: int):
+        services.cart_remove_item(**self.owner(request), item_id=item_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

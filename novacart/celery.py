@@ -1,8 +1,10 @@
 """The Celery application. Broker from CELERY_BROKER_URL; without one, tasks run eagerly in-process."""
 
+import logging
 import os
 
 from celery import Celery
+from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "novacart.settings.base")
 
@@ -13,6 +15,8 @@ app.autodiscover_tasks()
 # (orders.emails), so that neither imports the other in a cycle.
 app.autodiscover_tasks(related_name="emails")
 
+logger = logging.getLogger("novacart.tasks")
+
 
 def enqueue_on_commit(task, *args, **kwargs) -> None:
     """Queues a Celery task once the current transaction commits.
@@ -20,11 +24,6 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
     A broker that is down must not turn a committed order into a 500: the failure is
     logged with the task and its arguments, and the request goes on.
     """
-    import logging
-
-    from django.db import transaction
-
-    logger = logging.getLogger("novacart.tasks")
 
     def _send():
         try:

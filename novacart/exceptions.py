@@ -14,6 +14,8 @@ from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
 from rest_framework.exceptions import ErrorDetail
 
+from .error_codes import CoreErrorCode
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,7 +30,7 @@ class ServiceError(Exception):
     """A business rule said no. `status_code` decides the HTTP status."""
 
     status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid"
+    default_code = CoreErrorCode.INVALID
 
     def __init__(self, detail: str = "", *, code: str | None = None, attr: str | None = None, errors=None):
         self.errors: list[ErrorItem] = list(errors or [ErrorItem(code or self.default_code, detail, attr)])
@@ -45,34 +47,29 @@ class ValidationFailed(ServiceError):
 
 class NotFound(ServiceError):
     status_code = status.HTTP_404_NOT_FOUND
-    default_code = "not_found"
-
-
-class PermissionDeniedError(ServiceError):
-    status_code = status.HTTP_403_FORBIDDEN
-    default_code = "permission_denied"
+    default_code = CoreErrorCode.NOT_FOUND
 
 
 class Conflict(ServiceError):
     status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
+    default_code = CoreErrorCode.CONFLICT
 
 
 class Unprocessable(ServiceError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "unprocessable"
+    default_code = CoreErrorCode.UNPROCESSABLE
 
 
 class ProviderError(ServiceError):
     """The payment provider failed or timed out; nothing was half-written."""
 
     status_code = status.HTTP_502_BAD_GATEWAY
-    default_code = "payment_provider_error"
+    default_code = CoreErrorCode.PAYMENT_PROVIDER_ERROR
 
 
 class ServiceUnavailable(ServiceError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "service_unavailable"
+    default_code = CoreErrorCode.SERVICE_UNAVAILABLE
 
 
 class _RenderedServiceError(exceptions.APIException):
@@ -91,7 +88,7 @@ class _ValidationLike(exceptions.ValidationError):
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
-    default_code = "payload_too_large"
+    default_code = CoreErrorCode.PAYLOAD_TOO_LARGE
 
 
 class NovaCartExceptionHandler(ExceptionHandler):

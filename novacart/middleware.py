@@ -9,10 +9,6 @@ _request_id = contextvars.ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def get_request_id() -> str:
-    return _request_id.get()
-
-
 class RequestIdMiddleware:
     """Takes a sane incoming X-Request-ID (from a proxy) or makes one, and echoes it back."""
 

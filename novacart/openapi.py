@@ -8,8 +8,8 @@ are the places where the library's defaults described less than the API really r
   documents those for request bodies and django-filter filtersets.
 - 401 codes: SimpleJWT's own (`token_not_valid`, `user_not_found`, ...) and `no_active_account`
   (wrong e-mail or password) besides DRF's two.
-- 404 codes: services answer "not found" with a code that says what was missing
-  (`address_not_found`, `order_not_found`, ...), not only DRF's `not_found`.
+- 404 codes: DRF's `not_found` (also what products, orders and payments send), and codes that say
+  what was missing (`address_not_found`, `cart_item_not_found`, `cart_not_found`).
 """
 
 from django.db import models
@@ -44,8 +44,8 @@ class ErrorResponse401Serializer(serializers.Serializer):
 
 class Error404Serializer(serializers.Serializer):
     code = serializers.CharField(
-        help_text="`not_found`, or a code naming what was not found (e.g. `address_not_found`, "
-        "`order_not_found`). Another user's object is also a 404."
+        help_text="`not_found`, or a code naming what was not found (`address_not_found`, "
+        "`cart_item_not_found`, `cart_not_found`). Another user's object is also a 404."
     )
     detail = serializers.CharField()
     attr = serializers.CharField(allow_null=True)

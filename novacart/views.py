@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .error_codes import CoreErrorCode
 from .exceptions import error_body, json_error
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,9 @@ class HealthView(APIView):
         except DatabaseDriverError:
             logger.exception("health check: database unreachable")
             return Response(
-                error_body("database_unavailable", "The database is unreachable.", error_type="server_error"),
+                error_body(
+                    CoreErrorCode.DATABASE_UNAVAILABLE, "The database is unreachable.", error_type="server_error"
+                ),
                 status=503,
             )
         return Response({"status": "ok", "database": "ok"})
@@ -53,20 +56,20 @@ class HealthView(APIView):
 # /api/ path from a client without a CSRF cookie got an HTML 403 instead of this JSON 404.
 @csrf_exempt
 def api_not_found(request, *args, **kwargs):
-    return json_error(404, "not_found", "Not found.")
+    return json_error(404, CoreErrorCode.NOT_FOUND, "Not found.")
 
 
 def handler404(request, exception=None):
-    return json_error(404, "not_found", "Not found.")
+    return json_error(404, CoreErrorCode.NOT_FOUND, "Not found.")
 
 
 def handler500(request):
-    return json_error(500, "error", "Server Error (500)", error_type="server_error")
+    return json_error(500, CoreErrorCode.SERVER_ERROR, "Server Error (500)", error_type="server_error")
 
 
 def handler403(request, exception=None):
-    return json_error(403, "permission_denied", "You do not have permission to perform this action.")
+    return json_error(403, CoreErrorCode.PERMISSION_DENIED, "You do not have permission to perform this action.")
 
 
 def handler400(request, exception=None):
-    return json_error(400, "bad_request", "Bad request.")
+    return json_error(400, CoreErrorCode.BAD_REQUEST, "Bad request.")

@@ -13,3 +13,6 @@ class ProductErrorCode(StrEnum):
     IMAGE_TOO_LARGE = "image_too_large"
     IMAGE_TYPE_NOT_ALLOWED = "image_type_not_allowed"
     IMAGE_TOO_MANY_PIXELS = "image_too_many_pixels"
+    MIN_VALUE = "min_value"
+    BLANK = "blank"
+    INVALID = "invalid"

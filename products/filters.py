@@ -31,7 +31,7 @@ class StrictBooleanField(forms.Field):
             return True
         if text in FALSE_VALUES:
             return False
-        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        raise forms.ValidationError(self.error_messages["invalid"], code=ProductErrorCode.INVALID)
 
 
 class StrictBooleanFilter(django_filters.Filter):

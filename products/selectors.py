@@ -170,8 +170,8 @@ def product_images_by_id(*, product_ids: list[int]) -> dict[int, list[dict]]:
     return images
 
 
-def product_get_visible_id(*, product_id: int, include_inactive: bool = False) -> Product:
-    """The bare product row (no joins) when the requester may see it; `not_found` (404) otherwise."""
+def product_get_visible(*, product_id: int, include_inactive: bool = False) -> Product:
+    """The Product instance (no joins) when the requester may see it; `not_found` (404) otherwise."""
     qs = Product.objects.filter(pk=product_id)
     if not include_inactive:
         qs = qs.filter(is_active=True)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
+from .error_codes import ProductErrorCode
 from .models import Category, Product, ProductImage, Review, WishlistItem
 from .selectors import PRODUCT_ROW_FIELDS
 
@@ -252,7 +253,7 @@ class ProductWriteSerializer(serializers.Serializer):
     def validate_sku(self, value):
         value = value.strip()
         if not value:
-            raise serializers.ValidationError("This field may not be blank.", code="blank")
+            raise serializers.ValidationError("This field may not be blank.", code=ProductErrorCode.BLANK)
         return value
 
 

@@ -168,9 +168,9 @@ def category_delete(*, category: Category) -> None:
 
 def _validate_product_values(data: dict) -> None:
     if "price" in data and (data["price"] is None or Decimal(data["price"]) <= 0):
-        raise ValidationFailed("The price must be greater than zero.", code="min_value", attr="price")
+        raise ValidationFailed("The price must be greater than zero.", code=ProductErrorCode.MIN_VALUE, attr="price")
     if "stock" in data and (data["stock"] is None or int(data["stock"]) < 0):
-        raise ValidationFailed("The stock cannot be negative.", code="min_value", attr="stock")
+        raise ValidationFailed("The stock cannot be negative.", code=ProductErrorCode.MIN_VALUE, attr="stock")
 
 
 def _sku_taken(sku: str, *, exclude_pk=None) -> bool:

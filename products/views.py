@@ -141,7 +141,7 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
 
     def get_object(self):
         """The product alone (no joins, no images), for the staff writes."""
-        return selectors.product_get_visible_id(product_id=self.kwargs["pk"], include_inactive=_is_staff(self.request))
+        return selectors.product_get_visible(product_id=self.kwargs["pk"], include_inactive=_is_staff(self.request))
 
     def _detail_data(self, product_id: int, *, include_inactive: bool) -> dict:
         row = selectors.product_get(product_id=product_id, include_inactive=include_inactive)
@@ -245,7 +245,7 @@ class _ProductChildView(GenericAPIView):
     filter_backends: list = []
 
     def visible_product(self, product_id: int, *, for_write: bool = False):
-        return selectors.product_get_visible_id(
+        return selectors.product_get_visible(
             product_id=product_id, include_inactive=_is_staff(self.request) and not for_write
         )
 

@@ -6,4 +6,6 @@ class UsersConfig(AppConfig):
     name = "users"
 
     def ready(self):
-        from . import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+        # Imported for its side effect (drf-spectacular registers the OpenAPI authentication extension
+        # on import), and here because it must run once, after the apps are loaded.
+        from . import schema  # noqa: F401

@@ -5,3 +5,6 @@ class UserErrorCode(StrEnum):
     EMAIL_TAKEN = "email_taken"
     WRONG_PASSWORD = "wrong_password"
     INVALID_RESET_TOKEN = "invalid_reset_token"
+    NO_ACTIVE_ACCOUNT = "no_active_account"
+    # A password validator error without a code of its own.
+    INVALID = "invalid"

@@ -4,6 +4,8 @@ from rest_framework_simplejwt.serializers import PasswordField
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer as BaseTokenObtainPairSerializer
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer as BaseTokenRefreshSerializer
 
+from .error_codes import UserErrorCode
+
 User = get_user_model()
 
 
@@ -70,7 +72,7 @@ class TokenRefreshSerializer(BaseTokenRefreshSerializer):
             return super().validate(attrs)
         except User.DoesNotExist:
             raise exceptions.AuthenticationFailed(
-                self.error_messages["no_active_account"], "no_active_account"
+                self.error_messages["no_active_account"], UserErrorCode.NO_ACTIVE_ACCOUNT
             ) from None
 
 

@@ -1,24 +1,29 @@
-"""Account writes: registration, passwords, logout."""
+"""Account writes: registration, profile, passwords, logout."""
 
 import logging
 
-from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.utils.encoding import force_bytes, force_str
-from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from novacart.exceptions import ValidationFailed
+from novacart.celery import enqueue_on_commit
+from novacart.exceptions import ErrorItem, ValidationFailed
 
 from .error_codes import UserErrorCode
+from .tasks import send_password_reset_email
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
+
+# What a user may change about themselves (PATCH /api/auth/me/): not the e-mail, staff flags or dates.
+PROFILE_FIELDS = ("first_name", "last_name", "phone")
 
 
 def tokens_for_user(user) -> dict:
@@ -47,16 +52,29 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
         ) from exc
 
 
+def user_update_profile(*, user, data: dict):
+    """Changes the user's own profile fields (PROFILE_FIELDS) and saves only those that changed.
+    Raises ValueError for any other field: the caller's input serializer lets only these through."""
+    unknown = set(data) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"not writable: {sorted(unknown)}")
+    changed = [name for name, value in data.items() if getattr(user, name) != value]
+    for name in changed:
+        setattr(user, name, data[name])
+    if changed:
+        user.save(update_fields=changed)
+    return user
+
+
 def _validate_password(password: str, user, *, attr: str) -> None:
-    from django.core.exceptions import ValidationError as DjangoValidationError
-
-    from novacart.exceptions import ErrorItem
-
     try:
         password_validation.validate_password(password, user)
     except DjangoValidationError as exc:
         raise ValidationFailed(
-            errors=[ErrorItem(error.code or "invalid", " ".join(error.messages), attr) for error in exc.error_list]
+            errors=[
+                ErrorItem(error.code or UserErrorCode.INVALID, " ".join(error.messages), attr)
+                for error in exc.error_list
+            ]
         ) from exc
 
 
@@ -91,19 +109,11 @@ def user_change_password(*, user, old_password: str, new_password: str) -> None:
 def password_reset_request(*, email: str) -> None:
     """Mails a reset link when the address belongs to an active user. Says nothing either way,
     so the endpoint cannot be used to find out who has an account."""
-    from .tasks import send_password_reset_email
-
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
     if user is None or not user.has_usable_password():
         logger.info("password reset requested for an unknown or inactive address")
         return
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    transaction.on_commit(lambda: send_password_reset_email.delay(user.pk, uid, token))
-
-
-def password_reset_link(*, uid: str, token: str) -> str:
-    return f"{settings.FRONTEND_URL}/reset-password?uid={uid}&token={token}"
+    enqueue_on_commit(send_password_reset_email, user.pk)
 
 
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:

@@ -343,6 +343,10 @@ CELERY_BEAT_SCHEDULE = {
 STORE_CURRENCY = env_str("STORE_CURRENCY", "usd").lower()
 CART_TTL_DAYS = env_int("CART_TTL_DAYS", 30)
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 100)
+# A cart is a shopping list, not a warehouse: a cap on distinct lines keeps every cart response small.
+CART_MAX_LINES = env_int("CART_MAX_LINES", 100)
+# Enough for anyone's homes, offices and relatives; a bound on what one account can store.
+ADDRESS_MAX_PER_USER = env_int("ADDRESS_MAX_PER_USER", 50)
 ORDER_PAYMENT_TIMEOUT_MINUTES = env_int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 LOW_STOCK_THRESHOLD = env_int("LOW_STOCK_THRESHOLD", 5)
