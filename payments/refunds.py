@@ -70,8 +70,12 @@ def payment_charge_refunded(*, refund: ProviderChargeRefund) -> str:
     """The provider says money went back for a payment (a refund we asked for, or one made in its
     dashboard). A full refund completes it (payment_refund_complete); a partial one only flags the
     payment for review, the order is not fully refunded. Call inside a transaction."""
-    payment = Payment.objects.filter(provider_payment_id=refund.payment_intent_id).first()
-    if not refund.payment_intent_id or payment is None:
+    payment = (
+        Payment.objects.filter(provider_payment_id=refund.payment_intent_id).first()
+        if refund.payment_intent_id
+        else None
+    )
+    if payment is None:
         logger.warning("charge.refunded for unknown payment intent %r", refund.payment_intent_id)
         return "ignored: unknown payment intent"
     if not refund.is_full:
