@@ -4,11 +4,16 @@ ratings and the catalog cache right); the admin never writes catalog rows on its
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from novacart.exceptions import ServiceError
 
 from . import services
-from .models import Category, Product, ProductImage, Review, WishlistItem
+from .models import Category, Product, ProductImage, Review, StockMovement, WishlistItem
 
 
 class StockLevelFilter(admin.SimpleListFilter):
@@ -92,17 +97,99 @@ class ProductImageInline(admin.TabularInline):
     fields = ["image", "external_url", "alt_text", "position"]
 
 
+class StockAdjustmentForm(forms.Form):
+    delta = forms.IntegerField(
+        label="Units",
+        min_value=-1_000_000_000,
+        max_value=1_000_000_000,
+        help_text="+20 when 20 arrive, -2 when 2 are damaged or lost.",
+    )
+    reason = forms.CharField(max_length=200, help_text="e.g. received, damaged, stock count")
+
+    def clean_delta(self):
+        if self.cleaned_data["delta"] == 0:
+            raise forms.ValidationError("Enter a number of units other than 0.")
+        return self.cleaned_data["delta"]
+
+
+class StockMovementInline(admin.TabularInline):
+    model = StockMovement
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["created_at", "delta", "reason", "stock_after", "actor"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    verbose_name_plural = "stock movements (staff adjustments)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["name", "sku", "category", "price", "stock", "is_active", "is_featured", "rating_avg"]
-    list_editable = ["price", "stock"]
+    # Never stock: a list page's copy of it would overwrite what checkouts took since it loaded.
+    list_editable = ["price"]
     list_filter = ["category", "is_active", "is_featured", StockLevelFilter]
     search_fields = ["name", "sku"]
     list_select_related = ["category"]
     readonly_fields = ["slug", "rating_avg", "rating_count", "created_at", "updated_at"]
     autocomplete_fields = ["category"]
-    inlines = [ProductImageInline]
+    inlines = [ProductImageInline, StockMovementInline]
     actions = ["feature", "unfeature", "deactivate"]
+
+    def get_inlines(self, request, obj=None):
+        return self.inlines if obj is not None else [ProductImageInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A new product is given its opening stock; afterwards stock moves only by adjustments.
+        if obj is None:
+            return self.readonly_fields
+        return [*self.readonly_fields, "stock_with_adjust_link"]
+
+    def get_exclude(self, request, obj=None):
+        return ["stock"] if obj is not None else None
+
+    @admin.display(description="stock")
+    def stock_with_adjust_link(self, obj):
+        url = reverse("admin:products_product_adjust_stock", args=[obj.pk])
+        return format_html('{} &nbsp; <a class="button" href="{}">Adjust stock…</a>', obj.stock, url)
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:product_id>/adjust-stock/",
+                self.admin_site.admin_view(self.adjust_stock_view),
+                name="products_product_adjust_stock",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def adjust_stock_view(self, request, product_id: int):
+        product = get_object_or_404(Product, pk=product_id)
+        if not self.has_change_permission(request, product):
+            raise PermissionDenied
+        form = StockAdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                movement = services.product_stock_adjust(product_id=product.pk, actor=request.user, **form.cleaned_data)
+            except ServiceError as exc:
+                form.add_error("delta", str(exc))
+            else:
+                self.message_user(
+                    request,
+                    f"Stock of {product.name}: {movement.delta:+d} ({movement.reason}), now {movement.stock_after}.",
+                )
+                return redirect("admin:products_product_change", product.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Adjust stock: {product.name}",
+            "product": product,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/products/product/adjust_stock.html", context)
 
     def has_delete_permission(self, request, obj=None):
         # Orders refer to products: deactivate instead of deleting.
@@ -162,6 +249,25 @@ class WishlistItemAdmin(admin.ModelAdmin):
     list_display = ["user", "product", "created_at"]
     search_fields = ["user__email", "product__name", "product__sku"]
     list_select_related = ["user", "product"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    """The record of every staff stock adjustment: read-only (adjust from the product's page)."""
+
+    list_display = ["created_at", "product", "delta", "reason", "stock_after", "actor"]
+    list_filter = ["created_at"]
+    search_fields = ["product__name", "product__sku", "reason"]
+    list_select_related = ["product", "actor"]
 
     def has_add_permission(self, request):
         return False

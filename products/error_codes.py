@@ -16,3 +16,5 @@ class ProductErrorCode(StrEnum):
     MIN_VALUE = "min_value"
     BLANK = "blank"
     INVALID = "invalid"
+    OUT_OF_STOCK = "out_of_stock"
+    STOCK_NOT_WRITABLE = "stock_not_writable"

@@ -69,6 +69,31 @@ class Product(models.Model):
         return self.stock > 0
 
 
+class StockMovement(models.Model):
+    """One signed change of a product's stock made by staff ("+20 received", "-2 damaged"), with the
+    stock it left. Stock is never written as a value read earlier: see products.services.product_stock_adjust."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_movements")
+    delta = models.IntegerField()
+    reason = models.CharField(max_length=200)
+    stock_after = models.IntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(delta=0), name="stock_movement_delta_nonzero"),
+            models.CheckConstraint(condition=Q(stock_after__gte=0), name="stock_movement_stock_after_non_negative"),
+        ]
+        indexes = [models.Index(fields=["product", "-created_at"], name="stock_movement_product_idx")]
+
+    def __str__(self):
+        return f"{self.delta:+d} {self.product_id} ({self.reason})"
+
+
 def product_image_path(instance, filename):
     return f"products/{instance.product_id}/{filename}"
 

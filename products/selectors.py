@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from novacart.exceptions import NotFound
 from orders.models import ORDER_SALE_STATUSES, OrderItem
 
-from .models import Category, Product, ProductImage, Review, WishlistItem
+from .models import Category, Product, ProductImage, Review, StockMovement, WishlistItem
 
 # --- Categories --------------------------------------------------------------------------------
 
@@ -184,6 +184,11 @@ def product_get_visible(*, product_id: int, include_inactive: bool = False) -> P
 def product_low_stock_list(*, threshold: int) -> QuerySet[Product]:
     """Active products with at most `threshold` units left, emptiest first."""
     return product_list().filter(stock__lte=threshold).order_by("stock", "name", "id")
+
+
+def stock_movement_list(*, product: Product) -> QuerySet[StockMovement]:
+    """A product's stock adjustments, newest first, with who made them."""
+    return StockMovement.objects.filter(product=product).select_related("actor").order_by("-created_at", "-id")
 
 
 # --- Reviews -----------------------------------------------------------------------------------

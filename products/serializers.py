@@ -245,7 +245,13 @@ class ProductWriteSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    stock = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000_000)
+    stock = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1_000_000_000,
+        help_text="The opening stock of a new product (POST). An update (PUT, PATCH) refuses it with 400 "
+        "`stock_not_writable`: stock then moves only by POST /api/products/<id>/stock-adjustments/.",
+    )
     category = IntegerPrimaryKeyRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
     is_active = serializers.BooleanField(required=False)
     is_featured = serializers.BooleanField(required=False)
@@ -255,6 +261,19 @@ class ProductWriteSerializer(serializers.Serializer):
         if not value:
             raise serializers.ValidationError("This field may not be blank.", code=ProductErrorCode.BLANK)
         return value
+
+
+class StockAdjustmentSerializer(serializers.Serializer):
+    """A signed stock change by staff, and (out) the movement it recorded."""
+
+    id = serializers.IntegerField(read_only=True)
+    delta = serializers.IntegerField(
+        min_value=-1_000_000_000, max_value=1_000_000_000, help_text="Units added (+) or removed (-); not 0."
+    )
+    reason = serializers.CharField(max_length=200, help_text='Why, e.g. "received", "damaged", "stock count".')
+    stock_after = serializers.IntegerField(read_only=True, help_text="The product's stock right after it.")
+    actor = serializers.EmailField(source="actor.email", read_only=True, allow_null=True, default=None)
+    created_at = serializers.DateTimeField(read_only=True)
 
 
 # --- Reviews -----------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, Max
+from django.db.models import Avg, Count, F, Max
+from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 
@@ -20,13 +21,16 @@ from novacart.exceptions import Conflict, NotFound, ValidationFailed
 from . import cache as catalog_cache
 from .error_codes import ProductErrorCode
 from .lock_objects import lock_category, lock_product_ids
-from .models import Category, Product, ProductImage, Review, WishlistItem
+from .models import Category, Product, ProductImage, Review, StockMovement, WishlistItem
 
 logger = logging.getLogger(__name__)
 
 # Pillow format name -> file extension we store.
 ALLOWED_IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
-PRODUCT_WRITABLE_FIELDS = ("name", "sku", "description", "price", "stock", "category", "is_active", "is_featured")
+PRODUCT_WRITABLE_FIELDS = ("name", "sku", "description", "price", "category", "is_active", "is_featured")
+# What an update may not write: stock moves only by signed adjustments (product_stock_adjust), so no
+# save ever puts back a stock value that was read before a checkout took some.
+PRODUCT_UPDATE_NEVER_WRITES = ("stock",)
 CATEGORY_WRITABLE_FIELDS = ("name", "slug", "parent", "description", "is_active", "sort_order")
 
 
@@ -230,9 +234,21 @@ def product_create(
     return product
 
 
+def _refuse_stock_write(data) -> None:
+    if "stock" in data:
+        raise ValidationFailed(
+            "Stock is not set by an update; adjust it with POST /api/products/<id>/stock-adjustments/ "
+            '{"delta": 20, "reason": "received"}.',
+            code=ProductErrorCode.STOCK_NOT_WRITABLE,
+            attr="stock",
+        )
+
+
 def product_update(*, product: Product, data: dict) -> Product:
     """Updates the given fields of a product (the slug stays: links keep working). Raises `sku_taken`
-    (400) for a SKU another product holds, `min_value` (400) for a price <= 0 or a negative stock."""
+    (400) for a SKU another product holds, `min_value` (400) for a price <= 0, `stock_not_writable`
+    (400) when `stock` is given: stock changes only through product_stock_adjust."""
+    _refuse_stock_write(data)
     unknown = set(data) - set(PRODUCT_WRITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not writable: {sorted(unknown)}")
@@ -253,15 +269,64 @@ def product_update(*, product: Product, data: dict) -> Product:
 
 
 def product_save_from_admin(*, product: Product) -> Product:
-    """The admin's save: a new product gets a generated slug when it has none; every save invalidates
-    the catalog cache. Database constraints (price > 0, stock >= 0, unique SKU) still apply."""
+    """The admin's save: a new product gets a generated slug when it has none and its opening stock;
+    an existing product's save writes every field but stock (the form's copy of it was read earlier,
+    and a checkout may have taken units since). Every save invalidates the catalog cache. Database
+    constraints (price > 0, stock >= 0, unique SKU) still apply."""
     _validate_product_values({"price": product.price, "stock": product.stock})
     if not product.slug:
         product.slug = _unique_slug(Product, product.name, fallback="product", exclude_pk=product.pk)
     with transaction.atomic():
-        product.save()
+        if product.pk is None:
+            product.save()
+        else:
+            product.save(update_fields=_PRODUCT_ADMIN_UPDATE_FIELDS)
+            product.refresh_from_db(fields=PRODUCT_UPDATE_NEVER_WRITES)
     catalog_cache_bump()
     return product
+
+
+_PRODUCT_ADMIN_UPDATE_FIELDS = [
+    field.name
+    for field in Product._meta.concrete_fields
+    if not field.primary_key and field.name not in (*PRODUCT_UPDATE_NEVER_WRITES, "created_at")
+]
+
+
+def product_stock_adjust(*, product_id: int, delta: int, reason: str, actor=None) -> StockMovement:
+    """Moves a product's stock by `delta` units ("+20 received", "-2 damaged") with one conditional
+    update, so it composes with checkouts and cancellations running at the same time (no value read
+    earlier is ever written back), and records who, when, why and the stock it left.
+
+    Raises NotFound (no such product), ValidationFailed (`min_value` for a zero delta, `blank` for no
+    reason), Conflict (`out_of_stock`) when removing more units than are in stock.
+    """
+    reason = (reason or "").strip()
+    if not delta:
+        raise ValidationFailed(
+            "The adjustment must add or remove at least one unit.", code=ProductErrorCode.MIN_VALUE, attr="delta"
+        )
+    if not reason:
+        raise ValidationFailed(
+            "Say why the stock changes (e.g. received, damaged).", code=ProductErrorCode.BLANK, attr="reason"
+        )
+    with transaction.atomic():
+        moved = Product.objects.filter(pk=product_id, stock__gte=-delta).update(
+            stock=F("stock") + delta, updated_at=timezone.now()
+        )
+        stock = Product.objects.filter(pk=product_id).values_list("stock", flat=True).first()
+        if stock is None:
+            raise NotFound("Product not found.")
+        if not moved:
+            raise Conflict(
+                f"Only {stock} in stock; cannot remove {-delta}.", code=ProductErrorCode.OUT_OF_STOCK, attr="delta"
+            )
+        movement = StockMovement.objects.create(
+            product_id=product_id, delta=delta, reason=reason[:200], stock_after=stock, actor=actor
+        )
+    catalog_cache_bump()
+    logger.info("stock of product %s moved by %+d to %s (%s) by %s", product_id, delta, stock, reason, actor)
+    return movement
 
 
 def category_save_from_admin(*, category: Category) -> Category:

@@ -37,6 +37,7 @@ from .serializers import (
     ReviewSerializer,
     ReviewUpdateSerializer,
     ReviewWriteSerializer,
+    StockAdjustmentSerializer,
     WishlistAddSerializer,
     WishlistItemSerializer,
     product_detail_data,
@@ -219,6 +220,31 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         data = self._validated(ProductImageUploadSerializer(data=request.data))
         image = services.product_image_add(product=product, upload=data["image"], alt_text=data["alt"])
         return Response(ProductImageSerializer(image, context={"request": request}).data, status=201)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Stock movements of a product (staff)",
+        description="Every staff adjustment of the product's stock, newest first.",
+        responses={200: StockAdjustmentSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Adjust a product's stock (staff)",
+        description="Adds (delta > 0) or removes (delta < 0) units with one conditional update, so it never "
+        "undoes what checkouts took meanwhile; 409 `out_of_stock` when removing more than is in stock.",
+        request=StockAdjustmentSerializer,
+        responses={201: StockAdjustmentSerializer, 409: ErrorResponseSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="stock-adjustments", filter_backends=[])
+    def stock_adjustments(self, request, pk=None):
+        product = self.get_object()
+        if request.method == "GET":
+            paginator = StandardPagination()
+            page = paginator.paginate_queryset(selectors.stock_movement_list(product=product), request, view=self)
+            return paginator.get_paginated_response(StockAdjustmentSerializer(page, many=True).data)
+        data = self._validated(StockAdjustmentSerializer(data=request.data))
+        movement = services.product_stock_adjust(product_id=product.pk, actor=request.user, **data)
+        return Response(StockAdjustmentSerializer(movement).data, status=status.HTTP_201_CREATED)
 
     @staticmethod
     def _validated(serializer) -> dict:

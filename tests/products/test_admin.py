@@ -61,9 +61,13 @@ def test_feature_unfeature_and_deactivate_actions(admin_client):
     assert (second.is_featured, second.is_active) == (True, False)
 
 
-def test_list_editable_price_and_stock(admin_client):
-    product = ProductFactory(price=Decimal("10.00"), stock=1)
+def test_list_editable_price_leaves_stock_that_a_checkout_took(admin_client):
+    """The lost update staff hit: the list page showed stock 15, an order took 3, a price edit was
+    saved with the page's old stock in it. Stock must stay 12 (the admin never writes what it read)."""
+    product = ProductFactory(price=Decimal("10.00"), stock=15)
     url = reverse("admin:products_product_changelist")
+    admin_client.get(url)  # the page staff looked at: stock 15
+    Product.objects.filter(pk=product.pk).update(stock=12)  # meanwhile a checkout took 3
 
     response = admin_client.post(
         url,
@@ -72,14 +76,14 @@ def test_list_editable_price_and_stock(admin_client):
             "form-INITIAL_FORMS": "1",
             "form-0-id": str(product.id),
             "form-0-price": "12.00",
-            "form-0-stock": "9",
+            "form-0-stock": "15",  # what an old form would have sent back
             "_save": "Save",
         },
     )
 
     assert response.status_code == 302
     product.refresh_from_db()
-    assert (product.price, product.stock) == (Decimal("12.00"), 9)
+    assert (product.price, product.stock) == (Decimal("12.00"), 12)
 
 
 def test_admin_add_product_generates_a_slug(admin_client):

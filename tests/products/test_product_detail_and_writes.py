@@ -43,6 +43,11 @@ def _payload(**overrides):
     return data
 
 
+def _update_payload(**overrides):
+    """A replacement (PUT) body: everything but stock, which an update may not write."""
+    return {key: value for key, value in _payload(**overrides).items() if key != "stock"}
+
+
 # --- detail ------------------------------------------------------------------------------------
 
 
@@ -198,13 +203,34 @@ def test_create_ignores_read_only_fields(staff_client):
 def test_staff_put_replaces_and_patch_updates(staff_client):
     product = ProductFactory(name="Lamp", price=Decimal("10.00"), stock=1)
 
-    put = staff_client.put(detail_url(product.id), _payload(name="Lamp XL", sku=product.sku, price="15.00"))
-    patch = staff_client.patch(detail_url(product.id), {"stock": 40}, format="json")
+    put = staff_client.put(detail_url(product.id), _update_payload(name="Lamp XL", sku=product.sku, price="15.00"))
+    patch = staff_client.patch(detail_url(product.id), {"description": "Brighter"}, format="json")
 
     assert put.status_code == 200
     assert patch.status_code == 200
     product.refresh_from_db()
-    assert (product.name, product.price, product.stock) == ("Lamp XL", Decimal("15.00"), 40)
+    assert (product.name, product.price, product.description, product.stock) == (
+        "Lamp XL",
+        Decimal("15.00"),
+        "Brighter",
+        1,
+    )
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_an_update_refuses_to_write_stock(staff_client, method):
+    """Stock moves only by signed adjustments: a value a client read earlier is never written back."""
+    product = ProductFactory(price=Decimal("10.00"), stock=15)
+    body = {"stock": 15} if method == "patch" else {**_update_payload(sku=product.sku), "stock": 15}
+    Product.objects.filter(pk=product.pk).update(stock=12)  # a checkout took 3 since the client read 15
+
+    response = getattr(staff_client, method)(detail_url(product.id), body, format="json")
+
+    assert response.status_code == 400
+    assert error_codes(response) == ["stock_not_writable"]
+    assert response.json()["errors"][0]["attr"] == "stock"
+    product.refresh_from_db()
+    assert (product.stock, product.price) == (12, Decimal("10.00"))
 
 
 def test_put_without_required_fields_is_a_400(staff_client):

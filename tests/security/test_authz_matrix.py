@@ -142,6 +142,10 @@ def _product_body(w, role):
     }
 
 
+def _without(body: dict, key: str) -> dict:
+    return {k: v for k, v in body.items() if k != key}
+
+
 def _reset_body(w, role):
     return {
         "uid": urlsafe_base64_encode(force_bytes(w.owner.pk)),
@@ -202,11 +206,17 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("/api/products/featured/", "GET"): Cell(PUBLIC),
     ("/api/products/low-stock/", "GET"): Cell(STAFF_READ),
     ("/api/products/<int:pk>/", "GET"): Cell(PUBLIC, params=_product),
-    ("/api/products/<int:pk>/", "PUT"): Cell(r(401, 403, 403, 200), params=_product, body=_product_body),
+    ("/api/products/<int:pk>/", "PUT"): Cell(
+        r(401, 403, 403, 200), params=_product, body=lambda w, role: _without(_product_body(w, role), "stock")
+    ),
     ("/api/products/<int:pk>/", "PATCH"): Cell(
         r(401, 403, 403, 200), params=_product, body=lambda w, role: {"price": "21.00"}
     ),
     ("/api/products/<int:pk>/", "DELETE"): Cell(r(401, 403, 403, 204), params=_product),
+    ("/api/products/<int:pk>/stock-adjustments/", "GET"): Cell(STAFF_READ, params=_product),
+    ("/api/products/<int:pk>/stock-adjustments/", "POST"): Cell(
+        r(401, 403, 403, 201), params=_product, body=lambda w, role: {"delta": 5, "reason": "received"}
+    ),
     ("/api/products/<int:pk>/images/", "POST"): Cell(
         r(401, 403, 403, 201),
         params=_product,

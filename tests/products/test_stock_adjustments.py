@@ -1,0 +1,187 @@
+"""Stock moves only by signed adjustments (issue: the admin's lost update that oversold)."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from novacart.exceptions import Conflict
+from orders.models import Order
+from orders.services import order_place_from_cart
+from products.models import Product, StockMovement
+from products.services import product_stock_adjust
+from tests.concurrency import run_concurrently
+from tests.conftest import requires_postgres
+from tests.factories import AddressFactory, ProductFactory, StaffFactory, UserFactory
+from tests.orders.helpers import fill_cart, place_order
+
+pytestmark = pytest.mark.django_db
+
+
+def _url(product):
+    return f"/api/products/{product.pk}/stock-adjustments/"
+
+
+def test_an_adjustment_adds_to_the_stock_and_is_recorded(staff_client):
+    product = ProductFactory(stock=5)
+
+    response = staff_client.post(_url(product), {"delta": 20, "reason": " received "}, format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["delta"], body["reason"], body["stock_after"]) == (20, "received", 25)
+    assert body["actor"].endswith("@example.com") and body["created_at"]
+    product.refresh_from_db()
+    assert product.stock == 25
+    movement = StockMovement.objects.get(product=product)
+    assert (movement.delta, movement.stock_after, movement.actor.email) == (20, 25, body["actor"])
+
+
+def test_adjustments_are_listed_newest_first(staff_client):
+    product = ProductFactory(stock=5)
+    staff_client.post(_url(product), {"delta": 3, "reason": "received"}, format="json")
+    staff_client.post(_url(product), {"delta": -2, "reason": "damaged"}, format="json")
+
+    response = staff_client.get(_url(product))
+
+    assert response.status_code == 200
+    assert [(m["delta"], m["reason"], m["stock_after"]) for m in response.json()["results"]] == [
+        (-2, "damaged", 6),
+        (3, "received", 8),
+    ]
+
+
+def test_removing_more_than_is_in_stock_is_a_409_and_changes_nothing(staff_client):
+    product = ProductFactory(stock=2)
+
+    response = staff_client.post(_url(product), {"delta": -3, "reason": "damaged"}, format="json")
+
+    assert response.status_code == 409
+    assert [(e["code"], e["attr"]) for e in response.json()["errors"]] == [("out_of_stock", "delta")]
+    product.refresh_from_db()
+    assert product.stock == 2
+    assert not StockMovement.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body,code,attr",
+    [
+        ({"delta": 0, "reason": "nothing"}, "min_value", "delta"),
+        ({"delta": 5, "reason": "   "}, "blank", "reason"),
+        ({"delta": 5}, "required", "reason"),
+        ({"reason": "received"}, "required", "delta"),
+        ({"delta": "lots", "reason": "received"}, "invalid", "delta"),
+        ({"delta": 10**10, "reason": "received"}, "max_value", "delta"),
+    ],
+)
+def test_a_malformed_adjustment_is_a_400(staff_client, body, code, attr):
+    product = ProductFactory(stock=2)
+
+    response = staff_client.post(_url(product), body, format="json")
+
+    assert response.status_code == 400
+    assert (response.json()["errors"][0]["code"], response.json()["errors"][0]["attr"]) == (code, attr)
+    product.refresh_from_db()
+    assert product.stock == 2
+    assert not StockMovement.objects.exists()
+
+
+def test_an_unknown_product_is_a_404(staff_client):
+    response = staff_client.post("/api/products/999999/stock-adjustments/", {"delta": 1, "reason": "x"}, format="json")
+
+    assert response.status_code == 404
+
+
+def test_the_admin_change_form_leaves_stock_that_a_checkout_took(admin_client):
+    """55 in stock, an order takes 2, staff save a description edit from the form they opened before:
+    stock stays 53."""
+    product = ProductFactory(stock=55, price=Decimal("10.00"))
+    url = reverse("admin:products_product_change", args=[product.pk])
+    form = admin_client.get(url)
+    assert b"Adjust stock" in form.content
+    place_order(UserFactory(), lines=[(product, 2)])
+
+    response = admin_client.post(
+        url,
+        {
+            "name": product.name,
+            "sku": product.sku,
+            "description": "A new description",
+            "price": "10.00",
+            "stock": "55",  # a form from before the order would carry this back
+            "is_active": "on",
+            "images-TOTAL_FORMS": "0",
+            "images-INITIAL_FORMS": "0",
+            "stock_movements-TOTAL_FORMS": "0",
+            "stock_movements-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302, response.content[:3000]
+    product.refresh_from_db()
+    assert (product.description, product.stock) == ("A new description", 53)
+
+
+def test_the_admin_adjusts_stock_through_the_service_and_shows_the_record(admin_client):
+    product = ProductFactory(stock=4)
+    url = reverse("admin:products_product_adjust_stock", args=[product.pk])
+
+    refused = admin_client.post(url, {"delta": "-5", "reason": "damaged"})
+    done = admin_client.post(url, {"delta": "20", "reason": "received"}, follow=True)
+
+    assert refused.status_code == 200 and b"Only 4 in stock" in refused.content
+    assert done.status_code == 200
+    assert b"Stock of" in done.content and b"+20 (received), now 24" in done.content
+    assert b"received" in admin_client.get(reverse("admin:products_stockmovement_changelist")).content
+    product.refresh_from_db()
+    assert product.stock == 24
+
+
+def test_staff_without_the_change_permission_cannot_adjust_in_the_admin(client):
+    viewer = StaffFactory()
+    client.force_login(viewer)
+    product = ProductFactory(stock=4)
+
+    response = client.post(reverse("admin:products_product_adjust_stock", args=[product.pk]), {"delta": "5"})
+
+    assert response.status_code == 403
+    product.refresh_from_db()
+    assert product.stock == 4
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_adjustments_and_checkouts_at_once_lose_nothing():
+    """Ten checkouts of one unit and ten "+1 received" at once: stock ends where it started, and every
+    movement's stock_after is a value the product really had."""
+    product = ProductFactory(stock=10)
+    staff = StaffFactory()
+    buyers = [UserFactory() for _ in range(10)]
+    for buyer in buyers:
+        fill_cart(buyer, (product, 1))
+    addresses = {buyer.pk: AddressFactory(user=buyer).pk for buyer in buyers}
+
+    def checkout(buyer):
+        return lambda: order_place_from_cart(user=buyer, address_id=addresses[buyer.pk], payment_method="cod")
+
+    def receive():
+        return product_stock_adjust(product_id=product.pk, delta=1, reason="received", actor=staff)
+
+    results, errors = run_concurrently(*[checkout(b) for b in buyers], *[receive for _ in range(10)])
+
+    assert errors == []
+    product.refresh_from_db()
+    assert product.stock == 10
+    assert Order.objects.count() == 10
+    assert sorted(m.stock_after for m in StockMovement.objects.all()) == sorted(
+        m.stock_after for m in results if isinstance(m, StockMovement)
+    )
+    assert all(0 < m.stock_after <= 20 for m in StockMovement.objects.all())
+
+
+def test_the_service_refuses_to_go_below_zero():
+    product = ProductFactory(stock=1)
+
+    with pytest.raises(Conflict):
+        product_stock_adjust(product_id=product.pk, delta=-2, reason="damaged")
+    assert Product.objects.get(pk=product.pk).stock == 1
