@@ -2,7 +2,9 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
+
+from novacart.checks import refuse_to_start
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "novacart.settings.base")
 
@@ -12,6 +14,19 @@ app.autodiscover_tasks()
 # Tasks that services queue live beside the services, apart from the scheduled jobs in tasks.py
 # (orders.emails), so that neither imports the other in a cycle.
 app.autodiscover_tasks(related_name="emails")
+
+
+class RefuseMisconfiguredStart(bootsteps.Step):
+    """The worker sends the e-mails, password-reset links among them: like gunicorn (novacart.wsgi) it
+    refuses to start on what `manage.py check` reports (novacart.checks), which it never runs itself
+    (Celery's Django fixup runs the checks but ignores what they find)."""
+
+    def __init__(self, parent, **kwargs):
+        super().__init__(parent, **kwargs)
+        refuse_to_start()
+
+
+app.steps["worker"].add(RefuseMisconfiguredStart)
 
 
 def enqueue_on_commit(task, *args, **kwargs) -> None:
