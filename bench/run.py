@@ -245,6 +245,11 @@ class Bench:
             CELERY_BROKER_URL="",
             CELERY_TASK_ALWAYS_EAGER="1",
             EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+            # Production refuses to start on localhost origins (novacart.checks); the bench sends no links.
+            FRONTEND_URL="https://shop.bench.invalid",
+            CORS_ALLOWED_ORIGINS="",
+            CSRF_TRUSTED_ORIGINS="",
+            FRONTEND_ALLOWED_ORIGINS="https://shop.bench.invalid",
             PAYMENT_GATEWAY="",
             STRIPE_SECRET_KEY="",
             LOG_LEVEL=self.args.log_level,

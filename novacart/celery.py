@@ -3,8 +3,10 @@
 import logging
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
 from django.db import transaction
+
+from novacart.checks import refuse_to_start
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "novacart.settings.base")
 
@@ -16,6 +18,19 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(related_name="emails")
 
 logger = logging.getLogger("novacart.tasks")
+
+
+class RefuseMisconfiguredStart(bootsteps.Step):
+    """The worker sends the e-mails, password-reset links among them: like gunicorn (novacart.wsgi) it
+    refuses to start on what `manage.py check` reports (novacart.checks), which it never runs itself
+    (Celery's Django fixup runs the checks but ignores what they find)."""
+
+    def __init__(self, parent, **kwargs):
+        super().__init__(parent, **kwargs)
+        refuse_to_start()
+
+
+app.steps["worker"].add(RefuseMisconfiguredStart)
 
 
 def enqueue_on_commit(task, *args, **kwargs) -> None:

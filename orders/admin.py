@@ -93,7 +93,7 @@ class OrderAdmin(admin.ModelAdmin):
                 to_status=to_status,
                 actor=Actor.STAFF,
                 user=request.user,
-                note=f"Marked {to_status.lower()} in the admin by {request.user.email}.",
+                note=f"Marked {to_status.lower()} in the admin.",
                 **kwargs,
             )
         except ServiceError as exc:

@@ -80,6 +80,9 @@ def order_transition(
     status timestamp, restores stock on cancellation and on a refund before shipping, and queues
     the customer e-mail after commit.
 
+    `note` is shown to the customer in the order's `status_history`: it never names a person (the
+    actor label says "staff"); `user` is who did it, kept on the status change for the admin.
+
     Raises Conflict(`invalid_transition`) when the move is not allowed, and
     ValidationFailed(`tracking_number_required`) when shipping a card order without a tracking number.
     """

@@ -161,7 +161,7 @@ class OrderStatusView(APIView):
             actor=Actor.STAFF,
             user=request.user,
             tracking_number=serializer.validated_data.get("tracking_number", ""),
-            note=f"Status set by {request.user.email}.",
+            note="Status set by staff.",
         )
         return _order_response(request.user, pk)
 

@@ -41,11 +41,12 @@ class RefundAnswer:
         return asdict(self)
 
 
-def payment_refund_complete(*, payment_id: int, refund_id: str = "", note: str = "") -> str:
+def payment_refund_complete(*, payment_id: int, refund_id: str = "", note: str = "", user=None) -> str:
     """The provider confirmed a full refund: payment REFUNDED, and the order -> REFUNDED through
     order_transition (which restores stock when it had not shipped) when this was the payment that
     paid it. An order that was never paid by it (cancelled, or paid by another payment) keeps its
-    status. Call inside a transaction."""
+    status. `user` is the staff member who asked for the refund, recorded on the status change for
+    the admin (the customer sees the note, which names nobody). Call inside a transaction."""
     order, payment = lock_order_and_payment(payment_id=payment_id, with_products=True)
     if payment.status == PaymentStatus.REFUNDED:
         return "ignored: already refunded"
@@ -61,7 +62,9 @@ def payment_refund_complete(*, payment_id: int, refund_id: str = "", note: str =
         Payment.objects.filter(order=order, status__in=PAYMENT_CAPTURED_STATUSES).exclude(pk=payment.pk).exists()
     )
     if order.status in ORDER_SALE_STATUSES and not others_captured:
-        order_transition(order_id=order.pk, to_status=OrderStatus.REFUNDED, actor=Actor.SYSTEM, note=note[:255])
+        order_transition(
+            order_id=order.pk, to_status=OrderStatus.REFUNDED, actor=Actor.SYSTEM, user=user, note=note[:255]
+        )
         return "order_refunded"
     return f"payment_refunded: order stays {order.status}"
 
@@ -128,7 +131,7 @@ def _refund_through_gateway(*, payment: Payment, idempotency_key: str, user=None
             locked.last_error = f"refund {refund.id} {refund.status} at the provider"
         locked.save()
         if refund.status == "succeeded":
-            payment_refund_complete(payment_id=payment.pk, refund_id=refund.id, note=note)
+            payment_refund_complete(payment_id=payment.pk, refund_id=refund.id, note=note, user=user)
     if failed:
         raise ProviderError(
             f"The provider reported the refund as {refund.status}.", code=PaymentErrorCode.REFUND_FAILED
@@ -162,9 +165,11 @@ def payment_refund(*, order_id: int, user=None) -> RefundAnswer:
             code=PaymentErrorCode.PAYMENT_NOT_REFUNDABLE,
             attr="order_id",
         )
-    who = getattr(user, "email", None) or "system"
     return _refund_through_gateway(
-        payment=payment, idempotency_key=f"order-{order.pk}-refund", user=user, note=f"refund requested by {who}"
+        payment=payment,
+        idempotency_key=f"order-{order.pk}-refund",
+        user=user,
+        note="Refund requested by staff." if user is not None else "Refund requested.",
     )
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "anymail",
+    "novacart",  # the checks that span the apps (novacart/checks.py)
     "users",
     "products",
     "cart",
@@ -140,7 +141,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3 * 24 * 3600)
-FRONTEND_URL = env_str("FRONTEND_URL", "http://localhost:5173").rstrip("/")
+# The development front end under DEBUG only; with DEBUG off it must be set (novacart.checks).
+FRONTEND_URL = env_str("FRONTEND_URL", "http://localhost:5173" if DEBUG else "").rstrip("/")
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("ACCESS_TOKEN_LIFETIME_MINUTES", 60)),
@@ -252,7 +254,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- CORS / CSRF ----------------------------------------------------------
-CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "http://localhost:5173,http://127.0.0.1:5173")
+# No cross-origin browser access by default with DEBUG off; localhost origins are refused there (novacart.checks).
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "http://localhost:5173,http://127.0.0.1:5173" if DEBUG else "")
 CORS_ALLOW_CREDENTIALS = True
 CORS_EXPOSE_HEADERS = ["X-Request-ID"]
 from corsheaders.defaults import default_headers  # noqa: E402
@@ -309,6 +312,7 @@ elif RESEND_API_KEY:
 elif EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:
+    # Development only: with DEBUG off the app refuses to start on it (novacart.checks, E001).
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 ANYMAIL = {"RESEND_API_KEY": RESEND_API_KEY}
 EMAIL_PORT = env_int("EMAIL_PORT", 587)

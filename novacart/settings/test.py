@@ -12,6 +12,9 @@ os.environ.setdefault("PAYMENT_GATEWAY", "")
 os.environ.setdefault("STRIPE_SECRET_KEY", "")
 os.environ.setdefault("REDIS_URL", "")
 os.environ.setdefault("CELERY_BROKER_URL", "")
+# The suite's shop front is the development SPA on localhost (reset links, CORS, CSRF, redirects).
+os.environ.setdefault("FRONTEND_URL", "http://localhost:5173")
+os.environ.setdefault("CORS_ALLOWED_ORIGINS", "http://localhost:5173,http://127.0.0.1:5173")
 
 from .base import *  # noqa: E402,F403
 from .base import REST_FRAMEWORK  # noqa: E402
@@ -38,4 +41,6 @@ REST_FRAMEWORK = {
     },
 }
 SECURE_HSTS_SECONDS = 0
+# DEBUG is off to be production-like, with those localhost origins on purpose (novacart.checks).
+SILENCED_SYSTEM_CHECKS = ["novacart.E003"]
 CATALOG_CACHE_SECONDS = 0

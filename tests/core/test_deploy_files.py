@@ -49,6 +49,9 @@ def test_web_service_builds_migrates_and_serves_with_production_settings():
         "CLOUDINARY_API_KEY",
         "CLOUDINARY_API_SECRET",
         "RESEND_API_KEY",
+        "EMAIL_HOST",
+        "EMAIL_HOST_USER",
+        "EMAIL_HOST_PASSWORD",
         "ALLOWED_HOSTS",
         "CORS_ALLOWED_ORIGINS",
         "CSRF_TRUSTED_ORIGINS",
@@ -68,6 +71,14 @@ def test_worker_runs_celery_with_beat_against_the_same_database_and_broker():
     assert env["DATABASE_URL"]["fromDatabase"]["name"] == "novacart-db"
     assert env["CELERY_BROKER_URL"]["fromService"]["name"] == _service(blueprint, "keyvalue")["name"]
     assert env["SECRET_KEY"]["fromService"] == {"type": "web", "name": "novacart-web", "envVarKey": "SECRET_KEY"}
+
+
+def test_the_worker_sends_mail_and_builds_links_with_the_apis_configuration():
+    """The worker refuses to start without a mail service or FRONTEND_URL (novacart.checks), like the API."""
+    env = _env(_service(_blueprint(), "worker"))
+
+    for key in ("RESEND_API_KEY", "EMAIL_HOST", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "FRONTEND_URL"):
+        assert env[key]["fromService"] == {"type": "web", "name": "novacart-web", "envVarKey": key}, key
 
 
 def test_every_variable_in_the_blueprint_is_one_the_app_reads():

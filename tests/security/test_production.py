@@ -11,11 +11,19 @@ from django.test import override_settings
 from django.urls import Resolver404, clear_url_caches, resolve
 
 REPO = Path(__file__).resolve().parents[2]
+SHOP = "https://shop.example.com"
+# A complete production configuration: what .ci/run and render.yaml pass.
 PROD_ENV = {
     "DJANGO_SETTINGS_MODULE": "novacart.settings.prod",
     "SECRET_KEY": "prod-test-" + "k" * 60,
     "ALLOWED_HOSTS": "shop.example.com",
     "DATABASE_URL": "sqlite:///:memory:",
+    "RESEND_API_KEY": "re_test_not_a_real_key",
+    "EMAIL_HOST": "",
+    "EMAIL_BACKEND": "",
+    "FRONTEND_URL": SHOP,
+    "CORS_ALLOWED_ORIGINS": SHOP,
+    "CSRF_TRUSTED_ORIGINS": SHOP,
 }
 
 PROBE = """
@@ -170,3 +178,105 @@ def test_check_deploy_passes_with_production_settings():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- An incomplete production configuration is refused (issue 13, flaw 2) -------------------------
+
+CHECK_DEPLOY = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+CONSOLE = "django.core.mail.backends.console.EmailBackend"
+SMTP = "django.core.mail.backends.smtp.EmailBackend"
+# What the settings read as unset is given as "" (so a developer's .env cannot fill it in); None
+# removes a variable whose default comes from another one (CSRF_TRUSTED_ORIGINS from the CORS origins).
+DANGEROUS_DEFAULTS = {
+    "no e-mail configured": ({"RESEND_API_KEY": ""}, "novacart.E001", ["RESEND_API_KEY", "EMAIL_HOST"]),
+    "mail to the console by name": (
+        {"RESEND_API_KEY": "", "EMAIL_BACKEND": CONSOLE},
+        "novacart.E001",
+        ["RESEND_API_KEY", "EMAIL_HOST"],
+    ),
+    "SMTP without a host": ({"RESEND_API_KEY": "", "EMAIL_BACKEND": SMTP}, "novacart.E001", ["EMAIL_HOST"]),
+    "no FRONTEND_URL": ({"FRONTEND_URL": ""}, "novacart.E002", ["FRONTEND_URL"]),
+    "development FRONTEND_URL": ({"FRONTEND_URL": "http://localhost:5173"}, "novacart.E003", ["FRONTEND_URL"]),
+    "development CORS origins": (
+        {"CORS_ALLOWED_ORIGINS": "http://localhost:5173,http://127.0.0.1:5173", "CSRF_TRUSTED_ORIGINS": None},
+        "novacart.E003",
+        ["CORS_ALLOWED_ORIGINS", "CSRF_TRUSTED_ORIGINS"],
+    ),
+    "development CSRF origin": (
+        {"CSRF_TRUSTED_ORIGINS": f"{SHOP},http://[::1]:5173"},
+        "novacart.E003",
+        ["CSRF_TRUSTED_ORIGINS"],
+    ),
+    "development redirect origin": (
+        {"FRONTEND_ALLOWED_ORIGINS": "http://127.0.0.1:5173"},
+        "novacart.E003",
+        ["FRONTEND_ALLOWED_ORIGINS"],
+    ),
+}
+ENTRY_POINTS = {
+    "migrate (Render's pre-deploy command)": [sys.executable, "manage.py", "migrate", "--noinput"],
+    "gunicorn's WSGI application": [sys.executable, "-c", "import novacart.wsgi"],
+    "the ASGI application": [sys.executable, "-c", "import novacart.asgi"],
+    "the Celery worker": [sys.executable, "-m", "celery", "-A", "novacart", "worker", "--concurrency=1"],
+}
+
+
+def _run(command: list[str], **overrides: str | None) -> subprocess.CompletedProcess:
+    """`command` in a fresh interpreter with the complete production configuration, changed by `overrides`."""
+    env = _clean_env()
+    env.update(PROD_ENV, CELERY_BROKER_URL="memory://")
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    # A process that fails to refuse would run on (a worker, a server): the timeout fails the test.
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+
+def _reported(output: str, code: str) -> list[str]:
+    return [line for line in output.splitlines() if f"({code})" in line]
+
+
+@pytest.mark.parametrize(("overrides", "code", "variables"), DANGEROUS_DEFAULTS.values(), ids=list(DANGEROUS_DEFAULTS))
+def test_check_deploy_fails_naming_the_variable_with_each_dangerous_default_left_in(overrides, code, variables):
+    result = _run(CHECK_DEPLOY, **overrides)
+
+    assert result.returncode != 0, result.stdout + result.stderr
+    reported = _reported(result.stdout + result.stderr, code)
+    assert reported, result.stderr
+    for name in variables:
+        assert any(name in line for line in reported), (name, reported)
+
+
+@pytest.mark.parametrize("command", ENTRY_POINTS.values(), ids=list(ENTRY_POINTS))
+def test_every_entry_point_refuses_to_start_when_mail_would_go_to_the_log(command):
+    result = _run(command, RESEND_API_KEY="", FRONTEND_URL="http://localhost:5173")
+    output = result.stdout + result.stderr
+
+    assert result.returncode != 0, output
+    assert _reported(output, "novacart.E001") and "RESEND_API_KEY" in output
+    assert any("FRONTEND_URL" in line for line in _reported(output, "novacart.E003"))
+
+
+def test_the_servers_start_with_a_complete_production_configuration():
+    for name in ("gunicorn's WSGI application", "the ASGI application"):
+        result = _run(ENTRY_POINTS[name])
+        assert result.returncode == 0, (name, result.stderr)
+
+
+def test_unset_origins_trust_no_browser_origin_in_production():
+    script = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "print(json.dumps([settings.FRONTEND_URL, settings.CORS_ALLOWED_ORIGINS, settings.CSRF_TRUSTED_ORIGINS, "
+        "settings.EMAIL_BACKEND]))"
+    )
+
+    result = _run(
+        [sys.executable, "-c", script], FRONTEND_URL=None, CORS_ALLOWED_ORIGINS=None, CSRF_TRUSTED_ORIGINS=None
+    )
+
+    assert result.returncode == 0, result.stderr
+    frontend, cors, csrf, backend = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (frontend, cors, csrf) == ("", [], [])
+    assert backend == "anymail.backends.resend.EmailBackend"
