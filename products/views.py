@@ -262,6 +262,9 @@ ProductViewSet = extend_validation_errors(
     field_name="image",
     actions=["upload_image"],
 )(ProductViewSet)
+ProductViewSet = extend_validation_errors(
+    [ProductErrorCode.STOCK_NOT_WRITABLE], field_name="stock", actions=["update", "partial_update"]
+)(ProductViewSet)
 
 
 # --- Reviews -----------------------------------------------------------------------------------
