@@ -94,7 +94,7 @@ def enumerate_api_routes() -> set[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Cell:
-    """Expected status per role (an int, or a set where only the body decides), and how to call."""
+    """The one expected status per role, and how to call."""
 
     expected: dict
     params: Callable[[World], dict] = field(default=lambda w: {})
@@ -356,8 +356,7 @@ def test_access(world, path, method, role):
 
     response = _call(world, role, path, method, cell)
 
-    allowed = expected if isinstance(expected, set) else {expected}
-    assert response.status_code in allowed, (
+    assert response.status_code == expected, (
         f"{method} {path} as {role}: {response.status_code}, expected {expected}: {response.content[:500]!r}"
     )
     if response.status_code >= 400:
