@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 DEMO_CATALOG ?= fixtures/demo_catalog.json
 
-.PHONY: run test lint format install install-dev worker beat superuser bench bench-quick clean
+.PHONY: run test test-fast lint format install install-dev worker beat superuser bench bench-quick clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ run: install
 
 test: install-dev
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The edit-run loop: everything but the schema fuzzing and the tests marked slow in pyproject.toml
+# (subprocesses, the whole OpenAPI document). `make test` and CI still run the whole suite.
+test-fast: install-dev
+	$(PY) -m pytest -q -m "not fuzz and not slow" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

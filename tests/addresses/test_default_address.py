@@ -1,12 +1,13 @@
 """A user with addresses has exactly one default address."""
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from addresses import services
 from addresses.models import Address
+from tests.concurrency import run_concurrently
 from tests.conftest import requires_postgres
 from tests.factories import AddressFactory, UserFactory
 
@@ -158,45 +159,18 @@ def test_services_can_be_called_directly(user):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_addresses_and_set_defaults_keep_one_default():
     user = UserFactory()
-    barrier = threading.Barrier(6)
-    failures = []
 
     def create(index):
-        try:
-            barrier.wait(timeout=10)
-            services.address_create(user=user, data={**VALID, "city": f"City {index}", "is_default": index % 2 == 0})
-        except Exception as exc:  # asserted on below
-            failures.append(exc)
-        finally:
-            connection.close()
+        return services.address_create(user=user, data={**VALID, "city": f"City {index}", "is_default": index % 2 == 0})
 
-    threads = [threading.Thread(target=create, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    _, failures = run_concurrently(*[partial(create, i) for i in range(6)])
 
     assert failures == []
     assert Address.objects.filter(user=user).count() == 6
     assert len(defaults(user)) == 1
 
     ids = list(Address.objects.filter(user=user).values_list("pk", flat=True))
-    barrier = threading.Barrier(len(ids))
-
-    def set_default(address_id):
-        try:
-            barrier.wait(timeout=10)
-            services.address_set_default(user=user, address_id=address_id)
-        except Exception as exc:
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=set_default, args=(pk,)) for pk in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    _, failures = run_concurrently(*[partial(services.address_set_default, user=user, address_id=pk) for pk in ids])
 
     assert failures == []
     assert len(defaults(user)) == 1

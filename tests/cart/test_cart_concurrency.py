@@ -1,38 +1,16 @@
 """Real threads against PostgreSQL: the cart row lock keeps one line per product."""
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection
 
 from cart.models import Cart, CartItem
 from cart.services import cart_add_item, cart_merge_anonymous
+from tests.concurrency import run_concurrently
 from tests.conftest import auth_client, requires_postgres
 from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_in_threads(count, target):
-    barrier = threading.Barrier(count)
-    results, failures = [], []
-
-    def worker(index):
-        try:
-            barrier.wait(timeout=10)
-            results.append(target(index))
-        except Exception as exc:  # collected and asserted on in the test
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results, failures
 
 
 @pytest.mark.parametrize("cart_exists", [True, False])
@@ -42,10 +20,10 @@ def test_simultaneous_adds_of_one_product_end_as_one_line_with_the_sum(cart_exis
     if cart_exists:
         CartFactory(user=user)
 
-    def add_over_http(index):
+    def add_over_http():
         return auth_client(user).post("/api/cart/add/", {"product_id": product.pk, "quantity": 2}, format="json")
 
-    results, failures = run_in_threads(8, add_over_http)
+    results, failures = run_concurrently(*[add_over_http] * 8)
 
     assert failures == []
     assert sorted(r.status_code for r in results) == [200] * 7 + [201]
@@ -58,8 +36,8 @@ def test_simultaneous_adds_never_exceed_stock():
     product = ProductFactory(stock=5)
     CartFactory(user=user)
 
-    results, failures = run_in_threads(
-        8, lambda i: cart_add_item(user=user, cart_token=None, product_id=product.pk, quantity=1)
+    results, failures = run_concurrently(
+        *[lambda: cart_add_item(user=user, cart_token=None, product_id=product.pk, quantity=1)] * 8
     )
 
     assert len(results) == 5
@@ -71,8 +49,8 @@ def test_simultaneous_anonymous_adds_with_one_token_share_one_line():
     anonymous = CartFactory(user=None)
     product = ProductFactory(stock=100)
 
-    results, failures = run_in_threads(
-        6, lambda i: cart_add_item(user=None, cart_token=anonymous.token, product_id=product.pk, quantity=3)
+    results, failures = run_concurrently(
+        *[lambda: cart_add_item(user=None, cart_token=anonymous.token, product_id=product.pk, quantity=3)] * 6
     )
 
     assert failures == []
@@ -86,7 +64,7 @@ def test_simultaneous_logins_with_one_cart_token_merge_it_once():
     anonymous = CartFactory(user=None)
     CartItemFactory(cart=anonymous, product=product, quantity=4)
 
-    results, failures = run_in_threads(5, lambda i: cart_merge_anonymous(user=user, cart_token=anonymous.token))
+    results, failures = run_concurrently(*[lambda: cart_merge_anonymous(user=user, cart_token=anonymous.token)] * 5)
 
     assert failures == []
     assert not Cart.objects.filter(pk=anonymous.pk).exists()
@@ -106,7 +84,7 @@ def test_merge_and_add_at_the_same_time_do_not_deadlock_or_lose_units():
             return cart_merge_anonymous(user=user, cart_token=anonymous.token)
         return cart_add_item(user=user, cart_token=None, product_id=products[index % 3].pk, quantity=1)
 
-    results, failures = run_in_threads(7, work)
+    results, failures = run_concurrently(*[partial(work, i) for i in range(7)])
 
     assert failures == []
     # 3 merged units + 6 added units, spread over three lines

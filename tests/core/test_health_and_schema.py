@@ -41,6 +41,7 @@ def test_health_needs_no_authentication_and_ignores_a_bad_token(api_client):
     assert api_client.get("/api/health/").status_code == 200
 
 
+@pytest.mark.slow
 def test_schema_is_a_valid_openapi_3_document(api_client):
     response = api_client.get("/api/schema/?format=json")
 

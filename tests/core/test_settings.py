@@ -59,6 +59,7 @@ def _django_setup(**variables: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_production_configuration_starts():
     result = _django_setup()
 
@@ -83,6 +84,7 @@ def test_start_up_fails_without_allowed_hosts_when_debug_is_off():
     assert "ALLOWED_HOSTS must list" in result.stderr
 
 
+@pytest.mark.slow
 def test_renders_own_host_name_is_allowed():
     result = _django_setup(
         ALLOWED_HOSTS="",

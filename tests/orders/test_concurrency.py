@@ -1,14 +1,14 @@
 """Checkout under contention on PostgreSQL: the product row lock keeps stock from being oversold."""
 
-import threading
 from decimal import Decimal
+from functools import partial
 
 import pytest
-from django.db import connection
 
 from cart.models import CartItem
 from orders.models import Order, OrderItem
 from products.models import Product
+from tests.concurrency import run_concurrently
 from tests.conftest import auth_client, requires_postgres
 from tests.factories import AddressFactory, ProductFactory, UserFactory
 
@@ -27,28 +27,19 @@ def test_twenty_buyers_for_five_units_make_exactly_five_orders():
         user = UserFactory()
         fill_cart(user, (product, 1))
         buyers.append((auth_client(user), AddressFactory(user=user).pk))
-    barrier = threading.Barrier(BUYERS)
-    responses = [None] * BUYERS
 
     def buy(index):
         client, address_id = buyers[index]
-        try:
-            barrier.wait(timeout=30)
-            responses[index] = client.post(
-                "/api/orders/create/",
-                {"shipping_address_id": address_id, "payment_method": "card"},
-                format="json",
-                HTTP_IDEMPOTENCY_KEY=f"buy-{index}",
-            )
-        finally:
-            connection.close()
+        return client.post(
+            "/api/orders/create/",
+            {"shipping_address_id": address_id, "payment_method": "card"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"buy-{index}",
+        )
 
-    threads = [threading.Thread(target=buy, args=(i,)) for i in range(BUYERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    responses, errors = run_concurrently(*[partial(buy, i) for i in range(BUYERS)], timeout=120)
 
+    assert errors == []
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] * STOCK + [409] * (BUYERS - STOCK)
     for response in responses:

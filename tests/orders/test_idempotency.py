@@ -4,7 +4,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from orders import services
@@ -12,6 +11,7 @@ from orders.idempotency import purge_expired_keys
 from orders.models import IdempotencyKey, Order
 from orders.tasks import purge_idempotency_keys
 from products.models import Product
+from tests.concurrency import run_concurrently
 from tests.conftest import auth_client, requires_postgres
 from tests.factories import AddressFactory, ProductFactory, UserFactory
 
@@ -135,29 +135,28 @@ def test_concurrent_duplicate_is_409_while_first_is_running(monkeypatch):
         return real_place(**kwargs)
 
     monkeypatch.setattr(services, "order_place_from_cart", slow_place)
-    responses = {}
 
     def first_request():
+        return _post(auth_client(user), body, "dup-key")
+
+    def retries_while_the_first_is_running():
         try:
-            responses["first"] = _post(auth_client(user), body, "dup-key")
+            assert entered.wait(timeout=30)
+            duplicate = _post(auth_client(user), body, "dup-key")
+            different = _post(auth_client(user), {**body, "payment_method": "cod"}, "dup-key")
+            return duplicate, different
         finally:
-            connection.close()
+            release.set()
 
-    thread = threading.Thread(target=first_request)
-    thread.start()
-    try:
-        assert entered.wait(timeout=30)
-        duplicate = _post(auth_client(user), body, "dup-key")
-        different = _post(auth_client(user), {**body, "payment_method": "cod"}, "dup-key")
-    finally:
-        release.set()
-        thread.join()
+    results, errors = run_concurrently(first_request, retries_while_the_first_is_running)
 
+    assert errors == []
+    first, (duplicate, different) = results
     assert duplicate.status_code == 409
     assert duplicate.json()["errors"][0]["code"] == "idempotency_request_in_progress"
     assert different.status_code == 422
-    assert responses["first"].status_code == 201
+    assert first.status_code == 201
     replay = _post(auth_client(user), body, "dup-key")
     assert replay.status_code == 201
-    assert replay.json()["id"] == responses["first"].json()["id"]
+    assert replay.json()["id"] == first.json()["id"]
     assert Order.objects.count() == 1

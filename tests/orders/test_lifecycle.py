@@ -1,12 +1,11 @@
 """The order lifecycle: every (from, to, actor, payment method) against an explicit table."""
 
 import itertools
-import threading
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.core import mail
-from django.db import connection
 
 from novacart.exceptions import Conflict, ValidationFailed
 from orders.emails import send_order_email
@@ -14,6 +13,7 @@ from orders.models import Order, OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services import order_transition
 from orders.transitions import Actor
 from products.models import Product
+from tests.concurrency import run_concurrently
 from tests.conftest import requires_postgres
 from tests.factories import OrderFactory, OrderItemFactory, ProductFactory, UserFactory
 
@@ -260,31 +260,19 @@ def test_cancel_racing_payment_ends_in_exactly_one_state():
     for _round in range(30):
         order = place_order(user, lines=[(product, 2)])
         stock_after_order = Product.objects.get(pk=product.pk).stock
-        barrier = threading.Barrier(2)
-        errors: list[Exception] = []
 
-        def move(to_status, actor, order_id=order.pk, barrier=barrier, errors=errors):
-            try:
-                barrier.wait()
-                order_transition(order_id=order_id, to_status=to_status, actor=actor, user=user)
-            except Conflict as exc:
-                errors.append(exc)
-            finally:
-                connection.close()
+        def move(to_status, actor, order_id=order.pk):
+            return order_transition(order_id=order_id, to_status=to_status, actor=actor, user=user)
 
-        threads = [
-            threading.Thread(target=move, args=(S.PAID, Actor.SYSTEM)),
-            threading.Thread(target=move, args=(S.CANCELLED, Actor.CUSTOMER)),
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results, errors = run_concurrently(
+            partial(move, S.PAID, Actor.SYSTEM), partial(move, S.CANCELLED, Actor.CUSTOMER)
+        )
 
         order.refresh_from_db()
         assert order.status in (S.PAID, S.CANCELLED)
         outcomes[order.status] += 1
-        assert len(errors) == 1 and errors[0].code == "invalid_transition"
+        assert len(results) == 1
+        assert len(errors) == 1 and isinstance(errors[0], Conflict) and errors[0].code == "invalid_transition"
         history = list(order.status_history.values_list("from_status", "to_status"))
         assert history == [("", "PENDING"), ("PENDING", order.status)]
         stock = Product.objects.get(pk=product.pk).stock

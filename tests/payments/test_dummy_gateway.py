@@ -148,6 +148,7 @@ def _load_settings(**env) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_the_development_gateway_is_refused_at_start_up_with_debug_off():
     refused = _load_settings(DEBUG="0", PAYMENT_GATEWAY="dummy")
     allowed = _load_settings(DEBUG="1", PAYMENT_GATEWAY="dummy")
@@ -158,6 +159,7 @@ def test_the_development_gateway_is_refused_at_start_up_with_debug_off():
     assert allowed.stdout.strip() == "dummy"
 
 
+@pytest.mark.slow
 def test_make_run_defaults_to_the_development_gateway_and_a_secret_key_to_stripe():
     dev = _load_settings(NOVACART_DEV="1")
     live = _load_settings(DEBUG="0", STRIPE_SECRET_KEY="sk_test_abc")

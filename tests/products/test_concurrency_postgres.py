@@ -1,36 +1,14 @@
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from products import services
 from products.models import Product, WishlistItem
+from tests.concurrency import run_concurrently
 from tests.conftest import requires_postgres
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), requires_postgres]
-
-
-def _run_together(workers):
-    barrier = threading.Barrier(len(workers))
-    errors = []
-
-    def wrap(work):
-        try:
-            barrier.wait()
-            work()
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrap, args=(work,)) for work in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def test_concurrent_reviews_keep_the_rating_exact():
@@ -38,8 +16,8 @@ def test_concurrent_reviews_keep_the_rating_exact():
     users = UserFactory.create_batch(8)
     ratings = [1, 2, 3, 4, 5, 5, 4, 3]
 
-    errors = _run_together(
-        [
+    _, errors = run_concurrently(
+        *[
             lambda u=u, r=r: services.review_create(product=product, user=u, rating=r)
             for u, r in zip(users, ratings, strict=True)
         ]
@@ -54,11 +32,8 @@ def test_concurrent_reviews_keep_the_rating_exact():
 def test_concurrent_wishlist_adds_create_one_item():
     product = ProductFactory()
     user = UserFactory()
-    results = []
 
-    errors = _run_together(
-        [lambda: results.append(services.wishlist_add(user=user, product_id=product.id)) for _ in range(6)]
-    )
+    results, errors = run_concurrently(*[lambda: services.wishlist_add(user=user, product_id=product.id)] * 6)
 
     assert errors == []
     assert WishlistItem.objects.filter(user=user, product=product).count() == 1

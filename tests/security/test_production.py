@@ -74,11 +74,14 @@ def _prod(**extra: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+# Every test that starts a subprocess (about a second each, the shared `prod` fixture included) is
+# marked slow: `make test-fast` leaves them to `make test`.
 @pytest.fixture(scope="module")
 def prod():
     return _prod()
 
 
+@pytest.mark.slow
 def test_transport_security_is_on(prod):
     assert prod["DEBUG"] is False
     assert prod["SECURE_HSTS_SECONDS"] >= 31_536_000
@@ -88,23 +91,27 @@ def test_transport_security_is_on(prod):
     assert prod["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
 
 
+@pytest.mark.slow
 def test_cookies_are_secure_and_http_only(prod):
     assert prod["SESSION_COOKIE_SECURE"] and prod["SESSION_COOKIE_HTTPONLY"]
     assert prod["CSRF_COOKIE_SECURE"]
     assert prod["AUTH_COOKIE_SECURE"]  # the JWT cookies of /api/auth/login/
 
 
+@pytest.mark.slow
 def test_browser_hardening_headers_are_configured(prod):
     assert prod["SECURE_CONTENT_TYPE_NOSNIFF"] is True
     assert prod["SECURE_REFERRER_POLICY"] in ("same-origin", "strict-origin-when-cross-origin", "no-referrer")
     assert prod["X_FRAME_OPTIONS"] == "DENY"
 
 
+@pytest.mark.slow
 def test_no_browsable_api_and_no_development_gateway(prod):
     assert prod["renderers"] == ["rest_framework.renderers.JSONRenderer"]
     assert prod["PAYMENT_GATEWAY"] != "dummy"
 
 
+@pytest.mark.slow
 def test_throttles_apply_everywhere_and_use_redis_when_configured(prod):
     assert prod["throttles"] == [
         "rest_framework.throttling.AnonRateThrottle",
@@ -115,11 +122,13 @@ def test_throttles_apply_everywhere_and_use_redis_when_configured(prod):
     assert with_redis["throttle_cache"] == "django.core.cache.backends.redis.RedisCache"
 
 
+@pytest.mark.slow
 def test_admin_url_comes_from_the_environment(prod):
     assert prod["admin"] == "/admin/"
     assert _prod(ADMIN_URL="staff-7f3a9c/")["admin"] == "/staff-7f3a9c/"
 
 
+@pytest.mark.slow
 def test_the_real_response_headers_in_production(client_prod_headers):
     headers = client_prod_headers
     assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
@@ -165,6 +174,7 @@ def test_admin_moves_with_admin_url_in_process(db):
     assert resolve("/admin/").app_name == "admin"
 
 
+@pytest.mark.slow
 def test_check_deploy_passes_with_production_settings():
     """What CI runs (.ci/run): every deployment warning is a failure."""
     env = _clean_env()
