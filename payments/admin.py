@@ -3,25 +3,15 @@ same service as POST /api/payments/refund/."""
 
 from django.contrib import admin, messages
 
+from novacart.admin_base import ReadOnlyModelAdmin
 from novacart.exceptions import ServiceError
 
 from . import refunds
 from .models import Payment, WebhookEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(ReadOnlyModelAdmin):
     list_display = [
         "id",
         "order",
@@ -63,7 +53,7 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdmin):
+class WebhookEventAdmin(ReadOnlyModelAdmin):
     list_display = ["event_id", "type", "received_at", "processed_at", "outcome"]
     list_filter = ["type", "provider"]
     search_fields = ["event_id", "type", "outcome"]

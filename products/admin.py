@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from novacart.admin_base import ReadOnlyModelAdmin
 from novacart.exceptions import ServiceError
 
 from . import services
@@ -245,35 +246,17 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(WishlistItem)
-class WishlistItemAdmin(admin.ModelAdmin):
+class WishlistItemAdmin(ReadOnlyModelAdmin):
     list_display = ["user", "product", "created_at"]
     search_fields = ["user__email", "product__name", "product__sku"]
     list_select_related = ["user", "product"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyModelAdmin):
     """The record of every staff stock adjustment: read-only (adjust from the product's page)."""
 
     list_display = ["created_at", "product", "delta", "reason", "stock_after", "actor"]
     list_filter = ["created_at"]
     search_fields = ["product__name", "product__sku", "reason"]
     list_select_related = ["product", "actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
