@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_standardized_errors",
     "anymail",
+    "novacart",
     "users",
     "products",
     "cart",
