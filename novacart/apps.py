@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.core import checks
 
-from .checks import production_configuration
+from .checks import production_configuration, shared_cache
 
 
 class NovaCartConfig(AppConfig):
@@ -13,3 +13,4 @@ class NovaCartConfig(AppConfig):
     def ready(self):
         # Every run, not only `check --deploy`: migrate and runserver must stop too (novacart.checks).
         checks.register(production_configuration, checks.Tags.security)
+        checks.register(shared_cache, checks.Tags.caches, deploy=True)

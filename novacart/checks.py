@@ -18,6 +18,10 @@ runs system checks stops: `migrate` (Render's pre-deploy command), `runserver`, 
 and the Celery worker run no system checks: novacart.wsgi, novacart.asgi and the worker's start-up
 step (novacart.celery) call `refuse_to_start` instead, which raises the same messages.
 
+A deploy-only check (`shared_cache`, `check --deploy`): production runs several processes
+(gunicorn workers, more web instances when render.yaml scales the service), so nothing one of them
+needs may live in another one's memory: the cache must be shared (REDIS_URL).
+
 SECRET_KEY and ALLOWED_HOSTS are refused in the settings themselves, which nothing can override.
 These are system checks because a settings module may use such values on purpose, and says so with
 SILENCED_SYSTEM_CHECKS (novacart.settings.test: localhost origins with DEBUG off); the environment
@@ -29,6 +33,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error
+from django.core.checks import Warning as CheckWarning
 from django.core.exceptions import ImproperlyConfigured
 
 CONSOLE_BACKEND = "django.core.mail.backends.console.EmailBackend"
@@ -135,3 +140,37 @@ def refuse_to_start() -> None:
     errors = [error for error in production_configuration() if not error.is_silenced()]
     if errors:
         raise ImproperlyConfigured("NovaCart refuses to start:\n" + "\n".join(str(error) for error in errors))
+
+
+# Cache backends whose entries only the process (or, for files, the machine) that wrote them sees.
+PROCESS_LOCAL_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+    "django.core.cache.backends.filebased.FileBasedCache",
+}
+
+
+def shared_cache(app_configs=None, **kwargs):
+    """Deploy check (registered by novacart.apps): throttles and the catalog cache need one cache for all."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    if backend not in PROCESS_LOCAL_CACHES:
+        return []
+    issues = [
+        CheckWarning(
+            "REDIS_URL is not set: the cache is each process's own memory, so every gunicorn worker and "
+            "every instance keeps its own throttle counters and the rate limits multiply with them.",
+            hint="Set REDIS_URL to the Redis that every web instance shares (render.yaml does).",
+            id="novacart.caches.W001",
+        )
+    ]
+    if settings.CATALOG_CACHE_SECONDS > 0:
+        issues.append(
+            Error(
+                f"CATALOG_CACHE_SECONDS={settings.CATALOG_CACHE_SECONDS} with a cache in process memory: "
+                "a catalog write on one process cannot invalidate the pages the others keep, so customers "
+                "see old prices and stock for that long.",
+                hint="Set REDIS_URL, or CATALOG_CACHE_SECONDS=0.",
+                id="novacart.caches.E001",
+            )
+        )
+    return issues

@@ -174,12 +174,11 @@ def test_admin_moves_with_admin_url_in_process(db):
     assert resolve("/admin/").app_name == "admin"
 
 
-@pytest.mark.slow
-def test_check_deploy_passes_with_production_settings():
+def _check_deploy(**extra: str) -> subprocess.CompletedProcess:
     """What CI runs (.ci/run): every deployment warning is a failure."""
     env = _clean_env()
-    env.update(PROD_ENV)
-    result = subprocess.run(
+    env.update(PROD_ENV, **extra)
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=REPO,
         env=env,
@@ -187,6 +186,13 @@ def test_check_deploy_passes_with_production_settings():
         text=True,
         timeout=120,
     )
+
+
+@pytest.mark.slow
+def test_check_deploy_passes_with_production_settings():
+    # The check only reads the URL; nothing connects to Redis.
+    result = _check_deploy(REDIS_URL="redis://127.0.0.1:6379/0")
+
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -290,3 +296,24 @@ def test_unset_origins_trust_no_browser_origin_in_production():
     frontend, cors, csrf, backend = json.loads(result.stdout.strip().splitlines()[-1])
     assert (frontend, cors, csrf) == ("", [], [])
     assert backend == "anymail.backends.resend.EmailBackend"
+
+
+def test_check_deploy_fails_when_workers_would_count_throttles_apart():
+    """Without REDIS_URL the cache is each process's memory: every gunicorn worker and every
+    instance keeps its own throttle counters, so the limits multiply with the processes."""
+    result = _check_deploy()
+
+    assert result.returncode != 0
+    assert "novacart.caches.W001" in result.stderr
+    assert "REDIS_URL is not set" in result.stderr
+
+
+def test_check_deploy_refuses_a_catalog_cache_in_process_memory():
+    """A catalog write on one process cannot invalidate the pages another process keeps."""
+    result = _check_deploy(CATALOG_CACHE_SECONDS="60")
+
+    assert result.returncode != 0
+    assert "novacart.caches.E001" in result.stderr
+    assert "CATALOG_CACHE_SECONDS=60" in result.stderr
+    # With a shared cache the same setting is what render.yaml runs.
+    assert _check_deploy(CATALOG_CACHE_SECONDS="60", REDIS_URL="redis://127.0.0.1:6379/0").returncode == 0
