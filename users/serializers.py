@@ -3,6 +3,7 @@ from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.serializers import PasswordField
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer as BaseTokenObtainPairSerializer
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer as BaseTokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings
 
 from .error_codes import UserErrorCode
 
@@ -64,16 +65,18 @@ class DetailSerializer(serializers.Serializer):
 
 
 class TokenRefreshSerializer(BaseTokenRefreshSerializer):
-    """SimpleJWT's refresh, except that a token of a deleted user is a 401 instead of a 500
-    (the library looks the user up with `.get()` and lets DoesNotExist escape)."""
+    """Checks a refresh token (signature, expiry, type, not spent) and that it names an active user;
+    `services.token_refresh_rotate` spends it. Unlike SimpleJWT's, a token of a deleted user, or one
+    naming no user, is a 401 instead of a 500 or a pass."""
 
     def validate(self, attrs):
-        try:
-            return super().validate(attrs)
-        except User.DoesNotExist:
+        refresh = self.token_class(attrs["refresh"])
+        user = User.objects.filter(**{api_settings.USER_ID_FIELD: refresh.get(api_settings.USER_ID_CLAIM)}).first()
+        if not api_settings.USER_AUTHENTICATION_RULE(user):
             raise exceptions.AuthenticationFailed(
                 self.error_messages["no_active_account"], UserErrorCode.NO_ACTIVE_ACCOUNT
-            ) from None
+            )
+        return {"token": refresh, "user": user}
 
 
 class TokenObtainPairSerializer(BaseTokenObtainPairSerializer):

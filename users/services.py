@@ -12,6 +12,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from novacart.celery import enqueue_on_commit
 from novacart.exceptions import ErrorItem, ValidationFailed
@@ -28,6 +29,30 @@ PROFILE_FIELDS = ("first_name", "last_name", "phone")
 
 def tokens_for_user(user) -> dict:
     refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def token_refresh_rotate(*, refresh: RefreshToken, user) -> dict:
+    """Spends a checked refresh token of `user` and returns a new pair (`access`, `refresh`).
+
+    Of any number of concurrent calls with one token exactly one gets a pair, whichever process or
+    app instance runs it: the insert of the spent token's blacklist row (one per outstanding token,
+    a unique constraint) decides, in the database. SimpleJWT's own rotation cannot decide: its
+    get_or_create hands the loser the winner's row and carries on. Raises TokenError for a token
+    that is spent already; a loser writes nothing."""
+    jti = refresh[api_settings.JTI_CLAIM]
+    with transaction.atomic():
+        outstanding, _ = OutstandingToken.objects.get_or_create(
+            jti=jti,
+            defaults={"user": user, "token": str(refresh), "expires_at": datetime_from_epoch(refresh["exp"])},
+        )
+        _, spent_now = BlacklistedToken.objects.get_or_create(token=outstanding)
+        if not spent_now:
+            raise TokenError("Token is blacklisted")
+        refresh.set_jti()
+        refresh.set_exp()
+        refresh.set_iat()
+        refresh.outstand()
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 

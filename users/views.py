@@ -96,17 +96,20 @@ class TokenRefreshRotateView(TokenRefreshView):
     def post(self, request, *args, **kwargs):
         cookie = request.COOKIES.get(settings.AUTH_COOKIE_REFRESH)
         # A body that is not a JSON object (null, a list) goes to the serializer, which says 400.
-        if not isinstance(request.data, dict) or "refresh" in request.data or not cookie:
-            return super().post(request, *args, **kwargs)
-        JWTHeaderOrCookieAuthentication.enforce_csrf(request)
-        serializer = self.get_serializer(data={"refresh": cookie})
+        from_cookie = isinstance(request.data, dict) and "refresh" not in request.data and bool(cookie)
+        if from_cookie:
+            JWTHeaderOrCookieAuthentication.enforce_csrf(request)
+        serializer = self.get_serializer(data={"refresh": cookie} if from_cookie else request.data)
         try:
             serializer.is_valid(raise_exception=True)
+            tokens = services.token_refresh_rotate(
+                refresh=serializer.validated_data["token"], user=serializer.validated_data["user"]
+            )
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
-        tokens = serializer.validated_data
         response = Response(tokens, status=status.HTTP_200_OK)
-        _set_auth_cookies(response, access=tokens["access"], refresh=tokens.get("refresh"))
+        if from_cookie:
+            _set_auth_cookies(response, access=tokens["access"], refresh=tokens["refresh"])
         return response
 
 
