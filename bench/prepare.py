@@ -213,9 +213,9 @@ def _make_users(role: str, count: int):
 
 
 def _token(user) -> str:
-    from rest_framework_simplejwt.tokens import AccessToken
+    from users.services import tokens_for_user
 
-    return str(AccessToken.for_user(user))
+    return tokens_for_user(user)["access"]
 
 
 def _addresses(users) -> dict[int, int]:

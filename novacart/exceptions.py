@@ -13,6 +13,7 @@ from django.http import JsonResponse, UnreadablePostError
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
 from rest_framework.exceptions import ErrorDetail
+from rest_framework_simplejwt.exceptions import AuthenticationFailed as TokenAuthenticationFailed
 
 from .error_codes import CoreErrorCode
 
@@ -91,8 +92,23 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = CoreErrorCode.PAYLOAD_TOO_LARGE
 
 
+def _one_item_authentication_failed(exc: TokenAuthenticationFailed) -> exceptions.AuthenticationFailed:
+    """SimpleJWT's 401s carry a dict (`detail`, `code`, and for a bad token `messages` naming its token
+    classes) that the formatter would flatten into one error item per key. The contract has one item
+    with one code: the code SimpleJWT chose, and the reason a client can act on ("Token is expired")."""
+    detail = exc.detail
+    messages = detail.get("messages") or []
+    reason = messages[0]["message"] if messages else detail["detail"]
+    plain = exceptions.AuthenticationFailed(str(reason), code=str(detail["code"]))
+    plain.status_code = exc.status_code
+    plain.auth_header = getattr(exc, "auth_header", None)
+    return plain
+
+
 class NovaCartExceptionHandler(ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, TokenAuthenticationFailed):
+            return _one_item_authentication_failed(exc)
         if isinstance(exc, ServiceError):
             if exc.status_code == status.HTTP_400_BAD_REQUEST:
                 detail: dict = {}

@@ -1,11 +1,11 @@
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import StaffFactory, UserFactory
 from tests.payments.fake_stripe import SECRET_KEY, FakeStripe
 from tests.payments.helpers import WEBHOOK_SECRET
+from users.services import tokens_for_user
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +24,7 @@ def api_client():
 
 def auth_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for_user(user)['access']}")
     return client
 
 

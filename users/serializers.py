@@ -1,10 +1,14 @@
 from django.contrib.auth import get_user_model
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework_simplejwt.serializers import PasswordField
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer as BaseTokenObtainPairSerializer
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer as BaseTokenRefreshSerializer
+from rest_framework_simplejwt.serializers import TokenVerifySerializer as BaseTokenVerifySerializer
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import UntypedToken
 
-from .error_codes import UserErrorCode
+from .authentication import JWTHeaderOrCookieAuthentication, user_for_refresh_token
+from .tokens import SessionRefreshToken
 
 User = get_user_model()
 
@@ -63,22 +67,37 @@ class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+# Checks a refresh token (signature, expiry, type, not spent, issued since the last password change)
+# and that it names an active user; services.token_refresh_rotate spends it. Unlike SimpleJWT's, a token
+# of a deleted user, or one naming no user, is a 401 instead of a 500 or a pass. (Comments, not
+# docstrings, here: drf-spectacular publishes a serializer's docstring in the schema.)
 class TokenRefreshSerializer(BaseTokenRefreshSerializer):
-    """SimpleJWT's refresh, except that a token of a deleted user is a 401 instead of a 500
-    (the library looks the user up with `.get()` and lets DoesNotExist escape)."""
+    token_class = SessionRefreshToken
 
     def validate(self, attrs):
-        try:
-            return super().validate(attrs)
-        except User.DoesNotExist:
-            raise exceptions.AuthenticationFailed(
-                self.error_messages["no_active_account"], UserErrorCode.NO_ACTIVE_ACCOUNT
-            ) from None
+        refresh = self.token_class(attrs["refresh"])
+        return {"token": refresh, "user": user_for_refresh_token(refresh)}
+
+
+# SimpleJWT's verify answers for the signature and expiry; this one refuses what the rest of the API
+# refuses: a spent or logged-out refresh token, an access token whose session ended, and any token
+# issued before the last password change or reset.
+class TokenVerifySerializer(BaseTokenVerifySerializer):
+    def validate(self, attrs):
+        raw = attrs["token"]
+        if UntypedToken(raw).get(api_settings.TOKEN_TYPE_CLAIM) == SessionRefreshToken.token_type:
+            user_for_refresh_token(SessionRefreshToken(raw))
+        else:
+            authentication = JWTHeaderOrCookieAuthentication()
+            authentication.get_user(authentication.get_validated_token(raw.encode()))
+        return {}
 
 
 class TokenObtainPairSerializer(BaseTokenObtainPairSerializer):
     """SimpleJWT's, with the same length limits as the login form: an e-mail of 100,000 characters
     went to the database as a case-insensitive match (a 500 on SQLite: LIKE pattern too complex)."""
+
+    token_class = SessionRefreshToken  # with the claims that let a token be refused early (users.tokens)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,18 +6,21 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from novacart.celery import enqueue_on_commit
 from novacart.exceptions import ErrorItem, ValidationFailed
 
 from .error_codes import UserErrorCode
 from .tasks import send_password_reset_email
+from .tokens import SessionRefreshToken
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -27,7 +30,32 @@ PROFILE_FIELDS = ("first_name", "last_name", "phone")
 
 
 def tokens_for_user(user) -> dict:
-    refresh = RefreshToken.for_user(user)
+    refresh = SessionRefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def token_refresh_rotate(*, refresh: SessionRefreshToken, user) -> dict:
+    """Spends a checked refresh token of `user` and returns a new pair (`access`, `refresh`).
+
+    Of any number of concurrent calls with one token exactly one gets a pair, whichever process or
+    app instance runs it: the insert of the spent token's blacklist row (one per outstanding token,
+    a unique constraint) decides, in the database. SimpleJWT's own rotation cannot decide: its
+    get_or_create hands the loser the winner's row and carries on. Spending the token also ends the
+    access tokens issued with it (users.tokens). Raises TokenError for a token that is spent
+    already; a loser writes nothing."""
+    jti = refresh[api_settings.JTI_CLAIM]
+    with transaction.atomic():
+        outstanding, _ = OutstandingToken.objects.get_or_create(
+            jti=jti,
+            defaults={"user": user, "token": str(refresh), "expires_at": datetime_from_epoch(refresh["exp"])},
+        )
+        _, spent_now = BlacklistedToken.objects.get_or_create(token=outstanding)
+        if not spent_now:
+            raise TokenError("Token is blacklisted")
+        refresh.set_jti()
+        refresh.set_exp()
+        refresh.set_iat()
+        refresh.outstand()
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -78,23 +106,32 @@ def _validate_password(password: str, user, *, attr: str) -> None:
         ) from exc
 
 
-def user_logout(*, user, refresh: str) -> None:
-    """Blacklists the user's refresh token (its access token expires on its own).
-    Raises TokenError when the token is invalid or belongs to someone else."""
-    token = RefreshToken(refresh)
-    if str(token.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
+def user_logout(*, user, refresh: str | None, session_jti: str | None) -> None:
+    """Ends the user's session that authenticated the request (`session_jti`: the jti of the refresh
+    token its access token was issued with) and the one of `refresh`, if given, by blacklisting both
+    refresh tokens, which also refuses their access tokens (users.tokens). Raises TokenError, and
+    ends nothing, when `refresh` is invalid, spent or someone else's."""
+    token = RefreshToken(refresh) if refresh else None
+    if token is not None and str(token.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
         raise TokenError("Token is invalid or expired")
-    token.blacklist()
+    with transaction.atomic():
+        if token is not None:
+            token.blacklist()
+        session = OutstandingToken.objects.filter(jti=session_jti, user=user).first() if session_jti else None
+        if session is not None:
+            BlacklistedToken.objects.get_or_create(token=session)
 
 
-def user_revoke_all_refresh_tokens(*, user) -> None:
-    """Every refresh token the user holds stops working (after a password change or reset)."""
-    tokens = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
-    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in tokens], ignore_conflicts=True)
+def user_revoke_all_tokens(*, user) -> None:
+    """Every token the user holds stops working, access tokens included (401 `password_changed`): the
+    user's token generation moves on, and each token carries the generation it was issued in
+    (users.tokens). Tokens issued from now on carry the new one."""
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
 
 
 def user_change_password(*, user, old_password: str, new_password: str) -> None:
-    """Checks the old password, validates the new one, and revokes every refresh token."""
+    """Checks the old password, validates the new one, and revokes every token issued before."""
     if not user.check_password(old_password):
         raise ValidationFailed(
             "The current password is not correct.", code=UserErrorCode.WRONG_PASSWORD, attr="old_password"
@@ -103,7 +140,7 @@ def user_change_password(*, user, old_password: str, new_password: str) -> None:
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        user_revoke_all_refresh_tokens(user=user)
+        user_revoke_all_tokens(user=user)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -118,7 +155,8 @@ def password_reset_request(*, email: str) -> None:
 
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
     """Sets a new password when uid and token are valid. The token stops working once used,
-    because Django's token generator hashes the password it was made for."""
+    because Django's token generator hashes the password it was made for. Revokes every token
+    issued before."""
     invalid = ValidationFailed(
         "The reset link is invalid or has expired.", code=UserErrorCode.INVALID_RESET_TOKEN, attr="token"
     )
@@ -133,4 +171,4 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        user_revoke_all_refresh_tokens(user=user)
+        user_revoke_all_tokens(user=user)

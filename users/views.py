@@ -30,9 +30,11 @@ from .serializers import (
     TokenObtainPairSerializer,
     TokenPairSerializer,
     TokenRefreshSerializer,
+    TokenVerifySerializer,
     UserSerializer,
 )
 from .throttles import AuthRateThrottle, LoginFailureThrottle, PasswordResetRateThrottle
+from .tokens import SESSION_CLAIM
 
 CART_TOKEN_PARAMETER = OpenApiParameter(
     "X-Cart-Token",
@@ -81,7 +83,9 @@ class TokenObtainView(TokenObtainPairView):
 
 
 class TokenRefreshRotateView(TokenRefreshView):
-    """`{"refresh"}` -> `{"access", "refresh"}`; the old refresh token is blacklisted.
+    """`{"refresh"}` -> `{"access", "refresh"}`; the old refresh token is blacklisted, and the access
+    tokens issued with it stop working. Of concurrent refreshes with one token exactly one succeeds;
+    the others get 401 `token_not_valid`.
 
     A browser SPA on the cookie transport sends no `refresh` (it cannot read the HttpOnly cookie):
     the `refresh` cookie is used instead, CSRF-checked like every cookie-authenticated write,
@@ -96,17 +100,20 @@ class TokenRefreshRotateView(TokenRefreshView):
     def post(self, request, *args, **kwargs):
         cookie = request.COOKIES.get(settings.AUTH_COOKIE_REFRESH)
         # A body that is not a JSON object (null, a list) goes to the serializer, which says 400.
-        if not isinstance(request.data, dict) or "refresh" in request.data or not cookie:
-            return super().post(request, *args, **kwargs)
-        JWTHeaderOrCookieAuthentication.enforce_csrf(request)
-        serializer = self.get_serializer(data={"refresh": cookie})
+        from_cookie = isinstance(request.data, dict) and "refresh" not in request.data and bool(cookie)
+        if from_cookie:
+            JWTHeaderOrCookieAuthentication.enforce_csrf(request)
+        serializer = self.get_serializer(data={"refresh": cookie} if from_cookie else request.data)
         try:
             serializer.is_valid(raise_exception=True)
+            tokens = services.token_refresh_rotate(
+                refresh=serializer.validated_data["token"], user=serializer.validated_data["user"]
+            )
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
-        tokens = serializer.validated_data
         response = Response(tokens, status=status.HTTP_200_OK)
-        _set_auth_cookies(response, access=tokens["access"], refresh=tokens.get("refresh"))
+        if from_cookie:
+            _set_auth_cookies(response, access=tokens["access"], refresh=tokens["refresh"])
         return response
 
 
@@ -200,18 +207,18 @@ class RegisterView(APIView):
 
 
 class LogoutView(APIView):
-    """Blacklists the refresh token (from the body or the cookie) and clears the cookies."""
+    """Ends the session of the access token that authenticated the request and the one of the refresh
+    token (from the body or the cookie), and clears the cookies."""
 
     @extend_schema(request=LogoutSerializer, responses={200: DetailSerializer})
     def post(self, request):
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         refresh = serializer.validated_data.get("refresh") or request.COOKIES.get(settings.AUTH_COOKIE_REFRESH)
-        if refresh:
-            try:
-                services.user_logout(user=request.user, refresh=refresh)
-            except TokenError as exc:
-                raise InvalidToken(exc.args[0]) from exc
+        try:
+            services.user_logout(user=request.user, refresh=refresh, session_jti=request.auth.get(SESSION_CLAIM))
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
         response = Response({"detail": "Logged out."}, status=status.HTTP_200_OK)
         _clear_auth_cookies(response)
         return response
@@ -276,7 +283,11 @@ class PasswordResetConfirmView(APIView):
 
 
 class TokenVerifyDocumentedView(TokenVerifyView):
-    """SimpleJWT's verify, with its 401 (an invalid or expired token) in the schema."""
+    """`{"token"}` (access or refresh) -> 200 when the API would accept it, else 401: invalid or
+    expired, a spent or logged-out refresh token, a session that ended, or issued before the last
+    password change or reset (`password_changed`)."""
+
+    serializer_class = TokenVerifySerializer
 
     @extend_schema(responses={200: None, 401: ErrorResponse401Serializer})
     def post(self, request, *args, **kwargs):

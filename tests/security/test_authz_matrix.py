@@ -30,6 +30,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.conftest import auth_client
 from tests.factories import DEFAULT_PASSWORD
+from users.services import tokens_for_user
 
 from .conftest import FRONTEND, World, png_bytes, signed_event
 
@@ -165,9 +166,7 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("/api/token/refresh/", "POST"): Cell(
         PUBLIC, body=lambda w, role: {"refresh": str(RefreshToken.for_user(w.owner))}
     ),
-    ("/api/token/verify/", "POST"): Cell(
-        PUBLIC, body=lambda w, role: {"token": str(RefreshToken.for_user(w.owner).access_token)}
-    ),
+    ("/api/token/verify/", "POST"): Cell(PUBLIC, body=lambda w, role: {"token": tokens_for_user(w.owner)["access"]}),
     ("/api/auth/register/", "POST"): Cell(
         r(201, 201, 201, 201),
         body=lambda w, role: {"email": f"new-{role}@example.com", "password": "Another-Str0ng-pass!"},

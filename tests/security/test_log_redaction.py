@@ -160,6 +160,11 @@ def _journey(stripe_gateway, capture) -> dict:
         "/api/auth/change-password/", {"old_password": PASSWORD, "new_password": NEW_PASSWORD}, format="json"
     )
     assert changed.status_code == 200, changed.content
+    # The change refused every earlier token: sign in again with the new password.
+    relogin = APIClient().post("/api/token/", {"email": "grace@example.com", "password": NEW_PASSWORD}, format="json")
+    assert relogin.status_code == 200, relogin.content
+    secrets["access3"] = relogin.json()["access"]
+    customer.credentials(HTTP_AUTHORIZATION=f"Bearer {secrets['access3']}")
     wrong = customer.post(
         "/api/auth/change-password/", {"old_password": PASSWORD, "new_password": NEW_PASSWORD}, format="json"
     )

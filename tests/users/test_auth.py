@@ -8,6 +8,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from users.services import tokens_for_user
 
 User = get_user_model()
 pytestmark = pytest.mark.django_db
@@ -175,7 +176,7 @@ def test_refresh_with_garbage_is_401(api_client):
 
 
 def test_verify_accepts_a_valid_token_and_refuses_a_forged_one(api_client, user):
-    access = str(RefreshToken.for_user(user).access_token)
+    access = tokens_for_user(user)["access"]
 
     assert api_client.post("/api/token/verify/", {"token": access}).status_code == 200
     forged = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")
@@ -329,7 +330,7 @@ def test_cookie_authenticated_post_with_csrf_token_passes(user):
 
 def test_header_auth_needs_no_csrf_token(user):
     client = APIClient(enforce_csrf_checks=True)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for_user(user)['access']}")
 
     response = client.patch("/api/auth/me/", {"first_name": "Grace"})
 
