@@ -32,7 +32,6 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from cart.models import CartItem
 from orders.models import Order, OrderItem, OrderStatus
@@ -44,6 +43,7 @@ from tests.orders.helpers import fill_cart
 from tests.payments.fake_stripe import SECRET_KEY as STRIPE_TEST_SECRET_KEY
 from tests.payments.fake_stripe import FakeStripe, sign_payload
 from tests.payments.helpers import WEBHOOK_SECRET, WEBHOOK_URL, make_order, succeeded_event, transitions
+from users.services import tokens_for_user
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/10"
@@ -305,7 +305,7 @@ def _at_once(calls: list) -> list[Answer]:
     for thread in threads:
         thread.join(timeout=REQUEST_SECONDS * 2)
     failed = [r for r in results if not isinstance(r, Answer)]
-    if failed:  # not an AssertionError: an xfail must not hide a server that stopped answering
+    if failed:
         pytest.fail(f"requests that got no HTTP answer: {failed}")
     return results
 
@@ -317,7 +317,7 @@ def _queued_tasks(client: redis.Redis) -> list[tuple[str, str]]:
 
 
 def _access_token(user) -> str:
-    return str(RefreshToken.for_user(user).access_token)
+    return tokens_for_user(user)["access"]
 
 
 # --- The tests --------------------------------------------------------------------------------
@@ -424,13 +424,12 @@ REFRESHES = 10
 ROUNDS = 5
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="refresh rotation race: fixed in the tokens branch")
 def test_one_refresh_token_sent_to_both_instances_at_once_refreshes_once(instances, user):
     a, b = instances
     outcomes = []
     # Several rounds, each with a fresh token: one round can miss a race by chance, five in a row do not.
     for _round in range(ROUNDS):
-        refresh = str(RefreshToken.for_user(user))
+        refresh = tokens_for_user(user)["refresh"]
         answers = _at_once(
             [
                 lambda server=(a, b)[i % 2], body={"refresh": refresh}: server.post("/api/token/refresh/", body)
@@ -439,7 +438,6 @@ def test_one_refresh_token_sent_to_both_instances_at_once_refreshes_once(instanc
         )
         outcomes.append(sorted(answer.status for answer in answers))
 
-    # Not an AssertionError, so the xfail does not hide it: a server error fails the test today too.
     if any(status >= 500 for statuses in outcomes for status in statuses):
         pytest.fail(f"5xx from a refresh: {outcomes}")
     successes = [statuses.count(200) for statuses in outcomes]
