@@ -1,8 +1,11 @@
 """The Celery application. Broker from CELERY_BROKER_URL; without one, tasks run eagerly in-process."""
 
+import logging
 import os
 
 from celery import Celery
+from django.conf import settings
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "novacart.settings.base")
 
@@ -12,6 +15,8 @@ app.autodiscover_tasks()
 # Tasks that services queue live beside the services, apart from the scheduled jobs in tasks.py
 # (orders.emails), so that neither imports the other in a cycle.
 app.autodiscover_tasks(related_name="emails")
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue_on_commit(task, *args, **kwargs) -> None:
@@ -33,3 +38,20 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
             logger.exception("could not queue task %s args=%r", task.name, args)
 
     transaction.on_commit(_send)
+
+
+def broker_status() -> str:
+    """`ok`, `unavailable`, or `not_configured` without CELERY_BROKER_URL (tasks then run in-process).
+
+    One connection attempt, no retry, at most two seconds: it answers the health check, which Render
+    gives five. The probe reads the URL from settings, which is what the app was configured with."""
+    url = settings.CELERY_BROKER_URL
+    if not url:
+        return "not_configured"
+    try:
+        with app.connection_for_write(url) as connection:
+            connection.ensure_connection(max_retries=0, timeout=2)
+    except KombuOperationalError as exc:
+        logger.warning("health check: broker unavailable: %s", exc)
+        return "unavailable"
+    return "ok"
