@@ -6,10 +6,10 @@ from drf_standardized_errors.openapi_validation_errors import extend_validation_
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from novacart.openapi import ErrorResponseSerializer
+from novacart.throttling import AnonRateThrottle, UserRateThrottle
 
 from . import selectors, services
 from .error_codes import CartErrorCode

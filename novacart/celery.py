@@ -4,7 +4,9 @@ import logging
 import os
 
 from celery import Celery, bootsteps
+from django.conf import settings
 from django.db import transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from novacart.checks import refuse_to_start
 
@@ -47,3 +49,20 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
             logger.exception("could not queue task %s args=%r", task.name, args)
 
     transaction.on_commit(_send)
+
+
+def broker_status() -> str:
+    """`ok`, `unavailable`, or `not_configured` without CELERY_BROKER_URL (tasks then run in-process).
+
+    One connection attempt, no retry, at most two seconds: it answers the health check, which Render
+    gives five. The probe reads the URL from settings, which is what the app was configured with."""
+    url = settings.CELERY_BROKER_URL
+    if not url:
+        return "not_configured"
+    try:
+        with app.connection_for_write(url) as connection:
+            connection.ensure_connection(max_retries=0, timeout=2)
+    except KombuOperationalError as exc:
+        logger.warning("health check: broker unavailable: %s", exc)
+        return "unavailable"
+    return "ok"

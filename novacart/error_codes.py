@@ -15,3 +15,5 @@ class CoreErrorCode(StrEnum):
     BAD_REQUEST = "bad_request"
     SERVER_ERROR = "error"
     DATABASE_UNAVAILABLE = "database_unavailable"
+    CACHE_UNAVAILABLE = "cache_unavailable"
+    BROKER_UNAVAILABLE = "broker_unavailable"

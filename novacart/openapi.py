@@ -19,6 +19,8 @@ from drf_standardized_errors.openapi_serializers import ClientErrorEnum
 from drf_standardized_errors.openapi_utils import get_flat_serializer_fields, get_serializer_fields_with_error_codes
 from rest_framework import serializers
 
+from .throttling import CacheFailurePolicy
+
 
 class ErrorCode401(models.TextChoices):
     AUTHENTICATION_FAILED = "authentication_failed", "Authentication failed"
@@ -71,7 +73,18 @@ class ErrorResponseSerializer(serializers.Serializer):
 
 
 class AutoSchema(StandardizedErrorsAutoSchema):
-    """Also documents the validation errors of query-string serializers on safe methods."""
+    """Also documents the validation errors of query-string serializers on safe methods, and the
+    503 `cache_unavailable` of endpoints whose rate limit fails closed (novacart/throttling.py)."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction=direction)
+        if direction == "response" and "503" not in responses and self._has_fail_closed_throttle():
+            responses["503"] = self._get_response_for_code(ErrorResponseSerializer, "503")
+        return responses
+
+    def _has_fail_closed_throttle(self) -> bool:
+        throttles = self.view.get_throttles()
+        return any(isinstance(throttle, CacheFailurePolicy) and not throttle.fail_open for throttle in throttles)
 
     def _query_serializers(self) -> list:
         if self.method in ("PUT", "PATCH", "POST"):

@@ -1,6 +1,7 @@
 """Project-level views: health, and JSON answers for errors raised outside DRF."""
 
 import logging
+from dataclasses import asdict
 
 from django.db import Error as DatabaseDriverError
 from django.db import connection
@@ -11,13 +12,40 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .cache import cache_status
+from .celery import broker_status
 from .error_codes import CoreErrorCode
-from .exceptions import error_body, json_error
+from .exceptions import ErrorItem, json_error
 
 logger = logging.getLogger(__name__)
 
 
+def _database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    # Error, not DatabaseError: a closed connection raises InterfaceError, which is not one.
+    except DatabaseDriverError:
+        logger.exception("health check: database unreachable")
+        return "unavailable"
+    return "ok"
+
+
+# What each dependency's 503 error says, and its code. A dependency is required when it is configured: the
+# database always, the cache with REDIS_URL, the broker with CELERY_BROKER_URL.
+_DOWN = {
+    "database": (CoreErrorCode.DATABASE_UNAVAILABLE, "The database is unreachable."),
+    "cache": (CoreErrorCode.CACHE_UNAVAILABLE, "The cache (Redis) does not accept reads or writes."),
+    "broker": (CoreErrorCode.BROKER_UNAVAILABLE, "The task broker is unreachable."),
+}
+
+
 class HealthView(APIView):
+    """200 with each dependency's state (`ok` or `not_configured`); 503 in the error shape, one
+    `<dependency>_unavailable` error each, when a configured one does not answer. Render stops
+    routing to an instance that fails this for 15 seconds and restarts it after 60."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes: list = []
@@ -25,7 +53,15 @@ class HealthView(APIView):
     @extend_schema(
         operation_id="health",
         responses={
-            200: inline_serializer("Health", {"status": serializers.CharField(), "database": serializers.CharField()}),
+            200: inline_serializer(
+                "Health",
+                {
+                    "status": serializers.CharField(),
+                    "database": serializers.CharField(),
+                    "cache": serializers.CharField(help_text="`ok`, or `not_configured` without REDIS_URL"),
+                    "broker": serializers.CharField(help_text="`ok`, or `not_configured` without CELERY_BROKER_URL"),
+                },
+            ),
             503: inline_serializer(
                 "HealthDown",
                 {
@@ -36,20 +72,14 @@ class HealthView(APIView):
         },
     )
     def get(self, request):
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-                cursor.fetchone()
-        # Error, not DatabaseError: a closed connection raises InterfaceError, which is not one.
-        except DatabaseDriverError:
-            logger.exception("health check: database unreachable")
-            return Response(
-                error_body(
-                    CoreErrorCode.DATABASE_UNAVAILABLE, "The database is unreachable.", error_type="server_error"
-                ),
-                status=503,
-            )
-        return Response({"status": "ok", "database": "ok"})
+        states = {"database": _database_status(), "cache": cache_status(), "broker": broker_status()}
+        down = [name for name, state in states.items() if state == "unavailable"]
+        if down:
+            # A response, not a raised ServiceError: a failing health check is logged above, not
+            # reported as a server error every few seconds.
+            errors = [asdict(ErrorItem(*_DOWN[name])) for name in down]
+            return Response({"type": "server_error", "errors": errors}, status=503)
+        return Response({"status": "ok", **states})
 
 
 # A plain Django view is not CSRF-exempt like DRF's views: without this, a POST to a mistyped

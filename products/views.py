@@ -1,5 +1,8 @@
 """Catalog endpoints: parse, authorise, call a selector or service, render."""
 
+import contextlib
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -14,6 +17,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.viewsets import GenericViewSet
 
 from novacart.openapi import ErrorResponseSerializer
@@ -52,10 +56,21 @@ def _is_staff(request) -> bool:
 class AnonymousCatalogCacheMixin:
     """Caches the rendered JSON of anonymous catalog GETs for CATALOG_CACHE_SECONDS (0 disables).
 
-    The key holds the full URL (path and query) and the catalog version, which every catalog write
-    replaces (`services.catalog_cache_bump`), so a change is visible on the next request.
-    Authenticated requests (staff see inactive products) are never cached.
+    The key (products/cache.py) is the answer's identity: the action, `cache_lookup()` (the object,
+    spelled canonically), the request's origin, `canonical_query()` (the parameters the action knows,
+    in one spelling; unknown parameters never count) and the catalog version, which every catalog
+    write replaces (`services.catalog_cache_bump`), so a change is visible on the next request.
+    Authenticated requests (staff see inactive products) are never cached. A cache that cannot be
+    read or written is a miss.
     """
+
+    def cache_lookup(self) -> str:
+        return ""
+
+    def canonical_query(self) -> list[tuple[str, str]] | None:
+        """The query as the cache key spells it; None: not cacheable. By default the action reads no
+        parameter, so none counts."""
+        return []
 
     def cached(self, request, produce):
         if (
@@ -65,7 +80,15 @@ class AnonymousCatalogCacheMixin:
             or not isinstance(getattr(request, "accepted_renderer", None), JSONRenderer)
         ):
             return produce()
-        key = catalog_cache.response_key(request.build_absolute_uri())
+        origin = catalog_cache.cacheable_origin(request)
+        query = self.canonical_query()
+        key = None
+        if origin is not None and query is not None:
+            key = catalog_cache.response_key(
+                action=f"{type(self).__name__}.{self.action}", origin=origin, lookup=self.cache_lookup(), query=query
+            )
+        if key is None:
+            return produce()
         content = catalog_cache.get(key)
         if content is not None:
             response = HttpResponse(content, content_type="application/json")
@@ -90,14 +113,59 @@ class _ProductRowPaginator(Paginator):
 
 
 class ProductPagination(StandardPagination):
+    """Pages of product rows. Links are built from the view's canonical query when it has one (the
+    list and featured), so they carry only known parameters, spelled as the cache key spells them:
+    a cached page never hands one client's parameters to another."""
+
     django_paginator_class = _ProductRowPaginator
+
+    def canonical_params(self, request) -> list[tuple[str, str]]:
+        """The page and the page size as this paginator reads them (the last of repeated values,
+        the size capped at max_page_size, an invalid size as the default), each left out when it
+        is the default."""
+        params = []
+        page = request.query_params.get(self.page_query_param) or "1"
+        # Not a page number (or "last"): kept as sent; the answer is a 404, which is never cached.
+        with contextlib.suppress(ValueError):
+            page = str(int(page))
+        if page != "1":
+            params.append((self.page_query_param, page))
+        size = self.get_page_size(request)
+        if size != self.page_size:
+            params.append((self.page_size_query_param, str(size)))
+        return params
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._link_query = None if view is None else view.canonical_query()
+        return super().paginate_queryset(queryset, request, view)
+
+    def _link_base(self) -> str:
+        if self._link_query is None:
+            return self.request.build_absolute_uri()
+        query = [(name, value) for name, value in self._link_query if name != self.page_query_param]
+        return self.request.build_absolute_uri(self.request.path) + (f"?{urlencode(query)}" if query else "")
+
+    def get_next_link(self):
+        if not self.page.has_next():
+            return None
+        return replace_query_param(self._link_base(), self.page_query_param, self.page.next_page_number())
+
+    def get_previous_link(self):
+        if not self.page.has_previous():
+            return None
+        number = self.page.previous_page_number()
+        if number == 1:
+            return remove_query_param(self._link_base(), self.page_query_param)
+        return replace_query_param(self._link_base(), self.page_query_param, number)
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="List products",
         description="Active products (staff also see inactive ones), filtered, ordered and paginated. "
-        "An invalid filter value is a 400; an unknown `category` slug is a 400 `unknown_category`.",
+        "An invalid filter value is a 400; an unknown `category` slug is a 400 `unknown_category`. "
+        "Query parameters not listed here are ignored (they are not part of the cached answer either), "
+        "and the `next`/`previous` links carry the listed ones only, in one canonical spelling.",
         responses={200: ProductListSerializer(many=True)},
     ),
     retrieve=extend_schema(summary="Product detail", responses={200: ProductDetailSerializer}),
@@ -139,6 +207,26 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         if self.action == "featured":
             qs = qs.filter(is_featured=True, is_active=True)
         return qs
+
+    def cache_lookup(self) -> str:
+        pk = self.kwargs.get("pk", "")
+        try:
+            return str(int(pk))  # /api/products/007/ is product 7
+        except ValueError:
+            return pk  # no product has that id: the answer is a 404, which is never cached
+
+    def canonical_query(self) -> list[tuple[str, str]] | None:
+        """List and featured: the valid filters (`ProductFilter.canonical_params`), then the page
+        and page size; None when a filter is invalid (the answer is a 400). Detail reads no
+        parameter. Other actions have no canonical form (never cached, links as sent)."""
+        if self.action == "retrieve":
+            return []
+        if self.action not in ("list", "featured"):
+            return None
+        if not hasattr(self, "_canonical_query"):
+            filters = self.filterset_class.canonical_params(self.request.query_params)
+            self._canonical_query = None if filters is None else filters + self.paginator.canonical_params(self.request)
+        return self._canonical_query
 
     def get_object(self):
         """The product alone (no joins, no images), for the staff writes."""
@@ -425,6 +513,9 @@ class CategoryViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         if self.action in ("list", "retrieve"):
             return [AllowAny()]
         return [IsAdminUser()]
+
+    def cache_lookup(self) -> str:
+        return self.kwargs.get("slug", "")
 
     def get_serializer_class(self):
         # OPTIONS describes what a client may send; the recursive tree (output only) would never end.

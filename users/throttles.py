@@ -1,10 +1,13 @@
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from novacart.throttling import CacheFailurePolicy
 
-class _SettingsRateThrottle(SimpleRateThrottle):
+
+class _SettingsRateThrottle(CacheFailurePolicy, SimpleRateThrottle):
     """Reads its rate from settings on each request (DRF's default reads it once at import),
-    and counts per client address whether or not the caller is logged in."""
+    and counts per client address whether or not the caller is logged in. Fails closed when its
+    counter cannot be kept (novacart/throttling.py) unless a subclass says otherwise."""
 
     def get_rate(self):
         return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][self.scope]
@@ -14,9 +17,10 @@ class _SettingsRateThrottle(SimpleRateThrottle):
 
 
 class AuthRateThrottle(_SettingsRateThrottle):
-    """Registration and token refresh: every request counts."""
+    """Registration and token refresh: every request counts. A capacity limit: fails open."""
 
     scope = "auth"
+    fail_open = True
 
 
 class LoginFailureThrottle(_SettingsRateThrottle):

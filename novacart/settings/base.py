@@ -112,6 +112,7 @@ DATABASES = {"default": _db}
 IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 
 # --- Cache (throttling, catalog responses) ----------------------------------
+# REDIS_URL is the cache's own Redis (allkeys-lru), never the Celery broker's (see render.yaml).
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
@@ -119,6 +120,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "novacart",
+            # A slow or unreachable Redis must not hold a request: a command gives up after a second
+            # and the caller degrades (novacart/cache.py).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -182,10 +186,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     # Every endpoint is rate-limited (OWASP API4) unless it sets its own throttle_classes (login,
     # password reset: stricter; health and the Stripe webhook: none). Counters live in the default
-    # cache: Redis when REDIS_URL is set, so the limits hold across workers and instances.
+    # cache: Redis when REDIS_URL is set, so the limits hold across workers and instances. DRF's
+    # classes with a policy for a failing cache (novacart/throttling.py: these fail open).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "novacart.throttling.AnonRateThrottle",
+        "novacart.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         # Failed logins (/api/token/, /api/auth/login/) per client address.

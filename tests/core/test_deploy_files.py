@@ -20,6 +20,11 @@ def _service(blueprint, service_type):
     return service
 
 
+def _service_named(blueprint, name):
+    (service,) = [s for s in blueprint["services"] if s["name"] == name]
+    return service
+
+
 def _env(service):
     return {item["key"]: item for item in service["envVars"] if "key" in item}
 
@@ -38,9 +43,16 @@ def test_web_service_builds_migrates_and_serves_with_production_settings():
     assert env["DJANGO_SETTINGS_MODULE"]["value"] == "novacart.settings.prod"
     assert env["SECRET_KEY"].get("generateValue") is True
     assert env["DATABASE_URL"]["fromDatabase"] == {"name": "novacart-db", "property": "connectionString"}
-    for key in ("REDIS_URL", "CELERY_BROKER_URL"):
-        assert env[key]["fromService"]["type"] == "keyvalue"
-        assert env[key]["fromService"]["property"] == "connectionString"
+    assert env["REDIS_URL"]["fromService"] == {
+        "type": "keyvalue",
+        "name": "novacart-cache",
+        "property": "connectionString",
+    }
+    assert env["CELERY_BROKER_URL"]["fromService"] == {
+        "type": "keyvalue",
+        "name": "novacart-broker",
+        "property": "connectionString",
+    }
     for key in (
         "STRIPE_SECRET_KEY",
         "STRIPE_PUBLISHABLE_KEY",
@@ -69,7 +81,8 @@ def test_worker_runs_celery_with_beat_against_the_same_database_and_broker():
     env = _env(worker)
     assert env["DJANGO_SETTINGS_MODULE"]["value"] == "novacart.settings.prod"
     assert env["DATABASE_URL"]["fromDatabase"]["name"] == "novacart-db"
-    assert env["CELERY_BROKER_URL"]["fromService"]["name"] == _service(blueprint, "keyvalue")["name"]
+    assert env["CELERY_BROKER_URL"]["fromService"]["name"] == "novacart-broker"
+    assert env["REDIS_URL"]["fromService"]["name"] == "novacart-cache"
     assert env["SECRET_KEY"]["fromService"] == {"type": "web", "name": "novacart-web", "envVarKey": "SECRET_KEY"}
 
 
@@ -79,6 +92,25 @@ def test_the_worker_sends_mail_and_builds_links_with_the_apis_configuration():
 
     for key in ("RESEND_API_KEY", "EMAIL_HOST", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "FRONTEND_URL"):
         assert env[key]["fromService"] == {"type": "web", "name": "novacart-web", "envVarKey": key}, key
+
+
+def test_the_cache_and_the_broker_are_separate_key_value_instances_with_their_own_policies():
+    """Issue 13, flaw 1: one `noeviction` Redis held the response cache, the throttle counters and the
+    broker, so anonymous catalog reads could fill it and every write (throttles first) failed.
+    maxmemory and its policy are per instance (not per database index), hence two instances: the
+    cache evicts its least recently used keys when full, the broker never drops a queued task."""
+    blueprint = _blueprint()
+    key_values = {s["name"]: s for s in blueprint["services"] if s["type"] == "keyvalue"}
+
+    assert set(key_values) == {"novacart-cache", "novacart-broker"}
+    assert key_values["novacart-cache"]["maxmemoryPolicy"] == "allkeys-lru"
+    assert key_values["novacart-broker"]["maxmemoryPolicy"] == "noeviction"
+    for service in key_values.values():
+        assert service["ipAllowList"] == []  # reachable only from this account's services
+    for name in ("novacart-web", "novacart-worker"):
+        env = _env(_service_named(blueprint, name))
+        assert env["REDIS_URL"]["fromService"]["name"] == "novacart-cache", name
+        assert env["CELERY_BROKER_URL"]["fromService"]["name"] == "novacart-broker", name
 
 
 def test_every_variable_in_the_blueprint_is_one_the_app_reads():

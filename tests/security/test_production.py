@@ -113,9 +113,10 @@ def test_no_browsable_api_and_no_development_gateway(prod):
 
 @pytest.mark.slow
 def test_throttles_apply_everywhere_and_use_redis_when_configured(prod):
+    # DRF's throttles with a policy for a failing cache (novacart/throttling.py).
     assert prod["throttles"] == [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "novacart.throttling.AnonRateThrottle",
+        "novacart.throttling.UserRateThrottle",
     ]
     with_redis = _prod(REDIS_URL="redis://127.0.0.1:6379/9")
     assert with_redis["cache_backend"] == "django.core.cache.backends.redis.RedisCache"
