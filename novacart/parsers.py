@@ -1,7 +1,9 @@
-"""Request parsers that honour DATA_UPLOAD_MAX_MEMORY_SIZE and refuse text that is not Unicode.
+"""The request parser: JSON only (REST_FRAMEWORK's DEFAULT_PARSER_CLASSES), read within
+DATA_UPLOAD_MAX_MEMORY_SIZE and refusing text that is not Unicode.
 
-Django enforces the limit when something reads `request.body` or form data, but DRF's JSONParser
-reads the request stream itself, so without this a JSON body of any size was read into memory.
+A body declared larger than the limit never gets here (novacart/body_limit.py answers 413 before it
+is read). DRF's JSONParser reads the request stream itself, so the read is capped here too, for a
+server whose stream is not bounded by the declared length (Django's ASGI request is a spooled file).
 """
 
 import io
@@ -20,13 +22,6 @@ class JSONParser(parsers.JSONParser):
 
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and stream is not None:
-            request = (parser_context or {}).get("request")
-            try:
-                declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
-            except ValueError:
-                declared = 0
-            if declared > limit:
-                raise PayloadTooLarge()
             body = stream.read(limit + 1)
             if len(body) > limit:
                 raise PayloadTooLarge()
