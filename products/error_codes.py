@@ -13,3 +13,4 @@ class ProductErrorCode(StrEnum):
     IMAGE_TOO_LARGE = "image_too_large"
     IMAGE_TYPE_NOT_ALLOWED = "image_type_not_allowed"
     IMAGE_TOO_MANY_PIXELS = "image_too_many_pixels"
+    IMAGE_TOO_MANY_FRAMES = "image_too_many_frames"

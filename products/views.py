@@ -232,6 +232,7 @@ ProductViewSet = extend_validation_errors(
         ProductErrorCode.IMAGE_TOO_LARGE,
         ProductErrorCode.IMAGE_TYPE_NOT_ALLOWED,
         ProductErrorCode.IMAGE_TOO_MANY_PIXELS,
+        ProductErrorCode.IMAGE_TOO_MANY_FRAMES,
     ],
     field_name="image",
     actions=["upload_image"],

@@ -285,7 +285,9 @@ STORAGES = {
 }
 SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG and not USE_CLOUDINARY)
 PRODUCT_IMAGE_MAX_BYTES = env_int("PRODUCT_IMAGE_MAX_BYTES", 5 * 1024 * 1024)
+# Pixels of all frames together: an animation is that many canvases to whoever shows it.
 PRODUCT_IMAGE_MAX_PIXELS = env_int("PRODUCT_IMAGE_MAX_PIXELS", 40_000_000)
+PRODUCT_IMAGE_MAX_FRAMES = env_int("PRODUCT_IMAGE_MAX_FRAMES", 200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 # The largest multipart body (the image upload, admin forms with images), checked on Content-Length
 # before it is read; every other body has DATA_UPLOAD_MAX_MEMORY_SIZE (novacart/body_limit.py).
