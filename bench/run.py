@@ -245,6 +245,9 @@ class Bench:
             CELERY_BROKER_URL="",
             CELERY_TASK_ALWAYS_EAGER="1",
             EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+            # One local instance and no uploads: the product images stay on this disk, which the
+            # production settings accept only when served (system check products.E001, run by migrate).
+            SERVE_MEDIA="1",
             PAYMENT_GATEWAY="",
             STRIPE_SECRET_KEY="",
             LOG_LEVEL=self.args.log_level,
