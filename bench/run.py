@@ -250,6 +250,9 @@ class Bench:
             CORS_ALLOWED_ORIGINS="",
             CSRF_TRUSTED_ORIGINS="",
             FRONTEND_ALLOWED_ORIGINS="https://shop.bench.invalid",
+            # One local instance and no uploads: the product images stay on this disk, which the
+            # production settings accept only when served (system check products.E001, run by migrate).
+            SERVE_MEDIA="1",
             PAYMENT_GATEWAY="",
             STRIPE_SECRET_KEY="",
             LOG_LEVEL=self.args.log_level,

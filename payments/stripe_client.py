@@ -8,12 +8,13 @@ clients' retries reuse it and Stripe never creates a second object.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 
 import stripe
 from django.conf import settings
+
+from novacart.parsers import load_json
 
 from .provider_types import (
     EventKind,
@@ -152,26 +153,25 @@ NOT_AN_EVENT = "The body is not a Stripe event."
 def parse_webhook(payload: bytes, sig_header: str | None) -> ProviderEvent:
     """Verifies `Stripe-Signature` over the raw body with STRIPE_WEBHOOK_SECRET and returns the event.
 
-    Verification is the SDK's (`stripe.Webhook.construct_event`, tolerance from settings); the event
-    is then read from the JSON Stripe sent. Raises WebhookSignatureError, WebhookPayloadError.
+    Verification is the SDK's (`stripe.WebhookSignature.verify_header`, tolerance from settings); the
+    body is then parsed once, by novacart.parsers.load_json (bounded nesting: a deeply nested body,
+    signed or not, is refused instead of running Python's json module out of stack).
+    Raises WebhookSignatureError, WebhookPayloadError.
     """
     try:
-        stripe.Webhook.construct_event(
-            payload,
-            sig_header,
-            settings.STRIPE_WEBHOOK_SECRET,
-            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
-            api_key=settings.STRIPE_SECRET_KEY or None,
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WebhookPayloadError(f"{type(exc).__name__}: {exc}", detail=NOT_AN_EVENT) from exc
+    try:
+        stripe.WebhookSignature.verify_header(
+            text, sig_header, settings.STRIPE_WEBHOOK_SECRET, tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
         )
     except stripe.SignatureVerificationError as exc:
         raise WebhookSignatureError(str(exc)) from exc
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:
-        # UnicodeDecodeError and json.JSONDecodeError are ValueErrors; a JSON list has no .get().
-        raise WebhookPayloadError(f"{type(exc).__name__}: {exc}", detail=NOT_AN_EVENT) from exc
     try:
-        event = json.loads(payload)
-    except ValueError as exc:
-        raise WebhookPayloadError(str(exc), detail=NOT_AN_EVENT) from exc
+        event = load_json(text)
+    except ValueError as exc:  # json.JSONDecodeError, JSONRefused
+        raise WebhookPayloadError(f"{type(exc).__name__}: {exc}", detail=NOT_AN_EVENT) from exc
     if not isinstance(event, dict):
         raise WebhookPayloadError("the event is not a JSON object", detail=NOT_AN_EVENT)
     return event_from_stripe(event)

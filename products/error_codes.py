@@ -18,3 +18,4 @@ class ProductErrorCode(StrEnum):
     INVALID = "invalid"
     OUT_OF_STOCK = "out_of_stock"
     STOCK_NOT_WRITABLE = "stock_not_writable"
+    IMAGE_TOO_MANY_FRAMES = "image_too_many_frames"

@@ -65,6 +65,27 @@ class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
+class PriceFilter(django_filters.NumberFilter):
+    """A price bound: a non-negative decimal with at most the price column's digits and decimal places
+    (read from the model field). Anything else is a 400 naming the parameter; `1E-999999`, which no
+    column holds, reached PostgreSQL and was a numeric overflow (a 500)."""
+
+    def __init__(self, *, lookup_expr: str, **kwargs):
+        price = Product._meta.get_field("price")
+        super().__init__(
+            field_name="price",
+            lookup_expr=lookup_expr,
+            min_value=0,
+            max_digits=price.max_digits,
+            decimal_places=price.decimal_places,
+            **kwargs,
+        )
+
+    def get_max_validator(self):
+        # django-filter's default bound (1e50) says less than max_digits and doubled the error.
+        return None
+
+
 class StableOrderingFilter(django_filters.OrderingFilter):
     """The public ordering names, with `id` as the last key so pages never overlap."""
 
@@ -104,8 +125,8 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_category",
         help_text="A category slug; includes all its sub-categories. An unknown slug is a 400 `unknown_category`.",
     )
-    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", min_value=0)
-    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", min_value=0)
+    min_price = PriceFilter(lookup_expr="gte", help_text="Price at least this (a decimal the price column holds).")
+    max_price = PriceFilter(lookup_expr="lte", help_text="Price at most this (a decimal the price column holds).")
     in_stock = StrictBooleanFilter(method="filter_in_stock", help_text="true: stock > 0; false: sold out.")
     featured = StrictBooleanFilter(field_name="is_featured", help_text="true: featured products only.")
     ordering = StableOrderingFilter(

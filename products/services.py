@@ -5,6 +5,7 @@ anonymous response cache (see products/cache.py).
 """
 
 import logging
+import re
 import uuid
 import warnings
 from decimal import ROUND_HALF_UP, Decimal
@@ -379,11 +380,54 @@ def _image_error(code: ProductErrorCode, detail: str) -> ValidationFailed:
     return ValidationFailed(detail, code=code, attr="image")
 
 
+_GIF_BLOCK = re.compile(rb"[!,;]")
+
+
+def _gif_frame_count(data: bytes, *, stop_after: int) -> int:
+    """The frames of a GIF, read from its block structure (GIF89a) with the image data skipped and
+    nothing decoded, the count stopped once it passes `stop_after`. Pillow's own count (`n_frames`)
+    walks the whole file: a second or more for 5 MB of one-pixel frames.
+
+    After the header and global palette come blocks: `!` an extension (a label, then sub-blocks),
+    `,` a frame (a 9-byte descriptor, an optional local palette, the LZW code size, then data
+    sub-blocks), `;` the end. A stray byte between blocks is skipped and reading goes on, as Pillow
+    does (browsers stop there), so the count is never below what a viewer shows.
+    """
+
+    def after_sub_blocks(position: int) -> int:
+        while position < len(data) and data[position]:
+            position += 1 + data[position]
+        return position + 1
+
+    screen_flags = data[10] if len(data) > 10 else 0
+    position = 13 + (3 << ((screen_flags & 7) + 1) if screen_flags & 0x80 else 0)
+    frames = 0
+    while frames <= stop_after:
+        block = _GIF_BLOCK.search(data, position)
+        if block is None or block.group() == b";":
+            break
+        position = block.end()
+        if block.group() == b"!":
+            position = after_sub_blocks(position + 1)
+            continue
+        if position + 9 > len(data):
+            break
+        frame_flags = data[position + 8]
+        position += 9 + (3 << ((frame_flags & 7) + 1) if frame_flags & 0x80 else 0) + 1
+        frames += 1
+        position = after_sub_blocks(position)
+    return frames
+
+
 def _inspect_image(upload) -> str:
     """Checks an uploaded file is a real image we accept; returns its storage extension.
 
     The pixel count is read from the header before any decoding, so a decompression bomb is refused
-    without being decompressed; Pillow's own bomb guard (error or warning) maps to the same 400.
+    without being decompressed; Pillow's own bomb guard (error or warning) maps to the same 400. An
+    animation (GIF, WebP, APNG) is as many whole canvases as it has frames to whoever shows it, so its
+    frames are counted (PRODUCT_IMAGE_MAX_FRAMES) and their pixels added up against
+    PRODUCT_IMAGE_MAX_PIXELS; the count comes from the file's structure (a GIF's frame headers, its
+    image data skipped; the WebP and APNG headers), with no frame decoded.
     """
     max_bytes = settings.PRODUCT_IMAGE_MAX_BYTES
     if upload.size is not None and upload.size > max_bytes:
@@ -392,7 +436,7 @@ def _inspect_image(upload) -> str:
         raise _image_error(ProductErrorCode.INVALID_IMAGE, "The file is empty.")
     max_pixels = settings.PRODUCT_IMAGE_MAX_PIXELS
     too_many_pixels = _image_error(
-        ProductErrorCode.IMAGE_TOO_MANY_PIXELS, f"The image has more than {max_pixels} pixels."
+        ProductErrorCode.IMAGE_TOO_MANY_PIXELS, f"The image has more than {max_pixels} pixels (all frames counted)."
     )
     try:
         upload.seek(0)
@@ -408,7 +452,20 @@ def _inspect_image(upload) -> str:
                         ProductErrorCode.IMAGE_TYPE_NOT_ALLOWED,
                         "Only JPEG, PNG, WebP and GIF images are accepted.",
                     )
+                # WebP and APNG declare their frames in the header; Pillow counts a GIF's by walking the
+                # whole file, so that count is ours (below), and stops past the limit.
+                frames = None if image_format == "GIF" else getattr(image, "n_frames", 1)
                 image.verify()
+        max_frames = settings.PRODUCT_IMAGE_MAX_FRAMES
+        if frames is None:
+            upload.seek(0)
+            frames = _gif_frame_count(upload.read(), stop_after=max_frames)
+        if frames > max_frames:
+            raise _image_error(
+                ProductErrorCode.IMAGE_TOO_MANY_FRAMES, f"The animation has more than {max_frames} frames."
+            )
+        if frames * width * height > max_pixels:
+            raise too_many_pixels
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise too_many_pixels from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -420,15 +477,16 @@ def _inspect_image(upload) -> str:
 
 def product_image_validate(*, upload) -> str:
     """Checks an uploaded image against the same rules as `product_image_add` (size, pixel count,
-    JPEG/PNG/WebP/GIF, a real image) and returns the extension to store it under. Raises the same
-    400 codes."""
+    frame count, JPEG/PNG/WebP/GIF, a real image) and returns the extension to store it under. Raises
+    the same 400 codes."""
     return _inspect_image(upload)
 
 
 def product_image_add(*, product: Product, upload, alt_text: str = "") -> ProductImage:
     """Stores an uploaded image for a product on the configured media storage, after the end of the
     product's gallery. Raises (400) `image_too_large` over PRODUCT_IMAGE_MAX_BYTES,
-    `image_too_many_pixels` over PRODUCT_IMAGE_MAX_PIXELS (decompression bombs included),
+    `image_too_many_pixels` over PRODUCT_IMAGE_MAX_PIXELS (all frames of an animation counted,
+    decompression bombs included), `image_too_many_frames` over PRODUCT_IMAGE_MAX_FRAMES,
     `image_type_not_allowed` for anything but JPEG/PNG/WebP/GIF, `invalid_image` for a non-image."""
     extension = _inspect_image(upload)
     # The file goes to storage (possibly over the network, e.g. Cloudinary) before the row is

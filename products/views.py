@@ -13,7 +13,7 @@ from drf_standardized_errors.openapi_validation_errors import extend_validation_
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -300,7 +300,7 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         detail=True,
         methods=["post"],
         url_path="images",
-        parser_classes=[MultiPartParser, FormParser],
+        parser_classes=[MultiPartParser],
         filter_backends=[],
     )
     def upload_image(self, request, pk=None):
@@ -346,6 +346,7 @@ ProductViewSet = extend_validation_errors(
         ProductErrorCode.IMAGE_TOO_LARGE,
         ProductErrorCode.IMAGE_TYPE_NOT_ALLOWED,
         ProductErrorCode.IMAGE_TOO_MANY_PIXELS,
+        ProductErrorCode.IMAGE_TOO_MANY_FRAMES,
     ],
     field_name="image",
     actions=["upload_image"],

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "novacart.body_limit.RequestBodyLimitMiddleware",  # 413/411 before anything reads the body
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -174,11 +175,8 @@ REST_FRAMEWORK = {
         if DEBUG
         else ["rest_framework.renderers.JSONRenderer"]
     ),
-    "DEFAULT_PARSER_CLASSES": [
-        "novacart.parsers.JSONParser",  # DRF's, with DATA_UPLOAD_MAX_MEMORY_SIZE enforced (413)
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON only: anything else is a 415 (the product image upload alone takes multipart).
+    "DEFAULT_PARSER_CLASSES": ["novacart.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "novacart.pagination.StandardPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -303,8 +301,13 @@ STORAGES = {
 }
 SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG and not USE_CLOUDINARY)
 PRODUCT_IMAGE_MAX_BYTES = env_int("PRODUCT_IMAGE_MAX_BYTES", 5 * 1024 * 1024)
+# Pixels of all frames together: an animation is that many canvases to whoever shows it.
 PRODUCT_IMAGE_MAX_PIXELS = env_int("PRODUCT_IMAGE_MAX_PIXELS", 40_000_000)
+PRODUCT_IMAGE_MAX_FRAMES = env_int("PRODUCT_IMAGE_MAX_FRAMES", 200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# The largest multipart body (the image upload, admin forms with images), checked on Content-Length
+# before it is read; every other body has DATA_UPLOAD_MAX_MEMORY_SIZE (novacart/body_limit.py).
+UPLOAD_MAX_BODY_BYTES = env_int("UPLOAD_MAX_BODY_BYTES", 4 * PRODUCT_IMAGE_MAX_BYTES)
 
 # --- E-mail ---------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "NovaCart <no-reply@novacart.local>")

@@ -193,3 +193,34 @@ def test_admin_image_upload_uses_the_same_validation(admin_client, settings):
     assert response.status_code == 200
     assert "pixels" in response.content.decode()
     assert not ProductImage.objects.exists()
+
+
+def test_admin_image_upload_counts_every_frame_of_an_animation(admin_client, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from products.models import ProductImage
+
+    from .test_images import _animation
+
+    settings.PRODUCT_IMAGE_MAX_FRAMES = 3
+    product = ProductFactory()
+    data = {
+        "name": product.name,
+        "sku": product.sku,
+        "description": "",
+        "price": "19.99",
+        "stock": "10",
+        "category": str(product.category_id),
+        "is_active": "on",
+        "images-TOTAL_FORMS": "1",
+        "images-INITIAL_FORMS": "0",
+        "images-0-image": SimpleUploadedFile("a.gif", _animation("GIF", frames=4), "image/gif"),
+        "images-0-alt_text": "x",
+        "images-0-position": "0",
+    }
+
+    response = admin_client.post(reverse("admin:products_product_change", args=[product.id]), data)
+
+    assert response.status_code == 200
+    assert "more than 3 frames" in response.content.decode()
+    assert not ProductImage.objects.exists()

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
+from products import services
 from products.models import ProductImage
 from tests.factories import ProductFactory
 
@@ -153,3 +154,100 @@ def test_missing_image_field_is_a_400(staff_client):
 
 def test_upload_to_an_unknown_product_is_404(staff_client):
     assert _post(staff_client, type("P", (), {"id": 999999})(), upload("a.png", image_bytes())).status_code == 404
+
+
+# --- Animations: every frame counts ------------------------------------------------------------
+
+
+def _animation(fmt: str, frames: int, size=(40, 40)) -> bytes:
+    """An animation of `frames` distinct frames (distinct, so no encoder merges them)."""
+    images = [Image.new("RGB", size, (index * 37 % 256, index * 91 % 256, 200)) for index in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, fmt, save_all=True, append_images=images[1:], duration=40, loop=0)
+    return buffer.getvalue()
+
+
+def _gif_of_tiny_frames(frames: int, width: int = 1, height: int = 1) -> bytes:
+    """A GIF of `frames` frames of a few bytes each, written by hand: thousands of frames in a file
+    well under the byte limit, each decoded into a whole canvas by whoever shows it."""
+    screen = struct.pack("<6sHHBBB", b"GIF89a", width, height, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    frame = (
+        b"\x21\xf9\x04\x00\x01\x00\x00\x00"  # graphic control extension: 10 ms
+        + b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0)  # image descriptor, whole canvas
+        + b"\x02\x02\x4c\x01\x00"  # LZW minimum code size, one data sub-block, terminator
+    )  # fmt: skip
+    return screen + frame * frames + b";"
+
+
+ANIMATED = [("GIF", "a.gif", "image/gif"), ("WEBP", "a.webp", "image/webp"), ("PNG", "a.png", "image/png")]
+
+
+@pytest.mark.parametrize(("fmt", "name", "content_type"), ANIMATED, ids=["gif", "webp", "apng"])
+def test_an_animation_is_refused_for_the_pixels_of_all_its_frames(staff_client, settings, fmt, name, content_type):
+    content = _animation(fmt, frames=4)
+    assert Image.open(io.BytesIO(content)).n_frames == 4
+    settings.PRODUCT_IMAGE_MAX_PIXELS = 40 * 40 * 3  # the first frame alone fits, four frames do not
+    product = ProductFactory()
+
+    response = _post(staff_client, product, upload(name, content, content_type))
+
+    assert response.status_code == 400, response.content
+    assert error_codes(response) == ["image_too_many_pixels"]
+    assert not ProductImage.objects.exists()
+
+
+@pytest.mark.parametrize(("fmt", "name", "content_type"), ANIMATED, ids=["gif", "webp", "apng"])
+def test_an_animation_with_more_frames_than_allowed_is_refused(staff_client, settings, fmt, name, content_type):
+    settings.PRODUCT_IMAGE_MAX_FRAMES = 3
+    product = ProductFactory()
+
+    response = _post(staff_client, product, upload(name, _animation(fmt, frames=4), content_type))
+
+    assert response.status_code == 400, response.content
+    assert error_codes(response) == ["image_too_many_frames"]
+    assert response.json()["errors"][0]["attr"] == "image"
+    assert not ProductImage.objects.exists()
+
+
+@pytest.mark.parametrize(("fmt", "name", "content_type"), ANIMATED, ids=["gif", "webp", "apng"])
+def test_an_animation_within_the_limits_is_stored(staff_client, settings, fmt, name, content_type):
+    settings.PRODUCT_IMAGE_MAX_FRAMES = 4
+    settings.PRODUCT_IMAGE_MAX_PIXELS = 40 * 40 * 4
+    product = ProductFactory()
+
+    response = _post(staff_client, product, upload(name, _animation(fmt, frames=4), content_type))
+
+    assert response.status_code == 201, response.content
+    assert ProductImage.objects.filter(product=product).count() == 1
+
+
+def test_a_gif_of_thousands_of_tiny_frames_is_refused_by_its_frame_count(staff_client):
+    # 1x1 pixel frames: a pixel limit alone would let 200,000 of them through.
+    content = _gif_of_tiny_frames(200_000)
+    assert len(content) < 5 * 1024 * 1024
+    product = ProductFactory()
+
+    response = _post(staff_client, product, upload("many.gif", content, "image/gif"))
+
+    assert response.status_code == 400, response.content
+    assert error_codes(response) == ["image_too_many_frames"]
+    assert not ProductImage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        _animation("GIF", frames=1),
+        _animation("GIF", frames=7),
+        _animation("GIF", frames=30, size=(3, 200)),
+        _gif_of_tiny_frames(250),
+        image_bytes("GIF"),
+    ],
+    ids=["one-frame", "seven-frames", "thirty-tall-frames", "hand-made", "still"],
+)
+def test_our_gif_frame_count_agrees_with_pillows(content):
+    assert services._gif_frame_count(content, stop_after=10**9) == Image.open(io.BytesIO(content)).n_frames
+
+
+def test_the_gif_frame_count_stops_past_the_limit():
+    assert services._gif_frame_count(_gif_of_tiny_frames(200_000), stop_after=5) == 6

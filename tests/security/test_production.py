@@ -24,7 +24,12 @@ PROD_ENV = {
     "FRONTEND_URL": SHOP,
     "CORS_ALLOWED_ORIGINS": SHOP,
     "CSRF_TRUSTED_ORIGINS": SHOP,
+    # Product images on Cloudinary, as production stores them (products.E001 refuses the local disk).
+    "CLOUDINARY_CLOUD_NAME": "novacart-test",
+    "CLOUDINARY_API_KEY": "123456789012345",
+    "CLOUDINARY_API_SECRET": "cloudinary-test-secret",
 }
+CLOUDINARY_VARIABLES = ("CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY", "CLOUDINARY_API_SECRET")
 
 PROBE = """
 import json, django
@@ -318,3 +323,73 @@ def test_check_deploy_refuses_a_catalog_cache_in_process_memory():
     assert "CATALOG_CACHE_SECONDS=60" in result.stderr
     # With a shared cache the same setting is what render.yaml runs.
     assert _check_deploy(CATALOG_CACHE_SECONDS="60", REDIS_URL="redis://127.0.0.1:6379/0").returncode == 0
+
+
+# --- Product images go where production serves them (issue 13, flaw 15) ---------------------------
+
+
+def _manage(*args: str, drop: tuple[str, ...] = (), **extra: str) -> subprocess.CompletedProcess:
+    """`manage.py <args>` with production settings, without the variables in `drop`."""
+    env = _clean_env()
+    env.update({k: v for k, v in PROD_ENV.items() if k not in drop}, **extra)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_product_images_are_stored_on_cloudinary_in_production():
+    script = """
+import json, django
+django.setup()
+from django.core.files.storage import storages
+storage = storages["default"]
+print(json.dumps({"storage": type(storage).__name__, "url": storage.url("products/1/a.png")}))
+"""
+    env = _clean_env()
+    env.update(PROD_ENV)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr
+    media = json.loads(result.stdout.strip().splitlines()[-1])
+    assert media["storage"] == "MediaCloudinaryStorage"
+    assert media["url"].startswith("https://res.cloudinary.com/novacart-test/")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("check", "--deploy", "--fail-level", "WARNING"), ("check",), ("migrate", "--plan")],
+    ids=["check-deploy", "check", "migrate (Render's pre-deploy step)"],
+)
+def test_production_refuses_to_store_product_images_where_they_are_never_served(command):
+    """Without Cloudinary the images would go to the local disk, which production never serves."""
+    result = _manage(*command, drop=CLOUDINARY_VARIABLES)
+
+    assert result.returncode != 0, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "products.E001" in output
+    assert "not set: CLOUDINARY_CLOUD_NAME, CLOUDINARY_API_KEY, CLOUDINARY_API_SECRET" in output
+
+
+@pytest.mark.parametrize("missing", CLOUDINARY_VARIABLES)
+def test_a_partial_cloudinary_configuration_is_refused_naming_what_is_missing(missing):
+    result = _manage("check", drop=(missing,))
+
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert f"not set: {missing})" in result.stdout + result.stderr
+
+
+def test_serving_media_from_the_app_is_an_explicit_choice_that_passes(tmp_path):
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        drop=CLOUDINARY_VARIABLES,
+        SERVE_MEDIA="1",
+        MEDIA_ROOT=str(tmp_path),
+        REDIS_URL="redis://127.0.0.1:6379/0",  # only read by the cache check, never connected to
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
