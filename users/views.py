@@ -32,7 +32,7 @@ from .serializers import (
     TokenRefreshSerializer,
     UserSerializer,
 )
-from .throttles import AuthRateThrottle, LoginFailureThrottle, PasswordResetRateThrottle
+from .throttles import AuthRateThrottle, PasswordResetRateThrottle, SignInThrottle
 
 CART_TOKEN_PARAMETER = OpenApiParameter(
     "X-Cart-Token",
@@ -62,7 +62,7 @@ class TokenObtainView(TokenObtainPairView):
     """`{"email", "password"}` -> `{"access", "refresh"}`; merges an anonymous cart sent as X-Cart-Token."""
 
     serializer_class = TokenObtainPairSerializer
-    throttle_classes = [LoginFailureThrottle]
+    throttle_classes = [SignInThrottle]
 
     @extend_schema(
         parameters=[CART_TOKEN_PARAMETER], responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer}
@@ -74,7 +74,7 @@ class TokenObtainView(TokenObtainPairView):
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
         except AuthenticationFailed:
-            LoginFailureThrottle.record_failure(request, self)
+            SignInThrottle.record_failure(request)
             raise
         _merge_cart(request, serializer.user)
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
@@ -150,7 +150,7 @@ class LoginView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [LoginFailureThrottle]
+    throttle_classes = [SignInThrottle]
 
     def get_authenticate_header(self, request):
         # Without an authenticator DRF would turn a wrong password into 403; it is a 401.
@@ -168,7 +168,7 @@ class LoginView(APIView):
             request, email=serializer.validated_data["email"], password=serializer.validated_data["password"]
         )
         if user is None or not user.is_active:
-            LoginFailureThrottle.record_failure(request, self)
+            SignInThrottle.record_failure(request)
             raise AuthenticationFailed(
                 "No active account found with the given credentials.", code=UserErrorCode.NO_ACTIVE_ACCOUNT
             )

@@ -185,8 +185,10 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        # Failed logins (/api/token/, /api/auth/login/) per client address.
+        # Failed sign-ins (/api/token/, /api/auth/login/, the admin login) per client address and per
+        # account; once either is full even the right password waits (users.throttles.SignInLimiter).
         "login": env_str("THROTTLE_LOGIN_RATE", "10/min"),
+        "login_account": env_str("THROTTLE_LOGIN_ACCOUNT_RATE", "20/hour"),
         # Registrations and token refreshes per client address (looser under `make run`).
         "auth": env_str("THROTTLE_AUTH_RATE", "300/min" if DEV else "30/min"),
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "100/hour" if DEV else "5/hour"),

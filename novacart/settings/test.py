@@ -31,6 +31,7 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": None,
     "DEFAULT_THROTTLE_RATES": {
         "login": "1000/min",
+        "login_account": "1000/min",
         "auth": "1000/min",
         "password_reset": "1000/min",
         "anon": "100000/min",

@@ -274,16 +274,9 @@ def test_password_reset_confirm_with_a_weak_password_keeps_the_token_usable(
 # --- throttling -----------------------------------------------------------------------
 
 
-def _lower_rates(settings, **rates):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
-    }
-
-
 @pytest.mark.parametrize("path", ["/api/token/", "/api/auth/login/"])
-def test_a_burst_of_wrong_passwords_is_throttled(api_client, user, settings, path):
-    _lower_rates(settings, login="3/min")
+def test_a_burst_of_wrong_passwords_is_throttled(api_client, user, lower_rates, path):
+    lower_rates(login="3/min")
 
     statuses = [
         api_client.post(path, {"email": user.email, "password": "wrong-password"}).status_code for _ in range(3)
@@ -298,8 +291,8 @@ def test_a_burst_of_wrong_passwords_is_throttled(api_client, user, settings, pat
     assert int(throttled["Retry-After"]) > 0
 
 
-def test_registration_is_throttled(api_client, settings):
-    _lower_rates(settings, auth="2/min")
+def test_registration_is_throttled(api_client, lower_rates):
+    lower_rates(auth="2/min")
 
     for n in range(2):
         assert (
@@ -315,8 +308,8 @@ def test_registration_is_throttled(api_client, settings):
     assert not User.objects.filter(email="r9@example.com").exists()
 
 
-def test_password_reset_is_throttled(api_client, user, settings, django_capture_on_commit_callbacks):
-    _lower_rates(settings, password_reset="2/hour")
+def test_password_reset_is_throttled(api_client, user, lower_rates, django_capture_on_commit_callbacks):
+    lower_rates(password_reset="2/hour")
 
     for _ in range(2):
         assert _request_reset(api_client, user.email, django_capture_on_commit_callbacks).status_code == 202
@@ -328,8 +321,8 @@ def test_password_reset_is_throttled(api_client, user, settings, django_capture_
 
 
 @pytest.mark.parametrize("path", ["/api/token/", "/api/auth/login/"])
-def test_successful_logins_are_not_throttled(api_client, user, settings, path):
-    _lower_rates(settings, login="2/min")
+def test_successful_logins_are_not_throttled(api_client, user, lower_rates, path):
+    lower_rates(login="2/min")
 
     statuses = [
         api_client.post(path, {"email": user.email, "password": DEFAULT_PASSWORD}).status_code for _ in range(5)
@@ -338,8 +331,8 @@ def test_successful_logins_are_not_throttled(api_client, user, settings, path):
     assert statuses == [200] * 5
 
 
-def test_token_refresh_is_throttled(api_client, settings):
-    _lower_rates(settings, auth="1/min")
+def test_token_refresh_is_throttled(api_client, lower_rates):
+    lower_rates(auth="1/min")
 
     api_client.post("/api/token/refresh/", {"refresh": "garbage"})
     response = api_client.post("/api/token/refresh/", {"refresh": "garbage"})
@@ -347,8 +340,8 @@ def test_token_refresh_is_throttled(api_client, settings):
     assert response.status_code == 429
 
 
-def test_throttle_counts_per_client_address(user, settings):
-    _lower_rates(settings, login="1/min")
+def test_throttle_counts_per_client_address(user, lower_rates):
+    lower_rates(login="1/min")
     first = APIClient(REMOTE_ADDR="10.0.0.1")
     second = APIClient(REMOTE_ADDR="10.0.0.2")
 
