@@ -156,18 +156,23 @@ def _admit(*, checked: list[_Counter], counted: list[_Counter]) -> float | None:
 class SignInLimiter:
     """The one rule for every password sign-in: `/api/token/`, `/api/auth/login/` and the admin
     login. Failed attempts count per client address (`login`) and per account (`login_account`);
-    once either is full every attempt is refused, the right password too, until the period passes."""
+    once either is full every attempt is refused, the right password too, until the period passes.
+    Every attempt, failed or not, also counts per address and per account (`login_attempt`,
+    `login_attempt_account`, generous rates): each one costs a password hash."""
 
     def __init__(self, request, *, email: str | None):
         address = client_address(request)
         account = account_key(email) if isinstance(email, str) and email.strip() else None
         self._failures = [_Counter("login", address, lock=True)]
+        self._attempts = [_Counter("login_attempt", address)]
         if account is not None:
             self._failures.append(_Counter("login_account", account, lock=True))
+            self._attempts.append(_Counter("login_attempt_account", account))
 
     def admit(self) -> float | None:
-        """None when this attempt may check the password; else the seconds to wait."""
-        return _admit(checked=self._failures, counted=[])
+        """None when this attempt may check the password (and now counts as one); else the
+        seconds to wait, and the refused attempt counts nowhere."""
+        return _admit(checked=self._failures, counted=self._attempts)
 
     def record_failure(self) -> None:
         for counter in self._failures:

@@ -32,6 +32,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": "1000/min",
         "login_account": "1000/min",
+        "login_attempt": "1000/min",
+        "login_attempt_account": "1000/min",
         "auth": "1000/min",
         "password_reset": "1000/min",
         "anon": "100000/min",

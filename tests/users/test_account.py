@@ -321,7 +321,7 @@ def test_password_reset_is_throttled(api_client, user, lower_rates, django_captu
 
 
 @pytest.mark.parametrize("path", ["/api/token/", "/api/auth/login/"])
-def test_successful_logins_are_not_throttled(api_client, user, lower_rates, path):
+def test_successful_logins_do_not_use_up_the_failure_limit(api_client, user, lower_rates, path):
     lower_rates(login="2/min")
 
     statuses = [

@@ -1,6 +1,7 @@
 """One limit for every password sign-in (/api/token/, /api/auth/login/ and the admin login): failed
 attempts count per account and per client address, and once either count is full even the right
-password is refused until the lockout period has passed."""
+password is refused until the lockout period has passed. Every attempt, successful or not, also
+counts (generously) per account and per address: each one costs a password hash."""
 
 import threading
 
@@ -10,7 +11,7 @@ from django.core.cache import caches
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.factories import DEFAULT_PASSWORD, StaffFactory
+from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from tests.users.test_auth import assert_error_shape
 from users import throttles
 
@@ -166,6 +167,63 @@ def test_api_and_admin_logins_share_one_count_per_address(staff, user, lower_rat
     assert LOCKED_MESSAGE in _admin_login(Client(REMOTE_ADDR=address), staff.email, DEFAULT_PASSWORD).content.decode()
     assert _api_login("/api/token/", user.email, DEFAULT_PASSWORD, address).status_code == 429
     assert _api_login("/api/token/", user.email, DEFAULT_PASSWORD, "10.3.0.2").status_code == 200
+
+
+# --- every attempt costs a password hash: successful ones are limited too (generously) --------------
+
+
+@pytest.mark.parametrize("path", API_LOGINS)
+def test_successful_logins_are_limited_per_account(user, lower_rates, path):
+    lower_rates(login_attempt_account="3/min")
+
+    successes = [_api_login(path, user.email, DEFAULT_PASSWORD, f"10.5.0.{n}") for n in range(3)]
+    refused = _api_login(path, user.email, DEFAULT_PASSWORD, "10.5.1.1")
+
+    assert [r.status_code for r in successes] == [200] * 3
+    assert refused.status_code == 429
+    assert_error_shape(refused.json(), code="throttled")
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert not refused.cookies
+    other = UserFactory()
+    assert _api_login(path, other.email, DEFAULT_PASSWORD, "10.5.1.1").status_code == 200
+
+
+@pytest.mark.parametrize("path", API_LOGINS)
+def test_successful_logins_are_limited_per_address(lower_rates, path):
+    lower_rates(login_attempt="3/min")
+    users = UserFactory.create_batch(4)
+
+    successes = [_api_login(path, u.email, DEFAULT_PASSWORD, "10.5.2.1") for u in users[:3]]
+    refused = _api_login(path, users[3].email, DEFAULT_PASSWORD, "10.5.2.1")
+
+    assert [r.status_code for r in successes] == [200] * 3
+    assert refused.status_code == 429
+    assert _api_login(path, users[3].email, DEFAULT_PASSWORD, "10.5.2.2").status_code == 200
+
+
+def test_api_and_admin_sign_ins_share_the_attempt_limit(staff, lower_rates):
+    lower_rates(login_attempt_account="3/min")
+
+    assert _api_login("/api/token/", staff.email, DEFAULT_PASSWORD, "10.5.3.1").status_code == 200
+    assert _admin_login(Client(REMOTE_ADDR="10.5.3.2"), staff.email, DEFAULT_PASSWORD).status_code == 302
+    assert _api_login("/api/auth/login/", staff.email, "wrong-password", "10.5.3.3").status_code == 401
+
+    admin = Client(REMOTE_ADDR="10.5.3.4")
+    assert "Try again in 1" in _admin_login(admin, staff.email, DEFAULT_PASSWORD).content.decode()
+    assert not _signed_in_to_admin(admin)
+    assert _api_login("/api/token/", staff.email, DEFAULT_PASSWORD, "10.5.3.5").status_code == 429
+
+
+def test_refused_attempts_do_not_extend_the_wait(user, lower_rates, clock):
+    lower_rates(login_attempt_account="2/min")
+    for _ in range(2):
+        _api_login("/api/token/", user.email, DEFAULT_PASSWORD)
+
+    refused = [_api_login("/api/token/", user.email, DEFAULT_PASSWORD).status_code for _ in range(5)]
+    clock.now += 61  # had the five refusals counted, the last window would still be full
+
+    assert refused == [429] * 5
+    assert _api_login("/api/token/", user.email, DEFAULT_PASSWORD).status_code == 200
 
 
 def test_concurrent_failures_are_all_counted(rf, lower_rates, monkeypatch):
