@@ -186,6 +186,24 @@ def _submitted(request, field: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+class _CounterThrottle(BaseThrottle):
+    """A DRF throttle made of counters: `checked` ones refuse when full without counting the
+    request, `counted` ones count every request they let through."""
+
+    def checked(self, request, view) -> list[_Counter]:
+        return []
+
+    def counted(self, request, view) -> list[_Counter]:
+        return []
+
+    def allow_request(self, request, view):
+        self._wait = _admit(checked=self.checked(request, view), counted=self.counted(request, view))
+        return self._wait is None
+
+    def wait(self):
+        return self._wait
+
+
 class SignInThrottle(BaseThrottle):
     """`/api/token/` and `/api/auth/login/`: SignInLimiter for the e-mail in the body. The views
     call `record_failure` when the password was wrong."""
@@ -208,3 +226,19 @@ class SignInThrottle(BaseThrottle):
 
 class PasswordResetRateThrottle(_SettingsRateThrottle):
     scope = "password_reset"
+
+
+class PasswordChangeThrottle(_CounterThrottle):
+    """Change-password: wrong current passwords count per user (any session, any address); once
+    the count is full even the right one waits. The view calls `record_failure`."""
+
+    @staticmethod
+    def _counter(user) -> _Counter:
+        return _Counter("password_change", f"user{user.pk}", lock=True)
+
+    def checked(self, request, view):
+        return [self._counter(request.user)]
+
+    @classmethod
+    def record_failure(cls, request) -> None:
+        cls._counter(request.user).hit()

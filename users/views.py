@@ -8,11 +8,13 @@ from rest_framework import generics, status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from cart.services import cart_merge_anonymous
+from novacart.exceptions import ValidationFailed
 from novacart.openapi import ErrorResponse401Serializer
 
 from . import services
@@ -32,7 +34,7 @@ from .serializers import (
     TokenRefreshSerializer,
     UserSerializer,
 )
-from .throttles import AuthRateThrottle, PasswordResetRateThrottle, SignInThrottle
+from .throttles import AuthRateThrottle, PasswordChangeThrottle, PasswordResetRateThrottle, SignInThrottle
 
 CART_TOKEN_PARAMETER = OpenApiParameter(
     "X-Cart-Token",
@@ -236,11 +238,18 @@ class MeView(generics.RetrieveUpdateAPIView):
 @extend_validation_errors([UserErrorCode.WRONG_PASSWORD], field_name="old_password", methods=["post"])
 @extend_validation_errors(PASSWORD_VALIDATOR_CODES, field_name="new_password", methods=["post"])
 class ChangePasswordView(APIView):
+    throttle_classes = [UserRateThrottle, PasswordChangeThrottle]
+
     @extend_schema(request=ChangePasswordSerializer, responses={200: DetailSerializer})
     def post(self, request):
         serializer = ChangePasswordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_change_password(user=request.user, **serializer.validated_data)
+        try:
+            services.user_change_password(user=request.user, **serializer.validated_data)
+        except ValidationFailed as exc:
+            if exc.code == UserErrorCode.WRONG_PASSWORD:
+                PasswordChangeThrottle.record_failure(request)
+            raise
         return Response({"detail": "Password changed."})
 
 

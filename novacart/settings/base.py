@@ -192,6 +192,8 @@ REST_FRAMEWORK = {
         # Every sign-in attempt, successful or not (each costs a password hash), per address and account.
         "login_attempt": env_str("THROTTLE_LOGIN_ATTEMPT_RATE", "60/min"),
         "login_attempt_account": env_str("THROTTLE_LOGIN_ATTEMPT_ACCOUNT_RATE", "10/min"),
+        # Wrong current passwords on change-password, per user.
+        "password_change": env_str("THROTTLE_PASSWORD_CHANGE_RATE", "10/hour"),
         # Registrations and token refreshes per client address (looser under `make run`).
         "auth": env_str("THROTTLE_AUTH_RATE", "300/min" if DEV else "30/min"),
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "100/hour" if DEV else "5/hour"),

@@ -34,6 +34,7 @@ REST_FRAMEWORK = {
         "login_account": "1000/min",
         "login_attempt": "1000/min",
         "login_attempt_account": "1000/min",
+        "password_change": "1000/min",
         "auth": "1000/min",
         "password_reset": "1000/min",
         "anon": "100000/min",

@@ -348,3 +348,49 @@ def test_throttle_counts_per_client_address(user, lower_rates):
     assert first.post("/api/token/", {"email": user.email, "password": "x"}).status_code == 401
     assert first.post("/api/token/", {"email": user.email, "password": "x"}).status_code == 429
     assert second.post("/api/token/", {"email": user.email, "password": DEFAULT_PASSWORD}).status_code == 200
+
+
+def test_change_password_failures_are_limited_per_user(user, lower_rates):
+    lower_rates(password_change="3/hour")
+    client = APIClient(REMOTE_ADDR="10.6.0.1")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+
+    failures = [
+        client.post("/api/auth/change-password/", {"old_password": f"guess-{n}", "new_password": NEW_PASSWORD})
+        for n in range(3)
+    ]
+    # Another session of the same user, from another address: the count is the user's.
+    elsewhere = APIClient(REMOTE_ADDR="10.6.0.2")
+    elsewhere.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    refused = elsewhere.post(
+        "/api/auth/change-password/", {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}
+    )
+
+    assert [r.status_code for r in failures] == [400] * 3
+    assert refused.status_code == 429
+    assert_error_shape(refused.json(), code="throttled")
+    assert int(refused["Retry-After"]) > 3000
+    user.refresh_from_db()
+    assert user.check_password(DEFAULT_PASSWORD)
+
+
+def test_change_password_limit_counts_only_wrong_old_passwords(user, other_user, lower_rates):
+    lower_rates(password_change="2/hour")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+
+    weak = [
+        client.post("/api/auth/change-password/", {"old_password": DEFAULT_PASSWORD, "new_password": "123"})
+        for _ in range(3)
+    ]
+    client.post("/api/auth/change-password/", {"old_password": "guess", "new_password": NEW_PASSWORD})
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(other_user).access_token}")
+    other.post("/api/auth/change-password/", {"old_password": "guess", "new_password": NEW_PASSWORD})
+    other.post("/api/auth/change-password/", {"old_password": "guess", "new_password": NEW_PASSWORD})
+    ok = client.post("/api/auth/change-password/", {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD})
+
+    assert [r.status_code for r in weak] == [400] * 3
+    assert ok.status_code == 200, ok.json()
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
