@@ -224,10 +224,6 @@ class SignInThrottle(BaseThrottle):
         cls.limiter(request).record_failure()
 
 
-class PasswordResetRateThrottle(_SettingsRateThrottle):
-    scope = "password_reset"
-
-
 class PasswordChangeThrottle(_CounterThrottle):
     """Change-password: wrong current passwords count per user (any session, any address); once
     the count is full even the right one waits. The view calls `record_failure`."""
@@ -242,3 +238,26 @@ class PasswordChangeThrottle(_CounterThrottle):
     @classmethod
     def record_failure(cls, request) -> None:
         cls._counter(request.user).hit()
+
+
+class PasswordResetRequestThrottle(_CounterThrottle):
+    """Reset requests: every one counts per client address (`password_reset`) and per target
+    e-mail (`password_reset_email`, so no one can mail-bomb an address from many addresses)."""
+
+    def counted(self, request, view):
+        counters = [_Counter("password_reset", client_address(request))]
+        email = _submitted(request, "email")
+        if email is not None and email.strip():
+            counters.append(_Counter("password_reset_email", account_key(email)))
+        return counters
+
+
+class PasswordResetConfirmThrottle(_CounterThrottle):
+    """Reset confirmations, a scope of their own (`password_reset_confirm`) keyed by the link being
+    confirmed and the client address: reset requests, or confirmations of other (forged) links,
+    cannot use up the confirmations of a real link. A link is 128 random bits, guessing one is
+    hopeless; this bounds retries of one link (e.g. a new password the validators refuse)."""
+
+    def counted(self, request, view):
+        link = f"{_submitted(request, 'uid')}:{_submitted(request, 'token')}:{client_address(request)}"
+        return [_Counter("password_reset_confirm", hashlib.sha256(link.encode("utf-8", "surrogatepass")).hexdigest())]

@@ -8,7 +8,7 @@ from rest_framework import generics, status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
@@ -34,7 +34,13 @@ from .serializers import (
     TokenRefreshSerializer,
     UserSerializer,
 )
-from .throttles import AuthRateThrottle, PasswordChangeThrottle, PasswordResetRateThrottle, SignInThrottle
+from .throttles import (
+    AuthRateThrottle,
+    PasswordChangeThrottle,
+    PasswordResetConfirmThrottle,
+    PasswordResetRequestThrottle,
+    SignInThrottle,
+)
 
 CART_TOKEN_PARAMETER = OpenApiParameter(
     "X-Cart-Token",
@@ -256,7 +262,7 @@ class ChangePasswordView(APIView):
 class PasswordResetView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [PasswordResetRateThrottle]
+    throttle_classes = [PasswordResetRequestThrottle]
 
     @extend_schema(request=PasswordResetSerializer, responses={202: DetailSerializer})
     def post(self, request):
@@ -274,7 +280,8 @@ class PasswordResetView(APIView):
 class PasswordResetConfirmView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [PasswordResetRateThrottle]
+    # The anonymous rate per address besides the per-link limit: forged links each count there.
+    throttle_classes = [AnonRateThrottle, PasswordResetConfirmThrottle]
 
     @extend_schema(request=PasswordResetConfirmSerializer, responses={200: DetailSerializer})
     def post(self, request):

@@ -196,7 +196,10 @@ REST_FRAMEWORK = {
         "password_change": env_str("THROTTLE_PASSWORD_CHANGE_RATE", "10/hour"),
         # Registrations and token refreshes per client address (looser under `make run`).
         "auth": env_str("THROTTLE_AUTH_RATE", "300/min" if DEV else "30/min"),
+        # Reset requests per address and per target e-mail; confirmations per link and address.
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "100/hour" if DEV else "5/hour"),
+        "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "100/hour" if DEV else "5/hour"),
+        "password_reset_confirm": env_str("THROTTLE_PASSWORD_RESET_CONFIRM_RATE", "10/hour"),
         # Every other endpoint, per client address / per user (looser under `make run`).
         "anon": env_str("THROTTLE_ANON_RATE", "6000/min" if DEV else "600/min"),
         "user": env_str("THROTTLE_USER_RATE", "6000/min" if DEV else "1200/min"),

@@ -37,6 +37,8 @@ REST_FRAMEWORK = {
         "password_change": "1000/min",
         "auth": "1000/min",
         "password_reset": "1000/min",
+        "password_reset_email": "1000/min",
+        "password_reset_confirm": "1000/min",
         "anon": "100000/min",
         "user": "100000/min",
     },

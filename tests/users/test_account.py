@@ -394,3 +394,69 @@ def test_change_password_limit_counts_only_wrong_old_passwords(user, other_user,
     assert ok.status_code == 200, ok.json()
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
+
+
+def _confirm(client, uid, token, password=NEW_PASSWORD):
+    return client.post("/api/auth/password-reset/confirm/", {"uid": uid, "token": token, "new_password": password})
+
+
+def test_reset_requests_do_not_use_up_the_confirm_limit(user, lower_rates, django_capture_on_commit_callbacks):
+    lower_rates(password_reset="2/hour", password_reset_confirm="2/hour")
+    network = APIClient(REMOTE_ADDR="10.7.0.1")  # the victim and an attacker behind one address
+    _request_reset(network, user.email, django_capture_on_commit_callbacks)
+    _, uid, token = _uid_and_token(mail.outbox[0])
+
+    flood = [_request_reset(network, "anyone@example.com", django_capture_on_commit_callbacks) for _ in range(5)]
+    confirm = _confirm(network, uid, token)
+
+    assert [r.status_code for r in flood] == [202] + [429] * 4
+    assert confirm.status_code == 200, confirm.json()
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_reset_requests_are_limited_per_target_email(user, lower_rates, django_capture_on_commit_callbacks):
+    lower_rates(password_reset_email="2/hour")
+
+    answers = [
+        _request_reset(APIClient(REMOTE_ADDR=f"10.7.1.{n}"), email, django_capture_on_commit_callbacks)
+        for n, email in enumerate([user.email, user.email.upper(), f" {user.email} "])
+    ]
+    other = UserFactory()
+    other_answer = _request_reset(APIClient(REMOTE_ADDR="10.7.1.9"), other.email, django_capture_on_commit_callbacks)
+
+    assert [r.status_code for r in answers] == [202, 202, 429]
+    assert_error_shape(answers[2].json(), code="throttled")
+    assert other_answer.status_code == 202
+    assert [m.to for m in mail.outbox] == [[user.email], [user.email], [other.email]]
+
+
+def test_confirm_attempts_with_other_links_do_not_starve_a_real_link(
+    user, lower_rates, django_capture_on_commit_callbacks
+):
+    lower_rates(password_reset="2/hour", password_reset_confirm="2/hour")
+    _request_reset(APIClient(), user.email, django_capture_on_commit_callbacks)
+    _, uid, token = _uid_and_token(mail.outbox[0])
+    network = APIClient(REMOTE_ADDR="10.7.2.1")
+
+    forged = [_confirm(network, uid, f"{token[:-4]}{n:04d}") for n in range(6)]
+    real = _confirm(network, uid, token)
+
+    assert [r.status_code for r in forged] == [400] * 6
+    assert real.status_code == 200, real.json()
+
+
+def test_retries_of_one_reset_link_are_limited(user, lower_rates, django_capture_on_commit_callbacks):
+    lower_rates(password_reset_confirm="2/hour")
+    _request_reset(APIClient(), user.email, django_capture_on_commit_callbacks)
+    _, uid, token = _uid_and_token(mail.outbox[0])
+    client = APIClient(REMOTE_ADDR="10.7.3.1")
+
+    retries = [_confirm(client, uid, token, password="abc") for _ in range(2)]
+    refused = _confirm(client, uid, token)
+    other_address = _confirm(APIClient(REMOTE_ADDR="10.7.3.2"), uid, token)
+
+    assert [r.status_code for r in retries] == [400, 400]
+    assert refused.status_code == 429
+    assert_error_shape(refused.json(), code="throttled")
+    assert other_address.status_code == 200
