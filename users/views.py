@@ -84,6 +84,7 @@ class TokenObtainView(TokenObtainPairView):
         except AuthenticationFailed:
             SignInThrottle.record_failure(request)
             raise
+        services.user_record_sign_in(user=serializer.user)
         _merge_cart(request, serializer.user)
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
@@ -180,6 +181,7 @@ class LoginView(APIView):
             raise AuthenticationFailed(
                 "No active account found with the given credentials.", code=UserErrorCode.NO_ACTIVE_ACCOUNT
             )
+        services.user_record_sign_in(user=user)
         _merge_cart(request, user)
         tokens = services.tokens_for_user(user)
         response = Response(tokens, status=status.HTTP_200_OK)
@@ -202,6 +204,7 @@ class RegisterView(APIView):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_register(**serializer.validated_data)
+        services.user_record_sign_in(user=user)
         _merge_cart(request, user)
         body = {"user": UserSerializer(user).data, **services.tokens_for_user(user)}
         return Response(body, status=status.HTTP_201_CREATED)

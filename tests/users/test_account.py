@@ -5,8 +5,10 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -460,3 +462,47 @@ def test_retries_of_one_reset_link_are_limited(user, lower_rates, django_capture
     assert refused.status_code == 429
     assert_error_shape(refused.json(), code="throttled")
     assert other_address.status_code == 200
+
+
+# --- every sign-in ends the reset links made before it ------------------------------------------
+
+
+def _sign_in_with_token(user):
+    assert APIClient().post("/api/token/", {"email": user.email, "password": DEFAULT_PASSWORD}).status_code == 200
+
+
+def _sign_in_with_cookies(user):
+    response = APIClient().post("/api/auth/login/", {"email": user.email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 200
+    assert response.cookies[settings.AUTH_COOKIE_ACCESS].value
+
+
+def _sign_in_to_the_admin(user):
+    client = Client()
+    response = client.post(
+        f"/{settings.ADMIN_URL}login/", {"username": user.email, "password": DEFAULT_PASSWORD, "next": "/"}
+    )
+    assert response.status_code == 302, response.content
+
+
+@pytest.mark.parametrize("sign_in", [_sign_in_with_token, _sign_in_with_cookies, _sign_in_to_the_admin])
+def test_a_sign_in_refuses_the_reset_links_made_before_it(api_client, sign_in, django_capture_on_commit_callbacks):
+    user = UserFactory(is_staff=True)  # the admin signs in staff only; the API anyone
+    _request_reset(api_client, user.email, django_capture_on_commit_callbacks)
+    _, uid, token = _uid_and_token(mail.outbox[0])
+
+    sign_in(user)
+    response = _confirm(api_client, uid, token)
+
+    assert response.status_code == 400
+    assert_error_shape(response.json(), code="invalid_reset_token", attr="token")
+    user.refresh_from_db()
+    assert user.last_login is not None
+    assert user.check_password(DEFAULT_PASSWORD)
+
+
+def test_registration_is_a_sign_in(api_client):
+    response = api_client.post("/api/auth/register/", {"email": "new@example.com", "password": "c0rrect-Horse-battery"})
+
+    assert response.status_code == 201
+    assert User.objects.get(email="new@example.com").last_login is not None
