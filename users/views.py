@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.middleware.csrf import get_token
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
@@ -14,12 +14,14 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from cart.services import cart_merge_anonymous
-from novacart.exceptions import ValidationFailed
-from novacart.openapi import ErrorResponse401Serializer
+from novacart.exceptions import ValidationFailed, error_body
+from novacart.openapi import ErrorResponse401Serializer, ErrorResponseSerializer
+from novacart.parsers import JSONParser
 
 from . import services
 from .authentication import JWTHeaderOrCookieAuthentication
 from .error_codes import UserErrorCode
+from .permissions import NotCrossSite
 from .serializers import (
     ChangePasswordSerializer,
     DetailSerializer,
@@ -153,12 +155,30 @@ def _clear_auth_cookies(response) -> None:
     response.delete_cookie(settings.AUTH_COOKIE_REFRESH, path=REFRESH_COOKIE_PATH, domain=settings.AUTH_COOKIE_DOMAIN)
 
 
+# The endpoints that sign a browser in refuse other sites' pages (login CSRF) and take JSON only.
+SIGN_IN_PERMISSIONS = [NotCrossSite]
+SIGN_IN_PARSERS = [JSONParser]
+CROSS_SITE_RESPONSE = OpenApiResponse(
+    ErrorResponseSerializer,
+    description="`cross_site_request`: the Origin (or Referer) is not a trusted origin.",
+    examples=[
+        OpenApiExample(
+            "CrossSiteRequest",
+            value=error_body(UserErrorCode.CROSS_SITE_REQUEST, NotCrossSite.message),
+            response_only=True,
+            status_codes=["403"],
+        )
+    ],
+)
+
+
 class LoginView(APIView):
     """Like /api/token/, and also sets HttpOnly `access`/`refresh` cookies (plus the CSRF cookie)
     for browser SPAs."""
 
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = SIGN_IN_PERMISSIONS
+    parser_classes = SIGN_IN_PARSERS
     throttle_classes = [SignInThrottle]
 
     def get_authenticate_header(self, request):
@@ -167,7 +187,7 @@ class LoginView(APIView):
 
     @extend_schema(
         request=LoginSerializer,
-        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer},
+        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer, 403: CROSS_SITE_RESPONSE},
         parameters=[CART_TOKEN_PARAMETER],
     )
     def post(self, request):
@@ -194,11 +214,14 @@ class LoginView(APIView):
 @extend_validation_errors(PASSWORD_VALIDATOR_CODES, field_name="password", methods=["post"])
 class RegisterView(APIView):
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = SIGN_IN_PERMISSIONS
+    parser_classes = SIGN_IN_PARSERS
     throttle_classes = [AuthRateThrottle]
 
     @extend_schema(
-        request=RegisterSerializer, responses={201: RegisterResponseSerializer}, parameters=[CART_TOKEN_PARAMETER]
+        request=RegisterSerializer,
+        responses={201: RegisterResponseSerializer, 403: CROSS_SITE_RESPONSE},
+        parameters=[CART_TOKEN_PARAMETER],
     )
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
