@@ -15,3 +15,5 @@ class CoreErrorCode(StrEnum):
     BAD_REQUEST = "bad_request"
     SERVER_ERROR = "error"
     DATABASE_UNAVAILABLE = "database_unavailable"
+    # Free text shown to others (novacart.validators.reject_control_characters).
+    CONTROL_CHARACTERS = "control_characters"

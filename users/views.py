@@ -14,6 +14,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from cart.services import cart_merge_anonymous
+from novacart.error_codes import CoreErrorCode
 from novacart.exceptions import ValidationFailed, error_body
 from novacart.openapi import ErrorResponse401Serializer, ErrorResponseSerializer
 from novacart.parsers import JSONParser
@@ -23,6 +24,7 @@ from .authentication import JWTHeaderOrCookieAuthentication
 from .error_codes import UserErrorCode
 from .permissions import NotCrossSite
 from .serializers import (
+    SHOWN_FIELDS,
     ChangePasswordSerializer,
     DetailSerializer,
     LoginSerializer,
@@ -210,6 +212,18 @@ class LoginView(APIView):
         return response
 
 
+def _document_control_characters(methods: list[str]):
+    """The schema lists `control_characters` on the name fields (novacart.validators)."""
+
+    def decorate(view):
+        for field in SHOWN_FIELDS:
+            view = extend_validation_errors([CoreErrorCode.CONTROL_CHARACTERS], field_name=field, methods=methods)(view)
+        return view
+
+    return decorate
+
+
+@_document_control_characters(["post"])
 @extend_validation_errors([UserErrorCode.EMAIL_TAKEN], field_name="email", methods=["post"])
 @extend_validation_errors(PASSWORD_VALIDATOR_CODES, field_name="password", methods=["post"])
 class RegisterView(APIView):
@@ -253,6 +267,7 @@ class LogoutView(APIView):
 
 # The signed-in user's profile; PATCH writes through services.user_update_profile. (A comment, not a
 # docstring: drf-spectacular would publish a docstring as the endpoint's description.)
+@_document_control_characters(["patch"])
 class MeView(generics.RetrieveUpdateAPIView):
     serializer_class = UserSerializer
     http_method_names = ["get", "patch", "head", "options"]

@@ -506,3 +506,51 @@ def test_registration_is_a_sign_in(api_client):
 
     assert response.status_code == 201
     assert User.objects.get(email="new@example.com").last_login is not None
+
+
+# --- names are shown to others (review author): the addresses' rule on control characters --------
+
+HOSTILE_NAMES = [
+    "Ada\u202eecalevoL",
+    "line\nbreak",
+    "tab\there",
+    "bell\u0007",
+    "esc\u001b[31m",
+    "sep\u2028arator",
+    "\u2066iso",
+]
+HOSTILE_IDS = ["rtl-override", "newline", "tab", "bell", "ansi-escape", "line-separator", "bidi-isolate"]
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+@pytest.mark.parametrize("value", HOSTILE_NAMES, ids=HOSTILE_IDS)
+def test_register_refuses_control_and_bidi_characters_in_names(api_client, field, value):
+    response = api_client.post(
+        "/api/auth/register/", {"email": "new@example.com", "password": "c0rrect-Horse-battery", field: value}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["type"] == "validation_error"
+    assert_error_shape(response.json(), code="control_characters", attr=field)
+    assert not User.objects.filter(email="new@example.com").exists()
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+@pytest.mark.parametrize("value", HOSTILE_NAMES, ids=HOSTILE_IDS)
+def test_me_patch_refuses_control_and_bidi_characters_in_names(user_client, user, field, value):
+    before = getattr(user, field)
+
+    response = user_client.patch("/api/auth/me/", {field: value})
+
+    assert response.status_code == 400
+    assert_error_shape(response.json(), code="control_characters", attr=field)
+    user.refresh_from_db()
+    assert getattr(user, field) == before
+
+
+def test_names_in_any_script_are_kept(user_client, user):
+    response = user_client.patch("/api/auth/me/", {"first_name": "Zoë عائشة", "last_name": "O'Brien-李"})
+
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name) == ("Zoë عائشة", "O'Brien-李")
