@@ -261,3 +261,12 @@ class PasswordResetConfirmThrottle(_CounterThrottle):
     def counted(self, request, view):
         link = f"{_submitted(request, 'uid')}:{_submitted(request, 'token')}:{client_address(request)}"
         return [_Counter("password_reset_confirm", hashlib.sha256(link.encode("utf-8", "surrogatepass")).hexdigest())]
+
+
+class RegisterThrottle(_CounterThrottle):
+    """Registration, per client address (`register`): every attempt counts. Registration answers
+    `email_taken` for a registered address (the contract; a shop front must tell the customer to
+    sign in instead), so this limit is what stops it from listing who has an account."""
+
+    def counted(self, request, view):
+        return [_Counter("register", client_address(request))]

@@ -43,6 +43,7 @@ from .throttles import (
     PasswordChangeThrottle,
     PasswordResetConfirmThrottle,
     PasswordResetRequestThrottle,
+    RegisterThrottle,
     SignInThrottle,
 )
 
@@ -230,7 +231,7 @@ class RegisterView(APIView):
     authentication_classes: list = []
     permission_classes = SIGN_IN_PERMISSIONS
     parser_classes = SIGN_IN_PARSERS
-    throttle_classes = [AuthRateThrottle]
+    throttle_classes = [RegisterThrottle]
 
     @extend_schema(
         request=RegisterSerializer,

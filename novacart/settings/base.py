@@ -195,8 +195,10 @@ REST_FRAMEWORK = {
         "login_attempt_account": env_str("THROTTLE_LOGIN_ATTEMPT_ACCOUNT_RATE", "10/min"),
         # Wrong current passwords on change-password, per user.
         "password_change": env_str("THROTTLE_PASSWORD_CHANGE_RATE", "10/hour"),
-        # Registrations and token refreshes per client address (looser under `make run`).
+        # Token refreshes per client address (looser under `make run`).
         "auth": env_str("THROTTLE_AUTH_RATE", "300/min" if DEV else "30/min"),
+        # Registrations per client address: it answers `email_taken`, so it is tight.
+        "register": env_str("THROTTLE_REGISTER_RATE", "300/hour" if DEV else "30/hour"),
         # Reset requests per address and per target e-mail; confirmations per link and address.
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "100/hour" if DEV else "5/hour"),
         "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "100/hour" if DEV else "5/hour"),

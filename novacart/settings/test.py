@@ -36,6 +36,7 @@ REST_FRAMEWORK = {
         "login_attempt_account": "1000/min",
         "password_change": "1000/min",
         "auth": "1000/min",
+        "register": "1000/min",
         "password_reset": "1000/min",
         "password_reset_email": "1000/min",
         "password_reset_confirm": "1000/min",

@@ -294,7 +294,7 @@ def test_a_burst_of_wrong_passwords_is_throttled(api_client, user, lower_rates, 
 
 
 def test_registration_is_throttled(api_client, lower_rates):
-    lower_rates(auth="2/min")
+    lower_rates(register="2/hour")
 
     for n in range(2):
         assert (
@@ -307,7 +307,34 @@ def test_registration_is_throttled(api_client, lower_rates):
 
     assert response.status_code == 429
     assert_error_shape(response.json(), code="throttled")
+    assert int(response["Retry-After"]) > 60
     assert not User.objects.filter(email="r9@example.com").exists()
+
+
+def test_probing_registration_for_taken_addresses_is_throttled(api_client, lower_rates):
+    """Registration says `email_taken` (the contract, and what a shop front must tell a customer);
+    what keeps it from being a directory of customers is its own, tight limit per address."""
+    lower_rates(register="3/hour")
+    taken = UserFactory.create_batch(4)
+
+    probes = [
+        api_client.post("/api/auth/register/", {"email": u.email, "password": "c0rrect-Horse-battery"}) for u in taken
+    ]
+
+    assert [r.status_code for r in probes] == [400, 400, 400, 429]
+    assert_error_shape(probes[0].json(), code="email_taken", attr="email")
+    assert_error_shape(probes[3].json(), code="throttled")
+
+
+def test_registration_and_token_refresh_have_separate_limits(api_client, user, lower_rates):
+    lower_rates(register="1/hour", auth="1/hour")
+    refresh = str(RefreshToken.for_user(user))
+
+    register = api_client.post("/api/auth/register/", {"email": "n@example.com", "password": "c0rrect-Horse-battery"})
+    refreshed = api_client.post("/api/token/refresh/", {"refresh": refresh})
+
+    assert register.status_code == 201
+    assert refreshed.status_code == 200
 
 
 def test_password_reset_is_throttled(api_client, user, lower_rates, django_capture_on_commit_callbacks):
