@@ -6,6 +6,7 @@ counts (generously) per account and per address: each one costs a password hash.
 import threading
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.test import Client
@@ -257,3 +258,48 @@ def test_concurrent_failures_are_all_counted(rf, lower_rates, monkeypatch):
     assert throttles.SignInLimiter(request, email="target@example.com").admit() is None
     throttles.SignInLimiter(request, email="target@example.com").record_failure()
     assert throttles.SignInLimiter(request, email="target@example.com").admit() is not None
+
+
+# --- on Redis, as in production: counters shared by every connection, and none lives forever -------
+
+REDIS_URL = "redis://127.0.0.1:6379/9"  # this test suite's own Redis database
+
+
+@pytest.fixture
+def redis_cache(settings):
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip(f"needs Redis at {REDIS_URL} (CI starts one); the locmem tests above cover the logic")
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "t"}
+    }
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+def test_on_redis_concurrent_failures_lock_the_account_and_every_key_expires(rf, lower_rates, redis_cache):
+    lower_rates(login_account="30/hour", login_attempt_account="1000/min")
+    request = rf.post("/api/token/", REMOTE_ADDR="10.8.0.1")
+    start = threading.Barrier(30)
+
+    def fail():
+        start.wait()  # each thread has its own cache connection, like another instance
+        limiter = throttles.SignInLimiter(request, email="target@example.com")
+        if limiter.admit() is None:
+            limiter.record_failure()
+
+    threads = [threading.Thread(target=fail) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    wait = throttles.SignInLimiter(request, email="Target@Example.com").admit()
+    assert wait is not None and 3590 < wait <= 3600
+    assert throttles.SignInLimiter(request, email="someone-else@example.com").admit() is None
+    keys = redis_cache.keys("*")
+    assert keys
+    assert all(0 < redis_cache.ttl(key) <= 2 * 3600 for key in keys), {k: redis_cache.ttl(k) for k in keys}
