@@ -7,4 +7,3 @@ class AddressErrorCode(StrEnum):
     INVALID_COUNTRY = "invalid_country"
     INVALID_PHONE = "invalid_phone"
     INVALID_POSTAL_CODE = "invalid_postal_code"
-    CONTROL_CHARACTERS = "control_characters"

@@ -1,27 +1,17 @@
 """Address shapes and field validation (the default-address rule lives in services.py)."""
 
 import re
-import unicodedata
 
 from rest_framework import serializers
+
+from novacart.validators import reject_control_characters
 
 from .countries import COUNTRY_CODES
 from .error_codes import AddressErrorCode
 from .models import Address
 
-# Bidirectional overrides and isolates can disguise what a label shows; line and paragraph
-# separators break the one-line fields a courier prints.
-_FORBIDDEN_FORMAT = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
 _PHONE_RE = re.compile(r"^\+?[0-9 ()./-]+$")
 _POSTAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]*$")
-
-
-def _reject_control_characters(value: str) -> str:
-    if any(unicodedata.category(ch) == "Cc" or ch in _FORBIDDEN_FORMAT for ch in value):
-        raise serializers.ValidationError(
-            "Control characters are not allowed.", code=AddressErrorCode.CONTROL_CHARACTERS
-        )
-    return value
 
 
 class AddressSerializer(serializers.ModelSerializer):
@@ -56,7 +46,7 @@ class AddressSerializer(serializers.ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         for name in ("full_name", "phone", "line1", "line2", "city", "state", "postal_code"):
-            fields[name].validators.append(_reject_control_characters)
+            fields[name].validators.append(reject_control_characters)
         return fields
 
     def validate_phone(self, value: str) -> str:

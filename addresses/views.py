@@ -5,6 +5,8 @@ from drf_standardized_errors.openapi_validation_errors import extend_validation_
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
+from novacart.error_codes import CoreErrorCode
+
 from . import selectors, services
 from .error_codes import AddressErrorCode
 from .models import Address
@@ -25,10 +27,10 @@ _WRITES = ["create", "update", "partial_update"]
 )
 @extend_validation_errors([AddressErrorCode.ADDRESS_LIMIT_REACHED], field_name="non_field_errors", methods=["post"])
 @extend_validation_errors(
-    [AddressErrorCode.INVALID_PHONE, AddressErrorCode.CONTROL_CHARACTERS], field_name="phone", actions=_WRITES
+    [AddressErrorCode.INVALID_PHONE, CoreErrorCode.CONTROL_CHARACTERS], field_name="phone", actions=_WRITES
 )
 @extend_validation_errors(
-    [AddressErrorCode.INVALID_POSTAL_CODE, AddressErrorCode.CONTROL_CHARACTERS],
+    [AddressErrorCode.INVALID_POSTAL_CODE, CoreErrorCode.CONTROL_CHARACTERS],
     field_name="postal_code",
     actions=_WRITES,
 )
@@ -81,6 +83,6 @@ class AddressViewSet(viewsets.GenericViewSet):
 
 # Every free-text field refuses control characters (a NUL byte, bidi overrides, line separators).
 for _field in ("full_name", "line1", "line2", "city", "state"):
-    AddressViewSet = extend_validation_errors(
-        [AddressErrorCode.CONTROL_CHARACTERS], field_name=_field, actions=_WRITES
-    )(AddressViewSet)
+    AddressViewSet = extend_validation_errors([CoreErrorCode.CONTROL_CHARACTERS], field_name=_field, actions=_WRITES)(
+        AddressViewSet
+    )

@@ -17,3 +17,5 @@ class CoreErrorCode(StrEnum):
     DATABASE_UNAVAILABLE = "database_unavailable"
     CACHE_UNAVAILABLE = "cache_unavailable"
     BROKER_UNAVAILABLE = "broker_unavailable"
+    # Free text shown to others (novacart.validators.reject_control_characters).
+    CONTROL_CHARACTERS = "control_characters"

@@ -1,9 +1,17 @@
+import math
+from datetime import timedelta
+
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.timesince import timeuntil
 
 from .models import User
 from .services import user_revoke_all_tokens
+from .throttles import SignInLimiter
 
 
 class RevokingPasswordChangeForm(AdminPasswordChangeForm):
@@ -14,6 +22,37 @@ class RevokingPasswordChangeForm(AdminPasswordChangeForm):
         if commit:
             user_revoke_all_tokens(user=user)
         return user
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin login under the same limit as the API login (users.throttles.SignInLimiter): one
+    count of failed attempts per account and per client address, whichever door they came through."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": "Too many failed sign-in attempts for this account or from this address. Try again in %(wait)s.",
+    }
+
+    def clean(self):
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if email is None or not password:
+            return super().clean()  # the required-field errors; no password is checked
+        limiter = SignInLimiter(self.request, email=email)
+        wait = limiter.admit()
+        if wait is not None:
+            now = timezone.now()
+            minutes = timedelta(minutes=math.ceil(wait / 60))  # "1 minute", not "0 minutes", for 40 s
+            raise ValidationError(
+                self.error_messages["throttled"], code="throttled", params={"wait": timeuntil(now + minutes, now)}
+            )
+        try:
+            return super().clean()
+        except ValidationError:  # wrong password, inactive, or not staff: a failed admin login
+            limiter.record_failure()
+            raise
+
+
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)

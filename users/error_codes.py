@@ -11,5 +11,7 @@ class UserErrorCode(StrEnum):
     PASSWORD_CHANGED = "password_changed"
     USER_NOT_FOUND = "user_not_found"
     USER_INACTIVE = "user_inactive"
+    # A sign-in from a page of another site (login CSRF): 403.
+    CROSS_SITE_REQUEST = "cross_site_request"
     # A password validator error without a code of its own.
     INVALID = "invalid"

@@ -7,10 +7,17 @@ from rest_framework_simplejwt.serializers import TokenVerifySerializer as BaseTo
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import UntypedToken
 
+from novacart.validators import reject_control_characters
+
 from .authentication import JWTHeaderOrCookieAuthentication, user_for_refresh_token
 from .tokens import SessionRefreshToken
 
 User = get_user_model()
+
+
+# A name is shown to other people (the author of a review): the addresses' rule on control
+# characters and bidi overrides applies, and to the phone number beside it.
+SHOWN_FIELDS = ("first_name", "last_name", "phone")
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -18,14 +25,21 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "email", "first_name", "last_name", "phone", "is_staff", "date_joined"]
         read_only_fields = ["id", "email", "is_staff", "date_joined"]
+        extra_kwargs = {name: {"validators": [reject_control_characters]} for name in SHOWN_FIELDS}
 
 
 class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    first_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default="", validators=[reject_control_characters]
+    )
+    last_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default="", validators=[reject_control_characters]
+    )
+    phone = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default="", validators=[reject_control_characters]
+    )
 
 
 class TokenPairSerializer(serializers.Serializer):

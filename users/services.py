@@ -3,6 +3,7 @@
 import logging
 
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.models import update_last_login
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -27,6 +28,14 @@ User = get_user_model()
 
 # What a user may change about themselves (PATCH /api/auth/me/): not the e-mail, staff flags or dates.
 PROFILE_FIELDS = ("first_name", "last_name", "phone")
+
+
+def user_record_sign_in(*, user) -> None:
+    """Records a sign-in: `last_login` is set, which also ends every password reset link made
+    before it (Django's reset token hashes `last_login`). Every API sign-in calls this (/api/token/,
+    /api/auth/login/, registration); the admin login reaches the same `update_last_login` through
+    Django's `auth.login`. SimpleJWT's own update is off (UPDATE_LAST_LOGIN) so it is not done twice."""
+    update_last_login(None, user)
 
 
 def tokens_for_user(user) -> dict:

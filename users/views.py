@@ -1,24 +1,30 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.middleware.csrf import get_token
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from cart.services import cart_merge_anonymous
-from novacart.openapi import ErrorResponse401Serializer
+from novacart.error_codes import CoreErrorCode
+from novacart.exceptions import ValidationFailed, error_body
+from novacart.openapi import ErrorResponse401Serializer, ErrorResponseSerializer
+from novacart.parsers import JSONParser
 
 from . import services
 from .authentication import JWTHeaderOrCookieAuthentication
 from .error_codes import UserErrorCode
+from .permissions import NotCrossSite
 from .serializers import (
+    SHOWN_FIELDS,
     ChangePasswordSerializer,
     DetailSerializer,
     LoginSerializer,
@@ -33,7 +39,14 @@ from .serializers import (
     TokenVerifySerializer,
     UserSerializer,
 )
-from .throttles import AuthRateThrottle, LoginFailureThrottle, PasswordResetRateThrottle
+from .throttles import (
+    AuthRateThrottle,
+    PasswordChangeThrottle,
+    PasswordResetConfirmThrottle,
+    PasswordResetRequestThrottle,
+    RegisterThrottle,
+    SignInThrottle,
+)
 from .tokens import SESSION_CLAIM
 
 CART_TOKEN_PARAMETER = OpenApiParameter(
@@ -64,7 +77,7 @@ class TokenObtainView(TokenObtainPairView):
     """`{"email", "password"}` -> `{"access", "refresh"}`; merges an anonymous cart sent as X-Cart-Token."""
 
     serializer_class = TokenObtainPairSerializer
-    throttle_classes = [LoginFailureThrottle]
+    throttle_classes = [SignInThrottle]
 
     @extend_schema(
         parameters=[CART_TOKEN_PARAMETER], responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer}
@@ -76,8 +89,9 @@ class TokenObtainView(TokenObtainPairView):
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
         except AuthenticationFailed:
-            LoginFailureThrottle.record_failure(request, self)
+            SignInThrottle.record_failure(request)
             raise
+        services.user_record_sign_in(user=serializer.user)
         _merge_cart(request, serializer.user)
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
@@ -151,13 +165,31 @@ def _clear_auth_cookies(response) -> None:
     response.delete_cookie(settings.AUTH_COOKIE_REFRESH, path=REFRESH_COOKIE_PATH, domain=settings.AUTH_COOKIE_DOMAIN)
 
 
+# The endpoints that sign a browser in refuse other sites' pages (login CSRF) and take JSON only.
+SIGN_IN_PERMISSIONS = [NotCrossSite]
+SIGN_IN_PARSERS = [JSONParser]
+CROSS_SITE_RESPONSE = OpenApiResponse(
+    ErrorResponseSerializer,
+    description="`cross_site_request`: the Origin (or Referer) is not a trusted origin.",
+    examples=[
+        OpenApiExample(
+            "CrossSiteRequest",
+            value=error_body(UserErrorCode.CROSS_SITE_REQUEST, NotCrossSite.message),
+            response_only=True,
+            status_codes=["403"],
+        )
+    ],
+)
+
+
 class LoginView(APIView):
     """Like /api/token/, and also sets HttpOnly `access`/`refresh` cookies (plus the CSRF cookie)
     for browser SPAs."""
 
     authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [LoginFailureThrottle]
+    permission_classes = SIGN_IN_PERMISSIONS
+    parser_classes = SIGN_IN_PARSERS
+    throttle_classes = [SignInThrottle]
 
     def get_authenticate_header(self, request):
         # Without an authenticator DRF would turn a wrong password into 403; it is a 401.
@@ -165,7 +197,7 @@ class LoginView(APIView):
 
     @extend_schema(
         request=LoginSerializer,
-        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer},
+        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer, 403: CROSS_SITE_RESPONSE},
         parameters=[CART_TOKEN_PARAMETER],
     )
     def post(self, request):
@@ -175,10 +207,11 @@ class LoginView(APIView):
             request, email=serializer.validated_data["email"], password=serializer.validated_data["password"]
         )
         if user is None or not user.is_active:
-            LoginFailureThrottle.record_failure(request, self)
+            SignInThrottle.record_failure(request)
             raise AuthenticationFailed(
                 "No active account found with the given credentials.", code=UserErrorCode.NO_ACTIVE_ACCOUNT
             )
+        services.user_record_sign_in(user=user)
         _merge_cart(request, user)
         tokens = services.tokens_for_user(user)
         response = Response(tokens, status=status.HTTP_200_OK)
@@ -187,20 +220,36 @@ class LoginView(APIView):
         return response
 
 
+def _document_control_characters(methods: list[str]):
+    """The schema lists `control_characters` on the name fields (novacart.validators)."""
+
+    def decorate(view):
+        for field in SHOWN_FIELDS:
+            view = extend_validation_errors([CoreErrorCode.CONTROL_CHARACTERS], field_name=field, methods=methods)(view)
+        return view
+
+    return decorate
+
+
+@_document_control_characters(["post"])
 @extend_validation_errors([UserErrorCode.EMAIL_TAKEN], field_name="email", methods=["post"])
 @extend_validation_errors(PASSWORD_VALIDATOR_CODES, field_name="password", methods=["post"])
 class RegisterView(APIView):
     authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [AuthRateThrottle]
+    permission_classes = SIGN_IN_PERMISSIONS
+    parser_classes = SIGN_IN_PARSERS
+    throttle_classes = [RegisterThrottle]
 
     @extend_schema(
-        request=RegisterSerializer, responses={201: RegisterResponseSerializer}, parameters=[CART_TOKEN_PARAMETER]
+        request=RegisterSerializer,
+        responses={201: RegisterResponseSerializer, 403: CROSS_SITE_RESPONSE},
+        parameters=[CART_TOKEN_PARAMETER],
     )
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_register(**serializer.validated_data)
+        services.user_record_sign_in(user=user)
         _merge_cart(request, user)
         body = {"user": UserSerializer(user).data, **services.tokens_for_user(user)}
         return Response(body, status=status.HTTP_201_CREATED)
@@ -226,6 +275,7 @@ class LogoutView(APIView):
 
 # The signed-in user's profile; PATCH writes through services.user_update_profile. (A comment, not a
 # docstring: drf-spectacular would publish a docstring as the endpoint's description.)
+@_document_control_characters(["patch"])
 class MeView(generics.RetrieveUpdateAPIView):
     serializer_class = UserSerializer
     http_method_names = ["get", "patch", "head", "options"]
@@ -243,18 +293,25 @@ class MeView(generics.RetrieveUpdateAPIView):
 @extend_validation_errors([UserErrorCode.WRONG_PASSWORD], field_name="old_password", methods=["post"])
 @extend_validation_errors(PASSWORD_VALIDATOR_CODES, field_name="new_password", methods=["post"])
 class ChangePasswordView(APIView):
+    throttle_classes = [UserRateThrottle, PasswordChangeThrottle]
+
     @extend_schema(request=ChangePasswordSerializer, responses={200: DetailSerializer})
     def post(self, request):
         serializer = ChangePasswordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_change_password(user=request.user, **serializer.validated_data)
+        try:
+            services.user_change_password(user=request.user, **serializer.validated_data)
+        except ValidationFailed as exc:
+            if exc.code == UserErrorCode.WRONG_PASSWORD:
+                PasswordChangeThrottle.record_failure(request)
+            raise
         return Response({"detail": "Password changed."})
 
 
 class PasswordResetView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [PasswordResetRateThrottle]
+    throttle_classes = [PasswordResetRequestThrottle]
 
     @extend_schema(request=PasswordResetSerializer, responses={202: DetailSerializer})
     def post(self, request):
@@ -272,7 +329,8 @@ class PasswordResetView(APIView):
 class PasswordResetConfirmView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [PasswordResetRateThrottle]
+    # The anonymous rate per address besides the per-link limit: forged links each count there.
+    throttle_classes = [AnonRateThrottle, PasswordResetConfirmThrottle]
 
     @extend_schema(request=PasswordResetConfirmSerializer, responses={200: DetailSerializer})
     def post(self, request):

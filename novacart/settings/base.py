@@ -154,7 +154,8 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(minutes=env_int("REFRESH_TOKEN_LIFETIME_MINUTES", 7 * 24 * 60)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": True,
+    # Off: every sign-in records last_login in one place, users.services.user_record_sign_in.
+    "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 # Cookie transport for browser SPAs (POST /api/auth/login/).
@@ -191,11 +192,23 @@ REST_FRAMEWORK = {
         "novacart.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        # Failed logins (/api/token/, /api/auth/login/) per client address.
+        # Failed sign-ins (/api/token/, /api/auth/login/, the admin login) per client address and per
+        # account; once either is full even the right password waits (users.throttles.SignInLimiter).
         "login": env_str("THROTTLE_LOGIN_RATE", "10/min"),
-        # Registrations and token refreshes per client address (looser under `make run`).
+        "login_account": env_str("THROTTLE_LOGIN_ACCOUNT_RATE", "20/hour"),
+        # Every sign-in attempt, successful or not (each costs a password hash), per address and account.
+        "login_attempt": env_str("THROTTLE_LOGIN_ATTEMPT_RATE", "60/min"),
+        "login_attempt_account": env_str("THROTTLE_LOGIN_ATTEMPT_ACCOUNT_RATE", "10/min"),
+        # Wrong current passwords on change-password, per user.
+        "password_change": env_str("THROTTLE_PASSWORD_CHANGE_RATE", "10/hour"),
+        # Token refreshes per client address (looser under `make run`).
         "auth": env_str("THROTTLE_AUTH_RATE", "300/min" if DEV else "30/min"),
+        # Registrations per client address: it answers `email_taken`, so it is tight.
+        "register": env_str("THROTTLE_REGISTER_RATE", "300/hour" if DEV else "30/hour"),
+        # Reset requests per address and per target e-mail; confirmations per link and address.
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "100/hour" if DEV else "5/hour"),
+        "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "100/hour" if DEV else "5/hour"),
+        "password_reset_confirm": env_str("THROTTLE_PASSWORD_RESET_CONFIRM_RATE", "10/hour"),
         # Every other endpoint, per client address / per user (looser under `make run`).
         "anon": env_str("THROTTLE_ANON_RATE", "6000/min" if DEV else "600/min"),
         "user": env_str("THROTTLE_USER_RATE", "6000/min" if DEV else "1200/min"),

@@ -5,13 +5,16 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.users.test_auth import assert_error_shape
+from users.services import tokens_for_user
 
 User = get_user_model()
 pytestmark = pytest.mark.django_db
@@ -274,16 +277,9 @@ def test_password_reset_confirm_with_a_weak_password_keeps_the_token_usable(
 # --- throttling -----------------------------------------------------------------------
 
 
-def _lower_rates(settings, **rates):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
-    }
-
-
 @pytest.mark.parametrize("path", ["/api/token/", "/api/auth/login/"])
-def test_a_burst_of_wrong_passwords_is_throttled(api_client, user, settings, path):
-    _lower_rates(settings, login="3/min")
+def test_a_burst_of_wrong_passwords_is_throttled(api_client, user, lower_rates, path):
+    lower_rates(login="3/min")
 
     statuses = [
         api_client.post(path, {"email": user.email, "password": "wrong-password"}).status_code for _ in range(3)
@@ -298,8 +294,8 @@ def test_a_burst_of_wrong_passwords_is_throttled(api_client, user, settings, pat
     assert int(throttled["Retry-After"]) > 0
 
 
-def test_registration_is_throttled(api_client, settings):
-    _lower_rates(settings, auth="2/min")
+def test_registration_is_throttled(api_client, lower_rates):
+    lower_rates(register="2/hour")
 
     for n in range(2):
         assert (
@@ -312,11 +308,38 @@ def test_registration_is_throttled(api_client, settings):
 
     assert response.status_code == 429
     assert_error_shape(response.json(), code="throttled")
+    assert int(response["Retry-After"]) > 60
     assert not User.objects.filter(email="r9@example.com").exists()
 
 
-def test_password_reset_is_throttled(api_client, user, settings, django_capture_on_commit_callbacks):
-    _lower_rates(settings, password_reset="2/hour")
+def test_probing_registration_for_taken_addresses_is_throttled(api_client, lower_rates):
+    """Registration says `email_taken` (the contract, and what a shop front must tell a customer);
+    what keeps it from being a directory of customers is its own, tight limit per address."""
+    lower_rates(register="3/hour")
+    taken = UserFactory.create_batch(4)
+
+    probes = [
+        api_client.post("/api/auth/register/", {"email": u.email, "password": "c0rrect-Horse-battery"}) for u in taken
+    ]
+
+    assert [r.status_code for r in probes] == [400, 400, 400, 429]
+    assert_error_shape(probes[0].json(), code="email_taken", attr="email")
+    assert_error_shape(probes[3].json(), code="throttled")
+
+
+def test_registration_and_token_refresh_have_separate_limits(api_client, user, lower_rates):
+    lower_rates(register="1/hour", auth="1/hour")
+    refresh = str(RefreshToken.for_user(user))
+
+    register = api_client.post("/api/auth/register/", {"email": "n@example.com", "password": "c0rrect-Horse-battery"})
+    refreshed = api_client.post("/api/token/refresh/", {"refresh": refresh})
+
+    assert register.status_code == 201
+    assert refreshed.status_code == 200
+
+
+def test_password_reset_is_throttled(api_client, user, lower_rates, django_capture_on_commit_callbacks):
+    lower_rates(password_reset="2/hour")
 
     for _ in range(2):
         assert _request_reset(api_client, user.email, django_capture_on_commit_callbacks).status_code == 202
@@ -328,8 +351,8 @@ def test_password_reset_is_throttled(api_client, user, settings, django_capture_
 
 
 @pytest.mark.parametrize("path", ["/api/token/", "/api/auth/login/"])
-def test_successful_logins_are_not_throttled(api_client, user, settings, path):
-    _lower_rates(settings, login="2/min")
+def test_successful_logins_do_not_use_up_the_failure_limit(api_client, user, lower_rates, path):
+    lower_rates(login="2/min")
 
     statuses = [
         api_client.post(path, {"email": user.email, "password": DEFAULT_PASSWORD}).status_code for _ in range(5)
@@ -338,8 +361,8 @@ def test_successful_logins_are_not_throttled(api_client, user, settings, path):
     assert statuses == [200] * 5
 
 
-def test_token_refresh_is_throttled(api_client, settings):
-    _lower_rates(settings, auth="1/min")
+def test_token_refresh_is_throttled(api_client, lower_rates):
+    lower_rates(auth="1/min")
 
     api_client.post("/api/token/refresh/", {"refresh": "garbage"})
     response = api_client.post("/api/token/refresh/", {"refresh": "garbage"})
@@ -347,11 +370,215 @@ def test_token_refresh_is_throttled(api_client, settings):
     assert response.status_code == 429
 
 
-def test_throttle_counts_per_client_address(user, settings):
-    _lower_rates(settings, login="1/min")
+def test_throttle_counts_per_client_address(user, lower_rates):
+    lower_rates(login="1/min")
     first = APIClient(REMOTE_ADDR="10.0.0.1")
     second = APIClient(REMOTE_ADDR="10.0.0.2")
 
     assert first.post("/api/token/", {"email": user.email, "password": "x"}).status_code == 401
     assert first.post("/api/token/", {"email": user.email, "password": "x"}).status_code == 429
     assert second.post("/api/token/", {"email": user.email, "password": DEFAULT_PASSWORD}).status_code == 200
+
+
+def test_change_password_failures_are_limited_per_user(user, lower_rates):
+    lower_rates(password_change="3/hour")
+    client = APIClient(REMOTE_ADDR="10.6.0.1")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for_user(user)['access']}")
+
+    failures = [
+        client.post("/api/auth/change-password/", {"old_password": f"guess-{n}", "new_password": NEW_PASSWORD})
+        for n in range(3)
+    ]
+    # Another session of the same user, from another address: the count is the user's.
+    elsewhere = APIClient(REMOTE_ADDR="10.6.0.2")
+    elsewhere.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for_user(user)['access']}")
+    refused = elsewhere.post(
+        "/api/auth/change-password/", {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}
+    )
+
+    assert [r.status_code for r in failures] == [400] * 3
+    assert refused.status_code == 429
+    assert_error_shape(refused.json(), code="throttled")
+    assert int(refused["Retry-After"]) > 3000
+    user.refresh_from_db()
+    assert user.check_password(DEFAULT_PASSWORD)
+
+
+def test_change_password_limit_counts_only_wrong_old_passwords(user, other_user, lower_rates):
+    lower_rates(password_change="2/hour")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for_user(user)['access']}")
+
+    weak = [
+        client.post("/api/auth/change-password/", {"old_password": DEFAULT_PASSWORD, "new_password": "123"})
+        for _ in range(3)
+    ]
+    client.post("/api/auth/change-password/", {"old_password": "guess", "new_password": NEW_PASSWORD})
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for_user(other_user)['access']}")
+    other.post("/api/auth/change-password/", {"old_password": "guess", "new_password": NEW_PASSWORD})
+    other.post("/api/auth/change-password/", {"old_password": "guess", "new_password": NEW_PASSWORD})
+    ok = client.post("/api/auth/change-password/", {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD})
+
+    assert [r.status_code for r in weak] == [400] * 3
+    assert ok.status_code == 200, ok.json()
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def _confirm(client, uid, token, password=NEW_PASSWORD):
+    return client.post("/api/auth/password-reset/confirm/", {"uid": uid, "token": token, "new_password": password})
+
+
+def test_reset_requests_do_not_use_up_the_confirm_limit(user, lower_rates, django_capture_on_commit_callbacks):
+    lower_rates(password_reset="2/hour", password_reset_confirm="2/hour")
+    network = APIClient(REMOTE_ADDR="10.7.0.1")  # the victim and an attacker behind one address
+    _request_reset(network, user.email, django_capture_on_commit_callbacks)
+    _, uid, token = _uid_and_token(mail.outbox[0])
+
+    flood = [_request_reset(network, "anyone@example.com", django_capture_on_commit_callbacks) for _ in range(5)]
+    confirm = _confirm(network, uid, token)
+
+    assert [r.status_code for r in flood] == [202] + [429] * 4
+    assert confirm.status_code == 200, confirm.json()
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_reset_requests_are_limited_per_target_email(user, lower_rates, django_capture_on_commit_callbacks):
+    lower_rates(password_reset_email="2/hour")
+
+    answers = [
+        _request_reset(APIClient(REMOTE_ADDR=f"10.7.1.{n}"), email, django_capture_on_commit_callbacks)
+        for n, email in enumerate([user.email, user.email.upper(), f" {user.email} "])
+    ]
+    other = UserFactory()
+    other_answer = _request_reset(APIClient(REMOTE_ADDR="10.7.1.9"), other.email, django_capture_on_commit_callbacks)
+
+    assert [r.status_code for r in answers] == [202, 202, 429]
+    assert_error_shape(answers[2].json(), code="throttled")
+    assert other_answer.status_code == 202
+    assert [m.to for m in mail.outbox] == [[user.email], [user.email], [other.email]]
+
+
+def test_confirm_attempts_with_other_links_do_not_starve_a_real_link(
+    user, lower_rates, django_capture_on_commit_callbacks
+):
+    lower_rates(password_reset="2/hour", password_reset_confirm="2/hour")
+    _request_reset(APIClient(), user.email, django_capture_on_commit_callbacks)
+    _, uid, token = _uid_and_token(mail.outbox[0])
+    network = APIClient(REMOTE_ADDR="10.7.2.1")
+
+    forged = [_confirm(network, uid, f"{token[:-4]}{n:04d}") for n in range(6)]
+    real = _confirm(network, uid, token)
+
+    assert [r.status_code for r in forged] == [400] * 6
+    assert real.status_code == 200, real.json()
+
+
+def test_retries_of_one_reset_link_are_limited(user, lower_rates, django_capture_on_commit_callbacks):
+    lower_rates(password_reset_confirm="2/hour")
+    _request_reset(APIClient(), user.email, django_capture_on_commit_callbacks)
+    _, uid, token = _uid_and_token(mail.outbox[0])
+    client = APIClient(REMOTE_ADDR="10.7.3.1")
+
+    retries = [_confirm(client, uid, token, password="abc") for _ in range(2)]
+    refused = _confirm(client, uid, token)
+    other_address = _confirm(APIClient(REMOTE_ADDR="10.7.3.2"), uid, token)
+
+    assert [r.status_code for r in retries] == [400, 400]
+    assert refused.status_code == 429
+    assert_error_shape(refused.json(), code="throttled")
+    assert other_address.status_code == 200
+
+
+# --- every sign-in ends the reset links made before it ------------------------------------------
+
+
+def _sign_in_with_token(user):
+    assert APIClient().post("/api/token/", {"email": user.email, "password": DEFAULT_PASSWORD}).status_code == 200
+
+
+def _sign_in_with_cookies(user):
+    response = APIClient().post("/api/auth/login/", {"email": user.email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 200
+    assert response.cookies[settings.AUTH_COOKIE_ACCESS].value
+
+
+def _sign_in_to_the_admin(user):
+    client = Client()
+    response = client.post(
+        f"/{settings.ADMIN_URL}login/", {"username": user.email, "password": DEFAULT_PASSWORD, "next": "/"}
+    )
+    assert response.status_code == 302, response.content
+
+
+@pytest.mark.parametrize("sign_in", [_sign_in_with_token, _sign_in_with_cookies, _sign_in_to_the_admin])
+def test_a_sign_in_refuses_the_reset_links_made_before_it(api_client, sign_in, django_capture_on_commit_callbacks):
+    user = UserFactory(is_staff=True)  # the admin signs in staff only; the API anyone
+    _request_reset(api_client, user.email, django_capture_on_commit_callbacks)
+    _, uid, token = _uid_and_token(mail.outbox[0])
+
+    sign_in(user)
+    response = _confirm(api_client, uid, token)
+
+    assert response.status_code == 400
+    assert_error_shape(response.json(), code="invalid_reset_token", attr="token")
+    user.refresh_from_db()
+    assert user.last_login is not None
+    assert user.check_password(DEFAULT_PASSWORD)
+
+
+def test_registration_is_a_sign_in(api_client):
+    response = api_client.post("/api/auth/register/", {"email": "new@example.com", "password": "c0rrect-Horse-battery"})
+
+    assert response.status_code == 201
+    assert User.objects.get(email="new@example.com").last_login is not None
+
+
+# --- names are shown to others (review author): the addresses' rule on control characters --------
+
+HOSTILE_NAMES = [
+    "Ada\u202eecalevoL",
+    "line\nbreak",
+    "tab\there",
+    "bell\u0007",
+    "esc\u001b[31m",
+    "sep\u2028arator",
+    "\u2066iso",
+]
+HOSTILE_IDS = ["rtl-override", "newline", "tab", "bell", "ansi-escape", "line-separator", "bidi-isolate"]
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+@pytest.mark.parametrize("value", HOSTILE_NAMES, ids=HOSTILE_IDS)
+def test_register_refuses_control_and_bidi_characters_in_names(api_client, field, value):
+    response = api_client.post(
+        "/api/auth/register/", {"email": "new@example.com", "password": "c0rrect-Horse-battery", field: value}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["type"] == "validation_error"
+    assert_error_shape(response.json(), code="control_characters", attr=field)
+    assert not User.objects.filter(email="new@example.com").exists()
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+@pytest.mark.parametrize("value", HOSTILE_NAMES, ids=HOSTILE_IDS)
+def test_me_patch_refuses_control_and_bidi_characters_in_names(user_client, user, field, value):
+    before = getattr(user, field)
+
+    response = user_client.patch("/api/auth/me/", {field: value})
+
+    assert response.status_code == 400
+    assert_error_shape(response.json(), code="control_characters", attr=field)
+    user.refresh_from_db()
+    assert getattr(user, field) == before
+
+
+def test_names_in_any_script_are_kept(user_client, user):
+    response = user_client.patch("/api/auth/me/", {"first_name": "Zoë عائشة", "last_name": "O'Brien-李"})
+
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name) == ("Zoë عائشة", "O'Brien-李")
