@@ -7,6 +7,7 @@ holds its cart row lock, which is what keeps two concurrent adds of one product 
 """
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -116,18 +117,25 @@ def cart_add_item(*, user, cart_token: str | None, product_id: int, quantity: in
     return CartAddResult(cart=cart, item=item, created=created)
 
 
-def cart_update_item(*, user, cart_token: str | None, item_id: int, quantity: int) -> Cart:
-    """Sets a line of the owner's cart to `quantity`; 0 removes the line.
-
-    Raises `cart_item_not_found` (404) for a line that is not in the owner's cart (also another
-    user's), `product_unavailable` (400) when raising a line of a product no longer sold,
-    `quantity_limit_exceeded` (400) and `out_of_stock` (409) as `cart_add_item`."""
+@contextmanager
+def _owner_cart_locked(*, user, cart_token: str | None):
+    """The owner's cart, locked for the block's transaction; `cart_item_not_found` (404) without one."""
     cart = cart_get_for_owner(user=user, cart_token=cart_token)
     if cart is None:
         raise _line_not_found()
     with transaction.atomic():
         if lock_cart(cart_id=cart.pk) is None:
             raise _line_not_found()
+        yield cart
+
+
+def cart_update_item(*, user, cart_token: str | None, item_id: int, quantity: int) -> Cart:
+    """Sets a line of the owner's cart to `quantity`; 0 removes the line.
+
+    Raises `cart_item_not_found` (404) for a line that is not in the owner's cart (also another
+    user's), `product_unavailable` (400) when raising a line of a product no longer sold,
+    `quantity_limit_exceeded` (400) and `out_of_stock` (409) as `cart_add_item`."""
+    with _owner_cart_locked(user=user, cart_token=cart_token) as cart:
         item = CartItem.objects.select_related("product").filter(pk=item_id, cart=cart).first()
         if item is None:
             raise _line_not_found()
@@ -146,12 +154,7 @@ def cart_update_item(*, user, cart_token: str | None, item_id: int, quantity: in
 def cart_remove_item(*, user, cart_token: str | None, item_id: int) -> None:
     """Deletes a line of the owner's cart. Raises `cart_item_not_found` (404) for a line that is
     not in the owner's cart."""
-    cart = cart_get_for_owner(user=user, cart_token=cart_token)
-    if cart is None:
-        raise _line_not_found()
-    with transaction.atomic():
-        if lock_cart(cart_id=cart.pk) is None:
-            raise _line_not_found()
+    with _owner_cart_locked(user=user, cart_token=cart_token) as cart:
         deleted, _ = CartItem.objects.filter(pk=item_id, cart=cart).delete()
         if not deleted:
             raise _line_not_found()

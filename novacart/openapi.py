@@ -14,6 +14,7 @@ are the places where the library's defaults described less than the API really r
 
 from django.db import models
 from drf_spectacular.plumbing import force_instance, is_serializer
+from drf_spectacular.utils import OpenApiParameter
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum
 from drf_standardized_errors.openapi_utils import get_flat_serializer_fields, get_serializer_fields_with_error_codes
@@ -99,3 +100,14 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         for serializer in self._query_serializers():
             fields.extend(get_serializer_fields_with_error_codes(get_flat_serializer_fields(serializer)))
         return fields
+
+
+# The header of the commands that are safe to retry (orders.idempotency).
+IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Makes the request safe to retry: the same key and body within 24 hours returns the first "
+    "response and creates nothing new. 1 to 255 visible ASCII characters, e.g. a UUID.",
+)

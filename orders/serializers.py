@@ -120,13 +120,12 @@ class TopProductSerializer(serializers.Serializer):
     revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
-class OrdersByStatusSerializer(serializers.Serializer):
-    PENDING = serializers.IntegerField()
-    PAID = serializers.IntegerField()
-    SHIPPED = serializers.IntegerField()
-    DELIVERED = serializers.IntegerField()
-    CANCELLED = serializers.IntegerField()
-    REFUNDED = serializers.IntegerField()
+# One count per order status, whatever statuses the lifecycle has (orders.models.OrderStatus).
+OrdersByStatusSerializer = type(
+    "OrdersByStatusSerializer",
+    (serializers.Serializer,),
+    {status: serializers.IntegerField() for status in OrderStatus.values},
+)
 
 
 class AnalyticsSerializer(serializers.Serializer):

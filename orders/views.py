@@ -1,6 +1,6 @@
 """Order endpoints: thin views over orders.services (writes) and orders.selectors (reads)."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -8,7 +8,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from novacart.openapi import ErrorResponseSerializer
+from novacart.openapi import IDEMPOTENCY_KEY_HEADER, ErrorResponseSerializer
 
 from . import selectors, services
 from .idempotency import run_idempotent, validate_idempotency_key
@@ -25,14 +25,6 @@ from .serializers import (
 )
 from .transitions import Actor
 
-IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Makes the request safe to retry: the same key and body within 24 hours returns the first "
-    "response and creates nothing new. 1 to 255 visible ASCII characters, e.g. a UUID.",
-)
 CREATE_CONFLICT = OpenApiResponse(
     ErrorResponseSerializer,
     description="`out_of_stock` / `product_unavailable`: one error per cart line that cannot be ordered "

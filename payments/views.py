@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from novacart.openapi import ErrorResponseSerializer
+from novacart.openapi import IDEMPOTENCY_KEY_HEADER, ErrorResponseSerializer
 from orders.idempotency import run_idempotent, validate_idempotency_key
 
 from . import refunds, services, webhooks
@@ -20,15 +20,6 @@ from .serializers import (
     VerifyQuerySerializer,
     VerifySerializer,
     WebhookAckSerializer,
-)
-
-IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Makes the request safe to retry: the same key and body within 24 hours returns the first "
-    "response. 1 to 255 visible ASCII characters, e.g. a UUID.",
 )
 
 

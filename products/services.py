@@ -93,6 +93,10 @@ def _check_no_cycle(*, category: Category, parent: Category | None) -> None:
         node = parents.get(node)
 
 
+def _slug_taken() -> ValidationFailed:
+    return ValidationFailed("A category with this slug already exists.", code=ProductErrorCode.SLUG_TAKEN, attr="slug")
+
+
 def category_create(
     *,
     name: str,
@@ -105,9 +109,7 @@ def category_create(
     """Creates a category. Without a slug one is generated from the name (unique, suffixed when taken);
     an explicit slug that is taken raises `slug_taken` (400)."""
     if slug and Category.objects.filter(slug=slug).exists():
-        raise ValidationFailed(
-            "A category with this slug already exists.", code=ProductErrorCode.SLUG_TAKEN, attr="slug"
-        )
+        raise _slug_taken()
     category = Category(
         name=name,
         slug=slug or _unique_slug(Category, name, fallback="category"),
@@ -120,9 +122,7 @@ def category_create(
         with transaction.atomic():
             category.save()
     except IntegrityError as exc:
-        raise ValidationFailed(
-            "A category with this slug already exists.", code=ProductErrorCode.SLUG_TAKEN, attr="slug"
-        ) from exc
+        raise _slug_taken() from exc
     catalog_cache_bump()
     return category
 
@@ -136,9 +136,7 @@ def category_update(*, category: Category, data: dict) -> Category:
     if "parent" in data:
         _check_no_cycle(category=category, parent=data["parent"])
     if data.get("slug") and Category.objects.filter(slug=data["slug"]).exclude(pk=category.pk).exists():
-        raise ValidationFailed(
-            "A category with this slug already exists.", code=ProductErrorCode.SLUG_TAKEN, attr="slug"
-        )
+        raise _slug_taken()
     if "slug" in data and not data["slug"]:
         data = {**data, "slug": _unique_slug(Category, data.get("name", category.name), fallback="category")}
     for field, value in data.items():
@@ -147,9 +145,7 @@ def category_update(*, category: Category, data: dict) -> Category:
         with transaction.atomic():
             category.save(update_fields=[*data, "updated_at"])
     except IntegrityError as exc:
-        raise ValidationFailed(
-            "A category with this slug already exists.", code=ProductErrorCode.SLUG_TAKEN, attr="slug"
-        ) from exc
+        raise _slug_taken() from exc
     catalog_cache_bump()
     return category
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 from products import services
 from products.models import Category, Product, Review
 from tests.factories import CategoryFactory, ProductFactory, UserFactory, WishlistItemFactory
+from tests.products.utils import admin_product_form
 
 pytestmark = pytest.mark.django_db
 
@@ -173,20 +174,9 @@ def test_admin_image_upload_uses_the_same_validation(admin_client, settings):
 
     settings.PRODUCT_IMAGE_MAX_PIXELS = 10
     product = ProductFactory()
-    data = {
-        "name": product.name,
-        "sku": product.sku,
-        "description": "",
-        "price": "19.99",
-        "stock": "10",
-        "category": str(product.category_id),
-        "is_active": "on",
-        "images-TOTAL_FORMS": "1",
-        "images-INITIAL_FORMS": "0",
-        "images-0-image": SimpleUploadedFile("big.png", image_bytes("PNG", size=(8, 8)), "image/png"),
-        "images-0-alt_text": "x",
-        "images-0-position": "0",
-    }
+    data = admin_product_form(
+        product, image=SimpleUploadedFile("big.png", image_bytes("PNG", size=(8, 8)), "image/png")
+    )
 
     response = admin_client.post(reverse("admin:products_product_change", args=[product.id]), data)
 
@@ -204,20 +194,7 @@ def test_admin_image_upload_counts_every_frame_of_an_animation(admin_client, set
 
     settings.PRODUCT_IMAGE_MAX_FRAMES = 3
     product = ProductFactory()
-    data = {
-        "name": product.name,
-        "sku": product.sku,
-        "description": "",
-        "price": "19.99",
-        "stock": "10",
-        "category": str(product.category_id),
-        "is_active": "on",
-        "images-TOTAL_FORMS": "1",
-        "images-INITIAL_FORMS": "0",
-        "images-0-image": SimpleUploadedFile("a.gif", _animation("GIF", frames=4), "image/gif"),
-        "images-0-alt_text": "x",
-        "images-0-position": "0",
-    }
+    data = admin_product_form(product, image=SimpleUploadedFile("a.gif", _animation("GIF", frames=4), "image/gif"))
 
     response = admin_client.post(reverse("admin:products_product_change", args=[product.id]), data)
 

@@ -14,6 +14,7 @@ from tests.concurrency import run_concurrently
 from tests.conftest import requires_postgres
 from tests.factories import AddressFactory, ProductFactory, StaffFactory, UserFactory
 from tests.orders.helpers import fill_cart, place_order
+from tests.products.utils import admin_product_form
 
 pytestmark = pytest.mark.django_db
 
@@ -101,21 +102,8 @@ def test_the_admin_change_form_leaves_stock_that_a_checkout_took(admin_client):
     assert b"Adjust stock" in form.content
     place_order(UserFactory(), lines=[(product, 2)])
 
-    response = admin_client.post(
-        url,
-        {
-            "name": product.name,
-            "sku": product.sku,
-            "description": "A new description",
-            "price": "10.00",
-            "stock": "55",  # a form from before the order would carry this back
-            "is_active": "on",
-            "images-TOTAL_FORMS": "0",
-            "images-INITIAL_FORMS": "0",
-            "stock_movements-TOTAL_FORMS": "0",
-            "stock_movements-INITIAL_FORMS": "0",
-        },
-    )
+    # A form from before the order would carry its stock (55) back.
+    response = admin_client.post(url, admin_product_form(product, description="A new description", stock="55"))
 
     assert response.status_code == 302, response.content[:3000]
     product.refresh_from_db()

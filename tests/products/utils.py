@@ -29,3 +29,24 @@ def result_ids(response) -> list[int]:
 
 def error_codes(response) -> list[str]:
     return [error["code"] for error in response.json()["errors"]]
+
+
+def admin_product_form(product, *, image=None, alt_text: str = "x", **fields) -> dict:
+    """The POST body of a product's admin change form: its fields (overridden by `fields`), the image
+    inline with one new `image` when given, and the read-only stock-movement inline's empty formset."""
+    data = {
+        "name": product.name,
+        "sku": product.sku,
+        "description": product.description,
+        "price": str(product.price),
+        "category": str(product.category_id) if product.category_id else "",
+        "is_active": "on",
+        "images-TOTAL_FORMS": "1" if image is not None else "0",
+        "images-INITIAL_FORMS": "0",
+        "stock_movements-TOTAL_FORMS": "0",
+        "stock_movements-INITIAL_FORMS": "0",
+        **fields,
+    }
+    if image is not None:
+        data.update({"images-0-image": image, "images-0-alt_text": alt_text, "images-0-position": "0"})
+    return data

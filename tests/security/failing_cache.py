@@ -31,44 +31,19 @@ class FailingCache(LocMemCache):
         if self.fail == "all":
             raise RedisConnectionError(REFUSED_MESSAGE)
 
-    # Writes (Redis' "denyoom" commands).
-    def add(self, *args, **kwargs):
-        self._on_write()
-        return super().add(*args, **kwargs)
 
-    def set(self, *args, **kwargs):
-        self._on_write()
-        return super().set(*args, **kwargs)
+def _guarded(name: str, guard: str):
+    def method(self, *args, **kwargs):
+        getattr(self, guard)()
+        return getattr(LocMemCache, name)(self, *args, **kwargs)
 
-    def incr(self, *args, **kwargs):
-        self._on_write()
-        return super().incr(*args, **kwargs)
+    method.__name__ = name
+    return method
 
-    def set_many(self, *args, **kwargs):
-        self._on_write()
-        return super().set_many(*args, **kwargs)
 
-    # Reads, deletes, expiry changes: refused only when Redis is unreachable.
-    def get(self, *args, **kwargs):
-        self._on_any()
-        return super().get(*args, **kwargs)
-
-    def get_many(self, *args, **kwargs):
-        self._on_any()
-        return super().get_many(*args, **kwargs)
-
-    def has_key(self, *args, **kwargs):
-        self._on_any()
-        return super().has_key(*args, **kwargs)
-
-    def touch(self, *args, **kwargs):
-        self._on_any()
-        return super().touch(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        self._on_any()
-        return super().delete(*args, **kwargs)
-
-    def delete_many(self, *args, **kwargs):
-        self._on_any()
-        return super().delete_many(*args, **kwargs)
+# Writes (Redis' "denyoom" commands) fail when Redis is full; reads, deletes and expiry changes only
+# when it is unreachable.
+for _name in ("add", "set", "incr", "set_many"):
+    setattr(FailingCache, _name, _guarded(_name, "_on_write"))
+for _name in ("get", "get_many", "has_key", "touch", "delete", "delete_many"):
+    setattr(FailingCache, _name, _guarded(_name, "_on_any"))

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from cart.models import Cart
 from products.models import ProductImage
 from tests.factories import DEFAULT_PASSWORD, StaffFactory
+from tests.products.utils import admin_product_form
 from users.models import User
 
 from .conftest import assert_error_shape, error_codes, png_bytes
@@ -321,22 +322,8 @@ def test_the_admin_login_form_still_works(db, client):
 def test_an_admin_image_upload_larger_than_the_json_limit_still_works(world, admin_client, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000
     product = world.product
-    data = {
-        "name": product.name,
-        "sku": product.sku,
-        "description": "",
-        "price": "19.99",
-        "stock": "10",
-        "category": str(product.category_id),
-        "is_active": "on",
-        "images-TOTAL_FORMS": "1",
-        "images-INITIAL_FORMS": "0",
-        "images-0-image": SimpleUploadedFile("a.png", png_bytes((200, 200)) + b"\0" * 20_000, "image/png"),
-        "images-0-alt_text": "front",
-        "images-0-position": "0",
-        "stock_movements-TOTAL_FORMS": "0",
-        "stock_movements-INITIAL_FORMS": "0",
-    }
+    image = SimpleUploadedFile("a.png", png_bytes((200, 200)) + b"\0" * 20_000, "image/png")
+    data = admin_product_form(product, image=image, alt_text="front")
 
     response = admin_client.post(reverse("admin:products_product_change", args=[product.id]), data)
 
