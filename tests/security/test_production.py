@@ -180,18 +180,28 @@ def test_admin_moves_with_admin_url_in_process(db):
     assert resolve("/admin/").app_name == "admin"
 
 
+def _prod_process(command: list[str], **overrides: str | None) -> subprocess.CompletedProcess:
+    """`command` in a fresh interpreter with the complete production configuration (PROD_ENV),
+    changed by `overrides` (None removes a variable)."""
+    env = _clean_env()
+    env.update(PROD_ENV)
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    # A process that fails to refuse would run on (a worker, a server): the timeout fails the test.
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+def _manage(*args: str, drop: tuple[str, ...] = (), **extra: str) -> subprocess.CompletedProcess:
+    """`manage.py <args>` with production settings, without the variables in `drop`."""
+    return _prod_process([sys.executable, "manage.py", *args], **dict.fromkeys(drop), **extra)
+
+
 def _check_deploy(**extra: str) -> subprocess.CompletedProcess:
     """What CI runs (.ci/run): every deployment warning is a failure."""
-    env = _clean_env()
-    env.update(PROD_ENV, **extra)
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return _manage("check", "--deploy", "--fail-level", "WARNING", **extra)
 
 
 @pytest.mark.slow
@@ -244,16 +254,9 @@ ENTRY_POINTS = {
 
 
 def _run(command: list[str], **overrides: str | None) -> subprocess.CompletedProcess:
-    """`command` in a fresh interpreter with the complete production configuration, changed by `overrides`."""
-    env = _clean_env()
-    env.update(PROD_ENV, CELERY_BROKER_URL="memory://")
-    for name, value in overrides.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    # A process that fails to refuse would run on (a worker, a server): the timeout fails the test.
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    """`command` with the complete production configuration and an in-memory broker (a worker can
+    start), changed by `overrides`."""
+    return _prod_process(command, **{"CELERY_BROKER_URL": "memory://", **overrides})
 
 
 def _reported(output: str, code: str) -> list[str]:
@@ -326,15 +329,6 @@ def test_check_deploy_refuses_a_catalog_cache_in_process_memory():
 
 
 # --- Product images go where production serves them (issue 13, flaw 15) ---------------------------
-
-
-def _manage(*args: str, drop: tuple[str, ...] = (), **extra: str) -> subprocess.CompletedProcess:
-    """`manage.py <args>` with production settings, without the variables in `drop`."""
-    env = _clean_env()
-    env.update({k: v for k, v in PROD_ENV.items() if k not in drop}, **extra)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_product_images_are_stored_on_cloudinary_in_production():
