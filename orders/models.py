@@ -52,6 +52,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("view_sales_report", "Can view the sales report and analytics")]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="order_user_created_idx"),
             models.Index(fields=["status", "created_at"], name="order_status_created_idx"),
