@@ -6,13 +6,14 @@ import pytest
 from django.urls import reverse
 
 from novacart.exceptions import Conflict
+from novacart.permissions import SUPPORT
 from orders.models import Order
 from orders.services import order_place_from_cart
 from products.models import Product, StockMovement
 from products.services import product_stock_adjust
 from tests.concurrency import run_concurrently
 from tests.conftest import requires_postgres
-from tests.factories import AddressFactory, ProductFactory, StaffFactory, UserFactory
+from tests.factories import AddressFactory, ProductFactory, StaffFactory, UserFactory, staff_in
 from tests.orders.helpers import fill_cart, place_order
 from tests.products.utils import admin_product_form
 
@@ -126,7 +127,7 @@ def test_the_admin_adjusts_stock_through_the_service_and_shows_the_record(admin_
 
 
 def test_staff_without_the_change_permission_cannot_adjust_in_the_admin(client):
-    viewer = StaffFactory()
+    viewer = staff_in(SUPPORT)
     client.force_login(viewer)
     product = ProductFactory(stock=4)
 
