@@ -28,8 +28,9 @@ from .transitions import Actor
 CREATE_CONFLICT = OpenApiResponse(
     ErrorResponseSerializer,
     description="`out_of_stock` / `product_unavailable`: one error per cart line that cannot be ordered "
-    "(attr `items.<product_id>`); `idempotency_request_in_progress`: the first request with this key is "
-    "still running.",
+    "(attr `items.<product_id>`); `too_many_open_orders`: cash on delivery past `COD_MAX_OPEN_ORDERS` "
+    "unpaid COD orders of this customer; `idempotency_request_in_progress`: the first request with this "
+    "key is still running.",
 )
 KEY_REUSED = OpenApiResponse(
     ErrorResponseSerializer,

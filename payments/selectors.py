@@ -43,7 +43,8 @@ def _issue(kind: str, payment: Payment | None, order: Order, detail: str) -> Inc
 def payment_inconsistencies(*, gateway: PaymentGateway | None = None, days: int = 30) -> list[Inconsistency]:
     """Orders whose status disagrees with their payments.
 
-    - `paid_without_payment`: a card order PAID, SHIPPED or DELIVERED without a captured payment;
+    - `paid_without_payment`: a card order in a sale status (PAID, PROCESSING, SHIPPED, DELIVERED)
+      without a captured payment;
     - `cancelled_order_payment_not_refunded`: a succeeded payment on a CANCELLED order;
     - `refunded_order_payment_not_refunded`: a succeeded payment on a REFUNDED order;
     - `pending_order_payment_succeeded`: a succeeded payment on an order still PENDING;

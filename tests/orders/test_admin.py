@@ -70,6 +70,7 @@ def test_mark_shipped_asks_for_tracking_numbers_then_ships(admin_client, admin_u
     paid = place_order(user)
     order_transition(order_id=paid.pk, to_status=S.PAID, actor=Actor.SYSTEM)
     cod = place_order(user, payment_method=PaymentMethod.COD)
+    order_transition(order_id=cod.pk, to_status=S.PROCESSING, actor=Actor.STAFF)
     selected = {"action": "mark_shipped", "_selected_action": [paid.pk, cod.pk]}
 
     form = admin_client.post(reverse(CHANGELIST), selected)
@@ -118,6 +119,7 @@ def test_mark_shipped_reports_orders_that_cannot_ship(admin_client, user):
 
 def test_mark_delivered(admin_client, user):
     shipped = place_order(user, payment_method=PaymentMethod.COD)
+    order_transition(order_id=shipped.pk, to_status=S.PROCESSING, actor=Actor.STAFF)
     order_transition(order_id=shipped.pk, to_status=S.SHIPPED, actor=Actor.STAFF, tracking_number="T")
     pending = place_order(user)
 

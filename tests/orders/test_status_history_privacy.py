@@ -95,8 +95,9 @@ def test_staff_cancel_through_the_api_does_not_name_staff(user, staff_api, staff
     _assert_staff_hidden_from_customer_and_shown_in_admin(user, staff_admin, order, moves=1)
 
 
-def test_staff_ship_and_deliver_in_the_admin_do_not_name_staff(user, staff_admin):
+def test_staff_ship_and_deliver_in_the_admin_do_not_name_staff(user, staff_member, staff_admin):
     order = place_order(user, payment_method=PaymentMethod.COD)
+    order_transition(order_id=order.pk, to_status=S.PROCESSING, actor=Actor.STAFF, user=staff_member)
     changelist = reverse("admin:orders_order_changelist")
 
     staff_admin.post(
@@ -107,7 +108,7 @@ def test_staff_ship_and_deliver_in_the_admin_do_not_name_staff(user, staff_admin
 
     order.refresh_from_db()
     assert order.status == S.DELIVERED
-    _assert_staff_hidden_from_customer_and_shown_in_admin(user, staff_admin, order, moves=2)
+    _assert_staff_hidden_from_customer_and_shown_in_admin(user, staff_admin, order, moves=3)
 
 
 @pytest.fixture
