@@ -147,6 +147,9 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 class ProductImageInlineForm(forms.ModelForm):
+    # A URL typed without a scheme is taken as https (Django 6's default; 5.2 warns about http).
+    external_url = forms.URLField(label="External URL", required=False, max_length=200, assume_scheme="https")
+
     class Meta:
         model = ProductImage
         fields = ["image", "external_url", "alt_text", "position"]

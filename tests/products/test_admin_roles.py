@@ -472,3 +472,21 @@ def test_review_moderation_by_role(client, role, action):
         # Support does not even see reviews (no permission on them); staff without a role neither.
         assert response.status_code == 403
         assert visible is (action == "hide")
+
+
+def test_an_external_image_url_typed_without_a_scheme_is_stored_as_https(admin_client):
+    product = ProductFactory()
+    data = admin_product_form(product)
+    data.update(
+        {
+            "images-TOTAL_FORMS": "1",
+            "images-0-external_url": "images.example.com/mug.jpg",
+            "images-0-alt_text": "A mug",
+            "images-0-position": "0",
+        }
+    )
+
+    response = admin_client.post(reverse("admin:products_product_change", args=[product.pk]), data)
+
+    assert response.status_code == 302, response.content[:2000]
+    assert ProductImage.objects.get(product=product).external_url == "https://images.example.com/mug.jpg"
