@@ -30,6 +30,9 @@ class Perm(StrEnum):
     ADD_PRODUCT = "products.add_product"
     CHANGE_PRODUCT = "products.change_product"
     DELETE_PRODUCT = "products.delete_product"
+    # Hiding or showing a review is the admin's delete of one (reviews are hidden, never deleted there,
+    # so ratings are recomputed by the service).
+    MODERATE_REVIEW = "products.delete_review"
     # A stock adjustment is a new stock movement row (products.services.product_stock_adjust).
     ADJUST_STOCK = "products.add_stockmovement"
     ADD_CATEGORY = "products.add_category"
