@@ -99,6 +99,8 @@ class TokenObtainView(TokenObtainPairView):
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
 
+# `refresh` is optional in the documented body (the cookie may stand in), so its `required` is listed.
+@extend_validation_errors(["required"], field_name="refresh", methods=["post"])
 class TokenRefreshRotateView(TokenRefreshView):
     """`{"refresh"}` -> `{"access", "refresh"}`; the old refresh token is blacklisted, and the access
     tokens issued with it stop working. Of concurrent refreshes with one token exactly one succeeds;
