@@ -52,6 +52,7 @@ class HealthView(APIView):
 
     @extend_schema(
         operation_id="health",
+        summary="Health check",
         responses={
             200: inline_serializer(
                 "Health",

@@ -6,8 +6,8 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from novacart.openapi import IDEMPOTENCY_KEY_HEADER, ErrorResponseSerializer
-from orders.idempotency import run_idempotent, validate_idempotency_key
+from novacart.openapi import IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, ErrorResponseSerializer
+from orders.idempotency import idempotent_response, run_idempotent, validate_idempotency_key
 
 from . import refunds, services, webhooks
 from .serializers import (
@@ -46,8 +46,9 @@ class PaymentIntentView(APIView):
 
     @extend_schema(
         operation_id="payments_payment_intent",
+        summary="Create the Stripe payment intent of an order",
         request=OrderIdSerializer,
-        parameters=[IDEMPOTENCY_KEY_HEADER],
+        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
         responses={
             200: PaymentIntentSerializer,
             400: BAD_REQUEST,
@@ -69,10 +70,9 @@ class PaymentIntentView(APIView):
             answer = services.payment_intent_create(user=user, order_id=order_id)
             return 200, PaymentIntentSerializer(answer.as_body()).data
 
-        stored = run_idempotent(
-            user=user, scope="payments.intent", key=key, payload=serializer.validated_data, call=create
+        return idempotent_response(
+            run_idempotent(user=user, scope="payments.intent", key=key, payload=serializer.validated_data, call=create)
         )
-        return Response(stored.body, status=stored.status)
 
 
 class CheckoutSessionView(APIView):
@@ -80,6 +80,7 @@ class CheckoutSessionView(APIView):
 
     @extend_schema(
         operation_id="payments_checkout_session",
+        summary="Start a Stripe Checkout session for an order",
         request=CheckoutSessionCreateSerializer,
         responses={
             200: CheckoutSessionSerializer,
@@ -103,6 +104,7 @@ class VerifyView(APIView):
 
     @extend_schema(
         operation_id="payments_verify",
+        summary="Check a Checkout session (when the webhook is late)",
         parameters=[VerifyQuerySerializer],
         responses={
             200: VerifySerializer,
@@ -126,6 +128,7 @@ class RefundView(APIView):
 
     @extend_schema(
         operation_id="payments_refund",
+        summary="Refund an order in full (staff)",
         request=OrderIdSerializer,
         responses={
             200: RefundSerializer,
@@ -153,6 +156,7 @@ class WebhookView(APIView):
 
     @extend_schema(
         operation_id="payments_webhook",
+        summary="Stripe webhook",
         request=OpenApiTypes.OBJECT,
         parameters=[
             OpenApiParameter("Stripe-Signature", str, OpenApiParameter.HEADER, required=True),
@@ -177,6 +181,7 @@ class DummyConfirmView(APIView):
 
     @extend_schema(
         operation_id="payments_dummy_confirm",
+        summary="Confirm a payment (development gateway)",
         request=OrderIdSerializer,
         responses={
             200: DummyConfirmSerializer,

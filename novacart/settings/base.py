@@ -266,6 +266,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "novacart.openapi.postprocess_schema",
     ],
 }
 
