@@ -634,8 +634,9 @@ def _bar_chart(buckets: list[dict], *, granularity: str = "day", currency: str =
     """Geometry for one bar per bucket: a y-axis with gridlines at round values, and x labels spaced so
     that none overlaps the next (every n-th bucket is labelled, the year under the first and January)."""
     best = max((bucket["revenue"] for bucket in buckets), default=Decimal("0.00"))
-    step = nice_step(best if best > 0 else Decimal(100))
-    top = step * max(1, math.ceil(best / step))
+    scale = best if best > 0 else Decimal(100)  # an empty period still gets an axis
+    step = nice_step(scale)
+    top = step * max(1, math.ceil(scale / step))
     plot_width = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
     bottom = CHART_TOP + CHART_PLOT_HEIGHT
 
