@@ -58,6 +58,7 @@ class StaffMove:
 
 
 STAFF_MOVES = (
+    StaffMove("confirm", OrderStatus.PROCESSING, "Confirm order", "Confirm order", "Confirm order", "confirmed"),
     StaffMove("ship", OrderStatus.SHIPPED, "Ship…", "Ship order", "Ship order", "shipped"),
     StaffMove("deliver", OrderStatus.DELIVERED, "Mark delivered", "Deliver order", "Mark delivered", "delivered"),
     StaffMove("cancel", OrderStatus.CANCELLED, "Cancel order…", "Cancel order", "Cancel order", "cancelled"),
@@ -216,6 +217,7 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "paid_at",
+        "processing_at",
         "shipped_at",
         "delivered_at",
         "cancelled_at",

@@ -26,7 +26,7 @@ from .helpers import place_order
 pytestmark = pytest.mark.django_db
 S = OrderStatus
 CHANGELIST = "admin:orders_order_changelist"
-BUTTONS = ("Ship…", "Mark delivered", "Cancel order…", "Refund…")
+BUTTONS = ("Confirm order", "Ship…", "Mark delivered", "Cancel order…", "Refund…")
 
 
 def login(user) -> Client:
@@ -193,7 +193,7 @@ def test_the_order_page_shows_an_address_money_and_links_and_no_save(admin_clien
 
 @pytest.mark.parametrize(
     ("role", "expected"),
-    [(ORDER_MANAGERS, {"Ship…"}), (FINANCE, {"Refund…"}), (SUPPORT, set())],
+    [(ORDER_MANAGERS, {"Confirm order", "Ship…"}), (FINANCE, {"Refund…"}), (SUPPORT, set())],
 )
 def test_a_paid_orders_buttons_follow_the_role(role, expected, user):
     order = _paid(user)
@@ -209,21 +209,23 @@ def test_a_paid_orders_buttons_follow_the_role(role, expected, user):
     ("setup", "expected"),
     [
         ("pending card", {"Cancel order…"}),
-        ("pending cod", {"Ship…", "Cancel order…"}),
-        ("paid", {"Ship…"}),
+        ("pending cod", {"Confirm order", "Cancel order…"}),
+        ("processing cod", {"Ship…", "Cancel order…"}),
+        ("paid", {"Confirm order", "Ship…"}),
         ("shipped", {"Mark delivered"}),
         ("delivered", set()),
         ("cancelled", set()),
     ],
 )
 def test_the_buttons_are_the_moves_the_lifecycle_allows_now(managers, user, setup, expected):
-    method = PaymentMethod.COD if setup == "pending cod" else PaymentMethod.CARD
+    method = PaymentMethod.COD if setup.endswith("cod") else PaymentMethod.CARD
     order = place_order(user, payment_method=method)
     steps = {
         "paid": [S.PAID],
         "shipped": [S.PAID, S.SHIPPED],
         "delivered": [S.PAID, S.SHIPPED, S.DELIVERED],
         "cancelled": [S.CANCELLED],
+        "processing cod": [S.PROCESSING],
     }.get(setup, [])
     for step in steps:
         actor = Actor.SYSTEM if step == S.PAID else Actor.STAFF
@@ -252,6 +254,7 @@ def test_ship_from_the_order_page_asks_the_tracking_number_then_ships(managers, 
 
 def test_mark_delivered_from_the_order_page(managers, user):
     order = place_order(user, payment_method=PaymentMethod.COD)
+    order_transition(order_id=order.pk, to_status=S.PROCESSING, actor=Actor.STAFF)
     order_transition(order_id=order.pk, to_status=S.SHIPPED, actor=Actor.STAFF, tracking_number="T")
     url = reverse("admin:orders_order_deliver", args=[order.pk])
 
@@ -286,7 +289,7 @@ def test_a_move_the_lifecycle_does_not_allow_now_changes_nothing_and_says_why(ma
     response = managers.post(reverse("admin:orders_order_ship", args=[order.pk]), {"tracking_number": "X"}, follow=True)
 
     assert response.status_code == 200
-    assert f"{order.number} is pending: only paid orders can be shipped." in _messages(response)
+    assert f"{order.number} is pending: only paid or processing orders can be shipped." in _messages(response)
     order.refresh_from_db()
     assert order.status == S.PENDING and order.tracking_number == ""
 
@@ -333,6 +336,7 @@ def test_a_service_refusal_is_shown_in_plain_words(managers, user, monkeypatch):
 def test_mark_shipped_asks_tracking_numbers_only_for_orders_it_can_ship(managers, user):
     paid = _paid(user)
     cod = place_order(user, payment_method=PaymentMethod.COD)
+    order_transition(order_id=cod.pk, to_status=S.PROCESSING, actor=Actor.STAFF)
     unpaid = place_order(user)
     selected = {"action": "mark_shipped", "_selected_action": [paid.pk, cod.pk, unpaid.pk]}
 
@@ -342,13 +346,14 @@ def test_mark_shipped_asks_tracking_numbers_only_for_orders_it_can_ship(managers
     assert form.status_code == 200
     assert f'name="tracking_{paid.pk}"' in content and f'name="tracking_{cod.pk}"' in content
     assert f'name="tracking_{unpaid.pk}"' not in content
-    assert f"{unpaid.number} is pending: only paid orders can be shipped." in content
+    assert f"{unpaid.number} is pending: only paid or processing orders can be shipped." in content
     assert Order.objects.get(pk=paid.pk).status == S.PAID
 
 
 def test_mark_shipped_ships_and_reports_by_number(managers, user):
     paid = _paid(user)
     cod = place_order(user, payment_method=PaymentMethod.COD)
+    order_transition(order_id=cod.pk, to_status=S.PROCESSING, actor=Actor.STAFF)
     unpaid = place_order(user)
 
     done = managers.post(
@@ -372,7 +377,7 @@ def test_mark_shipped_ships_and_reports_by_number(managers, user):
     assert (unpaid.status, unpaid.tracking_number) == (S.PENDING, "")
     messages = _messages(done)
     assert f"Shipped: {paid.number}, {cod.number}." in messages
-    assert f"Skipped {unpaid.number} is pending: only paid orders can be shipped." in messages
+    assert f"Skipped {unpaid.number} is pending: only paid or processing orders can be shipped." in messages
 
 
 def test_mark_shipped_without_a_tracking_number_says_so(managers, user):
@@ -390,6 +395,7 @@ def test_mark_shipped_without_a_tracking_number_says_so(managers, user):
 
 def test_mark_delivered(managers, user):
     shipped = place_order(user, payment_method=PaymentMethod.COD)
+    order_transition(order_id=shipped.pk, to_status=S.PROCESSING, actor=Actor.STAFF)
     order_transition(order_id=shipped.pk, to_status=S.SHIPPED, actor=Actor.STAFF, tracking_number="T")
     pending = place_order(user)
 
@@ -492,3 +498,14 @@ def test_the_export_with_a_bad_filter_says_so(support):
     response = support.get(reverse("admin:orders_order_export"), {"status__exact": "NOPE", "created_at__gte": "x"})
 
     assert response.status_code == 302
+
+
+def test_confirm_a_cash_on_delivery_order_from_its_page(managers, user):
+    order = place_order(user, payment_method=PaymentMethod.COD)
+
+    done = managers.post(reverse("admin:orders_order_confirm", args=[order.pk]), follow=True)
+
+    order.refresh_from_db()
+    assert order.status == S.PROCESSING
+    assert f"{order.number} confirmed." in _messages(done)
+    assert _buttons(done) == {"Ship…", "Cancel order…"}
