@@ -29,6 +29,15 @@ class Inconsistency:
         return asdict(self)
 
 
+def payment_refundable_get(*, order_id: int) -> Payment | None:
+    """The payment a full refund of the order gives back (`payments.refunds.payment_refund`, and the
+    admin's confirmation page that shows it first): its first captured payment, preferring one not
+    flagged for review. None when no money is held for the order."""
+    captured = Payment.objects.filter(order_id=order_id, status__in=PAYMENT_CAPTURED_STATUSES)
+    captured = captured.order_by("succeeded_at", "id")
+    return captured.filter(needs_review=False).first() or captured.first()
+
+
 def _expected_minor(order: Order) -> int | None:
     try:
         return to_minor_units(order.total, order.currency)

@@ -143,9 +143,12 @@ def test_a_staff_refund_through_the_api_does_not_name_staff(user, staff_api, sta
 def test_a_staff_refund_in_the_admin_does_not_name_staff(user, staff_admin, paid_order):
     payment = paid_order.payments.get()
 
-    staff_admin.post(
+    # The payments list's action leads to the order's refund page, where the refund is confirmed.
+    to_confirm = staff_admin.post(
         reverse("admin:payments_payment_changelist"), {"action": "refund_payments", "_selected_action": [payment.pk]}
     )
+    assert to_confirm["Location"] == reverse("admin:orders_order_refund", args=[paid_order.pk])
+    staff_admin.post(to_confirm["Location"])
 
     _refunded_history_shows_no_staff(user, staff_admin, paid_order)
 
