@@ -12,3 +12,16 @@ def lower_rates(settings):
         }
 
     return lower
+
+
+@pytest.fixture
+def fake_google(settings):
+    """Google sign-in configured against a local certificate server (tests.users.fake_google)."""
+    from tests.users.fake_google import CLIENT_ID, FakeGoogleCerts
+
+    server = FakeGoogleCerts().start()
+    settings.GOOGLE_CLIENT_ID = CLIENT_ID
+    settings.GOOGLE_CERTS_URL = server.url
+    settings.GOOGLE_CERTS_TIMEOUT_SECONDS = 2
+    yield server
+    server.stop()
