@@ -373,3 +373,18 @@ def test_only_json_is_taken(api_client, fake_google):
 
     assert response.status_code == 415
     assert_nothing_written()
+
+
+def test_the_admin_shows_the_google_link_read_only(api_client, fake_google, client):
+    assert sign_in(api_client, id_token()).status_code == 200
+    user = User.objects.get()
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+
+    page = client.get(f"/admin/users/user/{user.pk}/change/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "110169484474386276334" in html
+    assert 'name="email_verified"' not in html  # shown, not editable
+    assert client.get("/admin/users/user/?email_verified__exact=1").status_code == 200
