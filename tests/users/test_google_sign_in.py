@@ -12,6 +12,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from cart.models import Cart
+from tests.concurrency import run_concurrently
+from tests.conftest import requires_postgres
 from tests.factories import DEFAULT_PASSWORD, CartFactory, CartItemFactory, UserFactory
 from tests.users.fake_google import CLIENT_ID, KEY, OTHER_KEY, claims, id_token
 from tests.users.test_auth import assert_error_shape
@@ -388,3 +390,24 @@ def test_the_admin_shows_the_google_link_read_only(api_client, fake_google, clie
     assert "110169484474386276334" in html
     assert 'name="email_verified"' not in html  # shown, not editable
     assert client.get("/admin/users/user/?email_verified__exact=1").status_code == 200
+
+
+# --- concurrency (PostgreSQL) ---------------------------------------------------------------
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_sign_ins_make_one_account_and_spend_a_token_once(fake_google):
+    """Two different tokens of one new Google user (a double click) and a replay of one of them,
+    all at once: one account, one link, and the replay refused."""
+    first, second = id_token(), id_token()
+
+    def attempt(credential):
+        return lambda: sign_in(APIClient(), credential).status_code
+
+    statuses, errors = run_concurrently(attempt(first), attempt(second), attempt(first))
+
+    assert errors == []
+    assert sorted(statuses) == [200, 200, 400]
+    assert User.objects.count() == 1 and SocialAccount.objects.count() == 1
+    assert UsedGoogleCredential.objects.count() == 2
