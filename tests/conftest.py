@@ -5,6 +5,8 @@ from rest_framework.test import APIClient
 from tests.factories import StaffFactory, UserFactory
 from tests.payments.fake_stripe import SECRET_KEY, FakeStripe
 from tests.payments.helpers import WEBHOOK_SECRET
+from tests.users.fake_google import CLIENT_ID as GOOGLE_CLIENT_ID
+from tests.users.fake_google import FakeGoogleCerts
 from users.services import tokens_for_user
 
 
@@ -86,3 +88,17 @@ def stripe_gateway(settings, fake_stripe):
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     settings.STRIPE_TIMEOUT_SECONDS = 2
     return fake_stripe
+
+
+# --- Google sign-in: google-auth against a local certificate server (users, security tests) ---
+
+
+@pytest.fixture
+def fake_google(settings):
+    """Google sign-in configured against a local certificate server (tests.users.fake_google)."""
+    server = FakeGoogleCerts().start()
+    settings.GOOGLE_CLIENT_ID = GOOGLE_CLIENT_ID
+    settings.GOOGLE_CERTS_URL = server.url
+    settings.GOOGLE_CERTS_TIMEOUT_SECONDS = 2
+    yield server
+    server.stop()

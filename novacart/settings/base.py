@@ -148,6 +148,17 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3 * 24 * 3600)
 # The development front end under DEBUG only; with DEBUG off it must be set (novacart.checks).
 FRONTEND_URL = env_str("FRONTEND_URL", "http://localhost:5173" if DEBUG else "").rstrip("/")
+# How long the e-mail verification link (<FRONTEND_URL>/verify-email?uid=...&token=...) stays valid.
+EMAIL_VERIFICATION_TIMEOUT_HOURS = env_int("EMAIL_VERIFICATION_TIMEOUT_HOURS", 72)
+
+# Google sign-in (POST /api/auth/google/): the OAuth client id(s) ID tokens must be issued for
+# (comma-separated when the web and mobile apps have their own); without one the endpoint is a 503.
+GOOGLE_CLIENT_ID = env_str("GOOGLE_CLIENT_ID")
+# Google's signing certificates (the x509 PEM map); tests point it at a local server.
+GOOGLE_CERTS_URL = env_str("GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v1/certs")
+GOOGLE_CERTS_TIMEOUT_SECONDS = env_int("GOOGLE_CERTS_TIMEOUT_SECONDS", 5)
+# Seconds of clock difference allowed on the token's iat and exp (google-auth's clock_skew_in_seconds).
+GOOGLE_CLOCK_SKEW_SECONDS = env_int("GOOGLE_CLOCK_SKEW_SECONDS", 10)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("ACCESS_TOKEN_LIFETIME_MINUTES", 60)),
@@ -209,6 +220,10 @@ REST_FRAMEWORK = {
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "100/hour" if DEV else "5/hour"),
         "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "100/hour" if DEV else "5/hour"),
         "password_reset_confirm": env_str("THROTTLE_PASSWORD_RESET_CONFIRM_RATE", "10/hour"),
+        # Verification mails asked for again, per user (the address may be someone else's: fails closed).
+        "email_verification_resend": env_str(
+            "THROTTLE_EMAIL_VERIFICATION_RESEND_RATE", "100/hour" if DEV else "3/hour"
+        ),
         # Every other endpoint, per client address / per user (looser under `make run`).
         "anon": env_str("THROTTLE_ANON_RATE", "6000/min" if DEV else "600/min"),
         "user": env_str("THROTTLE_USER_RATE", "6000/min" if DEV else "1200/min"),
@@ -366,6 +381,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-stale-carts": {
         "task": "cart.tasks.purge_stale_carts",
         "schedule": 6 * 3600.0,
+    },
+    "purge-used-google-credentials": {
+        "task": "users.tasks.purge_used_google_credentials",
+        "schedule": 3600.0,
     },
     "reconcile-payments": {
         "task": "payments.tasks.reconcile_payments",
