@@ -11,7 +11,9 @@ import dj_database_url
 from botocore.config import Config as BotoConfig
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import BASE_DIR, env_bool, env_int, env_list, env_str
+from novacart.monitoring import sentry_init
+
+from .env import BASE_DIR, env_bool, env_float, env_int, env_list, env_str
 
 DEV = env_bool("NOVACART_DEV", False)
 DEBUG = env_bool("DEBUG", DEV)
@@ -494,3 +496,20 @@ LOGGING = {
         "stripe": {"level": "WARNING"},
     },
 }
+
+# --- Error monitoring (Sentry) ----------------------------------------------
+# Nothing is initialised without a DSN. Events carry no personal data (novacart/monitoring.py).
+SENTRY_DSN = env_str("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+# Render sets RENDER_GIT_COMMIT on each deploy: by default the release is the commit that runs.
+SENTRY_RELEASE = env_str("SENTRY_RELEASE") or env_str("RENDER_GIT_COMMIT")
+# Share of requests and tasks traced (0.0-1.0); unset, no traces are sent at all.
+SENTRY_TRACES_SAMPLE_RATE = env_float("SENTRY_TRACES_SAMPLE_RATE")
+if SENTRY_TRACES_SAMPLE_RATE is not None and not 0 <= SENTRY_TRACES_SAMPLE_RATE <= 1:
+    raise ImproperlyConfigured(f"SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1, got {SENTRY_TRACES_SAMPLE_RATE}.")
+sentry_init(
+    dsn=SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    release=SENTRY_RELEASE,
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+)

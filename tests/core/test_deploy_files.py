@@ -73,6 +73,8 @@ def test_web_service_builds_migrates_and_serves_with_production_settings():
         "CORS_ALLOWED_ORIGINS",
         "CSRF_TRUSTED_ORIGINS",
         "FRONTEND_URL",
+        "SENTRY_DSN",
+        "SENTRY_TRACES_SAMPLE_RATE",
     ):
         assert env[key].get("sync") is False, key
         assert "value" not in env[key], key
