@@ -391,6 +391,21 @@ def test_product_images_are_stored_on_s3_when_a_bucket_is_set():
 
 
 @pytest.mark.slow
+def test_check_deploy_passes_with_s3_and_error_monitoring_configured():
+    """The complete production configuration with the optional services of issue 15 turned on."""
+    result = _check_deploy(
+        **dict.fromkeys(CLOUDINARY_VARIABLES),
+        **S3_ENV,
+        SENTRY_DSN="http://key@127.0.0.1:9/1",  # never contacted: nothing fails
+        SENTRY_TRACES_SAMPLE_RATE="0.1",
+        RENDER_GIT_COMMIT="0a1b2c3",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
 def test_an_s3_compatible_store_gets_signed_urls_on_its_own_endpoint():
     media = _media(**dict.fromkeys(CLOUDINARY_VARIABLES), **S3_ENV, AWS_S3_ENDPOINT_URL="https://s3.store.example.net")
 
