@@ -8,9 +8,12 @@ dummy payment gateway. Anything set in the environment or in `.env` still wins.
 from datetime import timedelta
 
 import dj_database_url
+from botocore.config import Config as BotoConfig
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import BASE_DIR, env_bool, env_int, env_list, env_str
+from novacart.monitoring import sentry_init
+
+from .env import BASE_DIR, env_bool, env_float, env_int, env_list, env_str
 
 DEV = env_bool("NOVACART_DEV", False)
 DEBUG = env_bool("DEBUG", DEV)
@@ -303,23 +306,61 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = BASE_DIR / env_str("MEDIA_ROOT", "media")
 
+# Product images: S3 (or an S3-compatible store) when AWS_STORAGE_BUCKET_NAME is set, else Cloudinary
+# when all three CLOUDINARY_* are set, else the local disk (MEDIA_ROOT). With both configured S3 wins:
+# the bucket name is the one deliberate switch, so Cloudinary variables left over from before cannot
+# keep new images on Cloudinary unnoticed (`check` warns, products.W001).
 CLOUDINARY_STORAGE = {
     "CLOUD_NAME": env_str("CLOUDINARY_CLOUD_NAME"),
     "API_KEY": env_str("CLOUDINARY_API_KEY"),
     "API_SECRET": env_str("CLOUDINARY_API_SECRET"),
 }
-USE_CLOUDINARY = all(CLOUDINARY_STORAGE.values())
+CLOUDINARY_CONFIGURED = all(CLOUDINARY_STORAGE.values())
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+USE_S3 = bool(AWS_STORAGE_BUCKET_NAME)
+USE_CLOUDINARY = CLOUDINARY_CONFIGURED and not USE_S3
+# django-storages' S3Storage options (storages.backends.s3). Credentials may be left empty where boto3
+# finds its own (an instance role, AWS_PROFILE); AWS_S3_ENDPOINT_URL points at MinIO, R2, Spaces...
+S3_STORAGE_OPTIONS = {
+    "bucket_name": AWS_STORAGE_BUCKET_NAME,
+    "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+    "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+    "region_name": env_str("AWS_S3_REGION_NAME") or None,
+    "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+    # "path" for stores without a DNS name per bucket; empty lets boto3 choose.
+    "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or None,
+    # A key prefix, for a bucket shared with other things.
+    "location": env_str("AWS_LOCATION").strip("/"),
+    # A CDN (CloudFront) or a public bucket's own domain: URLs become https://<domain>/<key>, unsigned.
+    "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN") or None,
+    # Signed, expiring URLs by default: they work with a private bucket, which is what a new bucket is
+    # (Block Public Access on). A public-read bucket policy or a CDN: AWS_QUERYSTRING_AUTH=0 gives
+    # stable URLs that browsers and CDNs can cache.
+    "querystring_auth": env_bool("AWS_QUERYSTRING_AUTH", True),
+    "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 3600),
+    # No ACL on uploads: new buckets enforce "bucket owner" object ownership and refuse ACLs; who may
+    # read is the bucket policy's business.
+    "default_acl": None,
+    # Every stored name is a new uuid, so an object never changes: let browsers keep it.
+    "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+    # A store that does not answer must not hold a staff upload for botocore's default minute.
+    "client_config": BotoConfig(
+        connect_timeout=env_int("AWS_S3_CONNECT_TIMEOUT_SECONDS", 5),
+        read_timeout=env_int("AWS_S3_READ_TIMEOUT_SECONDS", 30),
+        retries={"mode": "standard", "max_attempts": 3},
+    ),
+}
 if USE_CLOUDINARY:
     INSTALLED_APPS.insert(INSTALLED_APPS.index("django.contrib.staticfiles"), "cloudinary_storage")
     INSTALLED_APPS.append("cloudinary")
+if USE_S3:
+    _media_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": S3_STORAGE_OPTIONS}
+elif USE_CLOUDINARY:
+    _media_storage = {"BACKEND": "cloudinary_storage.storage.MediaCloudinaryStorage"}
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {
-        "BACKEND": (
-            "cloudinary_storage.storage.MediaCloudinaryStorage"
-            if USE_CLOUDINARY
-            else "django.core.files.storage.FileSystemStorage"
-        )
-    },
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -328,7 +369,7 @@ STORAGES = {
         )
     },
 }
-SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG and not USE_CLOUDINARY)
+SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG and not (USE_S3 or USE_CLOUDINARY))
 PRODUCT_IMAGE_MAX_BYTES = env_int("PRODUCT_IMAGE_MAX_BYTES", 5 * 1024 * 1024)
 # Pixels of all frames together: an animation is that many canvases to whoever shows it.
 PRODUCT_IMAGE_MAX_PIXELS = env_int("PRODUCT_IMAGE_MAX_PIXELS", 40_000_000)
@@ -479,3 +520,20 @@ LOGGING = {
         "stripe": {"level": "WARNING"},
     },
 }
+
+# --- Error monitoring (Sentry) ----------------------------------------------
+# Nothing is initialised without a DSN. Events carry no personal data (novacart/monitoring.py).
+SENTRY_DSN = env_str("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+# Render sets RENDER_GIT_COMMIT on each deploy: by default the release is the commit that runs.
+SENTRY_RELEASE = env_str("SENTRY_RELEASE") or env_str("RENDER_GIT_COMMIT")
+# Share of requests and tasks traced (0.0-1.0); unset, no traces are sent at all.
+SENTRY_TRACES_SAMPLE_RATE = env_float("SENTRY_TRACES_SAMPLE_RATE")
+if SENTRY_TRACES_SAMPLE_RATE is not None and not 0 <= SENTRY_TRACES_SAMPLE_RATE <= 1:
+    raise ImproperlyConfigured(f"SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1, got {SENTRY_TRACES_SAMPLE_RATE}.")
+sentry_init(
+    dsn=SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    release=SENTRY_RELEASE,
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+)

@@ -12,6 +12,8 @@ os.environ.setdefault("PAYMENT_GATEWAY", "")
 os.environ.setdefault("STRIPE_SECRET_KEY", "")
 os.environ.setdefault("REDIS_URL", "")
 os.environ.setdefault("CELERY_BROKER_URL", "")
+# Offline: never report to a Sentry a developer's shell points at (tests start their own fake).
+os.environ["SENTRY_DSN"] = ""
 # The suite's shop front is the development SPA on localhost (reset links, CORS, CSRF, redirects).
 os.environ.setdefault("FRONTEND_URL", "http://localhost:5173")
 os.environ.setdefault("CORS_ALLOWED_ORIGINS", "http://localhost:5173,http://127.0.0.1:5173")
