@@ -24,7 +24,7 @@ import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import sync_playwright
 
-from tests.factories import DEFAULT_PASSWORD, StaffFactory
+from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "browser-screenshots"
@@ -48,23 +48,29 @@ HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("NOVACART_BROWSER_TESTS") == "1":
-        return
-    skip = pytest.mark.skip(
-        reason="drives a real Chromium; run `make test-browser` (sets NOVACART_BROWSER_TESTS=1) to run it"
-    )
+    """Every test here: skipped unless NOVACART_BROWSER_TESTS=1; then on a committed database (the live
+    server answers from another thread) that keeps the staff groups the migrations made through each
+    test's flush (serialized_rollback)."""
+    enabled = os.environ.get("NOVACART_BROWSER_TESTS") == "1"
+    if enabled:
+        mark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+    else:
+        mark = pytest.mark.skip(reason="drives a real Chromium: `make test-browser` (NOVACART_BROWSER_TESTS=1) runs it")
     for item in items:
         if HERE in Path(item.path).resolve().parents:
-            item.add_marker(skip)
+            item.add_marker(mark)
 
 
 @pytest.fixture(scope="session")
 def _playwright():
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are plain
-    # synchronous code between browser calls, which Django's async-safety check cannot tell apart.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        yield playwright
+    # Playwright's sync API runs its event loop on this thread, so Django takes the test's own ORM calls
+    # (plain synchronous code between browser calls) for calls from async code and refuses them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            yield playwright
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture(scope="session")
@@ -81,32 +87,38 @@ class PageGuard:
     """What a page did that a shop's page must never do: console errors, uncaught errors, other origins."""
 
     origin: str
-    console_errors: list[str] = field(default_factory=list)
-    foreign_requests: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    reported: int = 0
 
-    def watch(self, page):
+    def attach(self, context):
+        """Watch every page of `context`; a request to another origin is recorded and aborted, so
+        nothing leaves the machine and the pages run as they would offline."""
+        context.route(
+            "**/*", lambda route: route.continue_() if self.is_same_origin(route.request.url) else route.abort()
+        )
+        context.on("page", self._watch)
+
+    def _watch(self, page):
         page.on("console", self._on_console)
-        page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
+        page.on("pageerror", lambda error: self.problems.append(f"uncaught error: {error}"))
         page.on("request", self._on_request)
 
     def is_same_origin(self, url: str) -> bool:
         parts = urlsplit(url)
-        if parts.scheme in LOCAL_SCHEMES:
-            return True
-        return f"{parts.scheme}://{parts.netloc}" == self.origin
+        return parts.scheme in LOCAL_SCHEMES or f"{parts.scheme}://{parts.netloc}" == self.origin
 
     def _on_console(self, message):
         if message.type == "error":
-            self.console_errors.append(f"{message.text} ({message.location.get('url', '')})")
+            self.problems.append(f"console error: {message.text} ({message.location.get('url', '')})")
 
     def _on_request(self, request):
         if not self.is_same_origin(request.url):
-            self.foreign_requests.append(f"{request.method} {request.url}")
+            self.problems.append(f"request to another origin: {request.method} {request.url}")
 
-    def problems(self) -> list[str]:
-        return [f"console error: {text}" for text in self.console_errors] + [
-            f"request to another origin: {text}" for text in self.foreign_requests
-        ]
+    def new_problems(self) -> list[str]:
+        """Problems since the last call (a step reports its own; teardown reports what is left)."""
+        new, self.reported = self.problems[self.reported :], len(self.problems)
+        return new
 
 
 @pytest.fixture
@@ -118,16 +130,12 @@ def guard(live_server):
 def browser_context(browser, live_server, guard):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
-    # Nothing leaves the machine: a request to another origin is recorded (by the guard) and aborted.
-    context.route(
-        "**/*", lambda route: route.continue_() if guard.is_same_origin(route.request.url) else route.abort()
-    )
-    context.on("page", guard.watch)
+    guard.attach(context)
     yield context
     context.close()
-    problems = guard.problems()
-    if problems:
-        pytest.fail("The pages broke the browser rules:\n  " + "\n  ".join(problems), pytrace=False)
+    problems = guard.new_problems()
+    # An AssertionError like a step's own (shot), so an xfail(raises=AssertionError) covers both.
+    assert not problems, "after the last step the pages broke the browser rules:\n  " + "\n  ".join(problems)
 
 
 @pytest.fixture
@@ -141,16 +149,18 @@ def _file_name(text: str) -> str:
 
 @pytest.fixture
 def shot(request, guard):
-    """shot(page, name): screenshot the step, then fail here if the page so far broke the guard's rules."""
+    """shot(page, name): screenshot the step, then fail here if the page so far broke the guard's rules.
+    `full_page=False` keeps to the window (ReDoc's whole page is tens of thousands of pixels tall)."""
     folder = SCREENSHOTS / _file_name(request.node.name)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     steps = iter(range(1, 1000))
 
-    def take(page, name: str) -> Path:
+    def take(page, name: str, *, full_page: bool = True) -> Path:
         path = folder / f"{next(steps):02d}-{_file_name(name)}.png"
-        page.screenshot(path=path, full_page=True)
-        assert not guard.problems(), f"step {name!r}: " + "; ".join(guard.problems())
+        page.screenshot(path=path, full_page=full_page)
+        problems = guard.new_problems()
+        assert not problems, f"step {name!r} broke the browser rules: " + "; ".join(problems)
         return path
 
     return take
@@ -158,14 +168,12 @@ def shot(request, guard):
 
 @pytest.fixture
 def staff_in(transactional_db):
-    """staff_in("Order managers"): a new staff user in that group (the roles of API.md "Staff roles")."""
+    """staff_in("Order managers"): a new staff user in exactly that group (API.md "Staff roles")."""
 
     def make(role_name: str):
-        group = Group.objects.filter(name=role_name).first()
-        assert group is not None, f"no group {role_name!r}: the staff roles come from a data migration"
-        user = StaffFactory(email=f"{_file_name(role_name.lower())}@example.com")
-        user.groups.add(group)
-        return user
+        # A misspelt role would make a staff user without permissions and a negative step pass.
+        assert Group.objects.filter(name=role_name).exists(), f"no group {role_name!r}"
+        return factories.staff_in(role_name, email=f"{_file_name(role_name.lower())}@example.com")
 
     return make
 
@@ -174,7 +182,7 @@ def admin_login(page, user, shot=None):
     """Logs `user` in through the admin's own login form and checks the admin index answered."""
     page.goto("/admin/login/?next=/admin/")
     page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_label("Password").fill(factories.DEFAULT_PASSWORD)
     if shot:
         shot(page, "login-form")
     page.get_by_role("button", name="Log in").click()
@@ -188,7 +196,10 @@ def admin_page_as(page, staff_in):
     `role` (or a superuser for SUPERUSER); the user is `page.user`."""
 
     def login(role: str):
-        user = StaffFactory(email="owner@example.com", is_superuser=True) if role == SUPERUSER else staff_in(role)
+        if role == SUPERUSER:
+            user = factories.StaffFactory(email="owner@example.com", is_superuser=True, roles=())
+        else:
+            user = staff_in(role)
         admin_login(page, user)
         page.user = user
         return page
