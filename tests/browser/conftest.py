@@ -5,7 +5,7 @@ needs no browser. Never downloads a browser: Playwright drives the installed one
 
 A step is a short test function built from these fixtures:
 - `admin_page_as(role)`: a fresh browser page logged into /admin/ through the login form, as a new
-  staff user in that group (`staff_in`), or as a superuser with `admin_page_as(SUPERUSER)`;
+  staff user in exactly that group (`staff_in(role)`; the groups come from the roles migration);
 - `page`: a fresh page, not logged in;
 - `shot(page, name)`: a screenshot in browser-screenshots/<test>/<NN>-<name>.png, which also fails the
   step right there if the page so far logged a console error or asked another origin for anything.
@@ -40,7 +40,6 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 10_000
-SUPERUSER = "superuser"
 # Schemes that never leave the page (inline images, generated downloads).
 LOCAL_SCHEMES = {"data", "blob", "about"}
 
@@ -178,29 +177,20 @@ def staff_in(transactional_db):
     return make
 
 
-def admin_login(page, user, shot=None):
-    """Logs `user` in through the admin's own login form and checks the admin index answered."""
-    page.goto("/admin/login/?next=/admin/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(factories.DEFAULT_PASSWORD)
-    if shot:
-        shot(page, "login-form")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/admin/")
-    assert page.get_by_role("heading", name="Site administration").is_visible()
-
-
 @pytest.fixture
-def admin_page_as(page, staff_in):
-    """admin_page_as(role): the page, logged into the admin through the form as a new staff user of
-    `role` (or a superuser for SUPERUSER); the user is `page.user`."""
+def admin_page_as(page, staff_in, shot):
+    """admin_page_as(role): the page, logged into the admin through its own login form as a new staff
+    user of `role` (who is `page.user`), on the admin index."""
 
     def login(role: str):
-        if role == SUPERUSER:
-            user = factories.StaffFactory(email="owner@example.com", is_superuser=True, roles=())
-        else:
-            user = staff_in(role)
-        admin_login(page, user)
+        user = staff_in(role)
+        page.goto("/admin/login/?next=/admin/")
+        page.get_by_label("Email").fill(user.email)
+        page.get_by_label("Password").fill(factories.DEFAULT_PASSWORD)
+        shot(page, "login-form")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/admin/")
+        assert page.get_by_role("heading", name="Site administration").is_visible()
         page.user = user
         return page
 
