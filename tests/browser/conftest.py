@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests import factories
 
@@ -39,7 +39,8 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-TIMEOUT_MS = 10_000
+# Generous for a loaded CI machine (Swagger UI renders the whole schema); a passing step never waits it out.
+TIMEOUT_MS = 15_000
 # Schemes that never leave the page (inline images, generated downloads).
 LOCAL_SCHEMES = {"data", "blob", "about"}
 
@@ -129,6 +130,7 @@ def guard(live_server):
 def browser_context(browser, live_server, guard):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)  # expect() has its own default (5 s)
     guard.attach(context)
     yield context
     context.close()
