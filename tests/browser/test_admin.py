@@ -95,12 +95,6 @@ def test_finance_opens_the_sales_report_chart(admin_page_as, shot):
     shot(page, "sales-report")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 2: the product page shows 'Adjust stock…' to anyone who can view the product "
-    "(products/admin.py does not ask for products.add_stockmovement before showing it)",
-)
 def test_support_sees_no_adjust_stock_link(admin_page_as, shot):
     product = ProductFactory(name="Blue Mug", stock=10)
     page = admin_page_as(SUPPORT)
