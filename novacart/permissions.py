@@ -40,6 +40,8 @@ class Perm(StrEnum):
     CHANGE_CATEGORY = "products.change_category"
     DELETE_CATEGORY = "products.delete_category"
     VIEW_USER = "users.view_user"
+    # Edit an account in the admin (its details, groups, password): no role holds it, superusers only.
+    CHANGE_USER = "users.change_user"
 
 
 def _model_perms(app_label: str, model: str, actions: str = "add change delete view") -> set[str]:
