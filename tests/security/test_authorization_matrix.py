@@ -14,11 +14,13 @@ hold it. Every row is called by every caller with fresh data and real bodies:
 must be added to MATRIX or to PUBLIC_OR_CUSTOMER, so no staff endpoint goes unchecked.
 """
 
+import re
 from dataclasses import dataclass, field
 
 import pytest
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from novacart.permissions import CATALOG_MANAGERS, FINANCE, ORDER_MANAGERS, ROLES, SUPPORT, Perm
@@ -435,3 +437,17 @@ def test_staff_cancelling_their_own_order_is_a_customer_cancelling(data, setting
     assert response.json()["status"] == "CANCELLED"
     change = order.status_history.get(to_status="CANCELLED")
     assert change.actor_label == "customer"
+
+
+def test_the_schema_documents_the_403_of_every_staff_operation():
+    """Every operation that can answer 403 says so, naming the permission it checks."""
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    for name, row in MATRIX.items():
+        if row.hidden and not row.seen_by:
+            continue  # without the permission the caller is a customer: a 404, not a 403
+        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{id}" if m.group(1) == "pk" else f"{{{m.group(1)}}}", row.path)
+        responses = paths[path][row.method.lower()]["responses"]
+        assert "403" in responses, name
+        description = responses["403"]["description"]
+        assert description.startswith("`permission_denied`"), (name, description)
+        assert all(f"`{perm}`" in description for perm in row.perms), (name, description)
