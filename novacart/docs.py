@@ -3,7 +3,7 @@ and nothing on either page is fetched from another origin.
 
 ReDoc's sidebar badge ("API docs by Redocly") is an image the bundle always loads from
 `https://cdn.redoc.ly/redoc/logo-mini.svg`; the bundle has no option to leave it out. The ReDoc page
-therefore loads the sidecar bundle through `redoc_bundle`, which serves it with that one address
+therefore loads the sidecar bundle through `RedocBundleView`, which serves it with that one address
 swapped for an inline (data:) copy of a blank image: the badge's link stays, nothing is requested.
 """
 
@@ -13,7 +13,7 @@ from functools import cache
 from django.contrib.staticfiles import finders
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views import View
 from drf_spectacular.views import SpectacularRedocView
 
 REDOC_BUNDLE = "drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"
@@ -32,20 +32,24 @@ def _offline_redoc_bundle() -> tuple[bytes, str]:
     return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
-@require_GET
-def redoc_bundle(request):
-    body, etag = _offline_redoc_bundle()
-    if request.headers.get("If-None-Match") == etag:
-        return HttpResponseNotModified(headers={"ETag": etag})
-    return HttpResponse(
-        body,
-        content_type="text/javascript; charset=utf-8",
-        headers={"ETag": etag, "Cache-Control": "public, max-age=86400"},
-    )
+class RedocBundleView(View):
+    """The ReDoc bundle without its one remote image (see the module's docstring)."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request):
+        body, etag = _offline_redoc_bundle()
+        if request.headers.get("If-None-Match") == etag:
+            return HttpResponseNotModified(headers={"ETag": etag})
+        return HttpResponse(
+            body,
+            content_type="text/javascript; charset=utf-8",
+            headers={"ETag": etag, "Cache-Control": "public, max-age=86400"},
+        )
 
 
 class OfflineRedocView(SpectacularRedocView):
-    """drf-spectacular's ReDoc page, loading the bundle from `redoc_bundle`."""
+    """drf-spectacular's ReDoc page, loading the bundle from `RedocBundleView`."""
 
     template_name = "docs/redoc.html"
 

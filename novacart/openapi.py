@@ -33,12 +33,13 @@ from django.db import models
 from drf_spectacular.plumbing import force_instance, is_serializer
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ErrorResponse403Serializer
 from drf_standardized_errors.openapi_utils import get_flat_serializer_fields, get_serializer_fields_with_error_codes
 from rest_framework import serializers, status
 
 from .error_codes import CoreErrorCode
 from .exceptions import PayloadTooLarge, error_body
+from .permissions import ROLES
 from .throttling import CacheFailurePolicy
 
 
@@ -344,3 +345,16 @@ def postprocess_schema(result, generator, request, public):
             if isinstance(operation, dict) and "responses" in operation:
                 operation.setdefault("security", [])
     return result
+
+
+def staff_forbidden(*perms: str, when: str = "") -> OpenApiResponse:
+    """The 403 of a staff operation, naming the permissions it checks and the roles holding them
+    (from the role table, so the schema says what the groups really hold)."""
+    roles = [name for name, held in ROLES.items() if set(map(str, perms)) <= held]
+    holders = ", ".join(roles) if roles else "superusers only"
+    needs = " and ".join(f"`{perm}`" for perm in perms)
+    return OpenApiResponse(
+        ErrorResponse403Serializer,
+        description=f"`permission_denied`: signed in{when} without the {needs} permission "
+        f"(held by: {holders}; superusers hold every permission).",
+    )

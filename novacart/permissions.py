@@ -35,10 +35,13 @@ class Perm(StrEnum):
     MODERATE_REVIEW = "products.delete_review"
     # A stock adjustment is a new stock movement row (products.services.product_stock_adjust).
     ADJUST_STOCK = "products.add_stockmovement"
+    VIEW_CATEGORY = "products.view_category"
     ADD_CATEGORY = "products.add_category"
     CHANGE_CATEGORY = "products.change_category"
     DELETE_CATEGORY = "products.delete_category"
     VIEW_USER = "users.view_user"
+    # Edit an account in the admin (its details, groups, password): no role holds it, superusers only.
+    CHANGE_USER = "users.change_user"
 
 
 def _model_perms(app_label: str, model: str, actions: str = "add change delete view") -> set[str]:
@@ -128,3 +131,10 @@ def user_has(user, *perms: str) -> bool:
     """An active staff user holding every permission in `perms`: the one test behind the API's
     `StaffPermission` and the admin's buttons and actions."""
     return bool(user and user.is_authenticated and user.is_active and user.is_staff and user.has_perms(perms))
+
+
+def user_has_any(user, *perms: str) -> bool:
+    """An active staff user holding at least one permission in `perms`. For staff reads: like the
+    admin (`ModelAdmin.has_view_permission`), whoever may change a model may also see it, so reads
+    ask for the view or the change permission."""
+    return any(user_has(user, perm) for perm in perms)

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path, reverse_lazy
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .docs import OfflineRedocView, redoc_bundle
+from .docs import OfflineRedocView, RedocBundleView
 from .views import HealthView, api_not_found
 
 api_patterns = [
@@ -12,7 +12,7 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", OfflineRedocView.as_view(url_name="schema"), name="redoc"),
-    path("redoc/redoc.standalone.js", redoc_bundle, name="redoc-bundle"),
+    path("redoc/redoc.standalone.js", RedocBundleView.as_view(), name="redoc-bundle"),
     path("", include("users.urls")),
     path("", include("products.urls")),
     path("cart/", include("cart.urls")),

@@ -9,6 +9,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from novacart.exceptions import NotFound
+from novacart.permissions import Perm, user_has_any
 from products.models import Product
 
 from .error_codes import OrderErrorCode
@@ -39,10 +40,18 @@ def order_list_for_user(*, user, search: str = "", status: str = "") -> QuerySet
     return _with_items(queryset.order_by("-created_at", "-id"))
 
 
+def _orders_visible_to(user) -> QuerySet[Order]:
+    """Every order for staff who may see or change orders (VIEW_ORDER, or CHANGE_ORDER, which like
+    in the admin implies seeing); the user's own orders for anyone else, staff without it included."""
+    if user_has_any(user, Perm.VIEW_ORDER, Perm.CHANGE_ORDER):
+        return Order.objects.all()
+    return Order.objects.filter(user=user)
+
+
 def order_get_for_user(*, user, order_id: int) -> Order:
-    """One order with items and history: the owner's, or any for staff. Raises NotFound otherwise,
-    so another user's order looks exactly like one that does not exist."""
-    queryset = Order.objects.all() if user.is_staff else Order.objects.filter(user=user)
+    """One order with items and history: the owner's, or any for staff who may see orders. Raises
+    NotFound otherwise, so another user's order looks exactly like one that does not exist."""
+    queryset = _orders_visible_to(user)
     queryset = _with_items(queryset).prefetch_related(
         Prefetch("status_history", queryset=OrderStatusChange.objects.order_by("created_at", "id"))
     )
@@ -52,11 +61,14 @@ def order_get_for_user(*, user, order_id: int) -> Order:
     return order
 
 
-def order_check_access(*, user, order_id: int) -> None:
-    """Raises NotFound unless the order exists and is the user's (staff: any order)."""
-    queryset = Order.objects.all() if user.is_staff else Order.objects.filter(user=user)
-    if not queryset.filter(pk=order_id).exists():
+def order_check_access(*, user, order_id: int) -> bool:
+    """Raises NotFound unless the order exists and the user may see it (their own; any order for
+    staff who may see orders). Returns whether it is the user's own order, so a view can ask for a
+    staff permission before acting on someone else's."""
+    owner_id = _orders_visible_to(user).filter(pk=order_id).values_list("user_id", flat=True).first()
+    if owner_id is None:
         raise NotFound("Order not found.", code=OrderErrorCode.ORDER_NOT_FOUND)
+    return owner_id == user.pk
 
 
 def _average(revenue: Decimal, count: int) -> Decimal:

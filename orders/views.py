@@ -4,11 +4,16 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from novacart.openapi import IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, ErrorResponseSerializer
+from novacart.openapi import (
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENT_REPLAYED_HEADER,
+    ErrorResponseSerializer,
+    staff_forbidden,
+)
+from novacart.permissions import Perm, StaffPermission, user_has
 
 from . import selectors, services
 from .idempotency import idempotent_response, run_idempotent, validate_idempotency_key
@@ -40,10 +45,6 @@ INVALID_TRANSITION = OpenApiResponse(
     ErrorResponseSerializer,
     description="`invalid_transition`: the order's lifecycle does not allow this move from its current status.",
 )
-
-
-def _actor_for(user) -> Actor:
-    return Actor.STAFF if user.is_staff else Actor.CUSTOMER
 
 
 def _order_response(user, order_id: int, status_code=status.HTTP_200_OK) -> Response:
@@ -107,7 +108,7 @@ class MyOrdersView(ListAPIView):
 
 
 class OrderDetailView(APIView):
-    """One order: its owner's or, for staff, anyone's."""
+    """One order: its owner's or, for staff who may see orders, anyone's."""
 
     @extend_schema(operation_id="orders_retrieve", summary="Order detail", responses={200: OrderDetailSerializer})
     def get(self, request, pk: int):
@@ -115,22 +116,29 @@ class OrderDetailView(APIView):
 
 
 class OrderCancelView(APIView):
-    """Cancels a PENDING order and puts its stock back."""
+    """Cancels a PENDING order and puts its stock back: the owner's own, or anyone's by staff who
+    may change orders (staff who may only see it get a 403; anyone else a 404)."""
 
     @extend_schema(
         operation_id="orders_cancel",
         summary="Cancel a pending order",
         request=None,
-        responses={200: OrderDetailSerializer, 409: INVALID_TRANSITION},
+        responses={
+            200: OrderDetailSerializer,
+            403: staff_forbidden(Perm.CHANGE_ORDER, when=" as staff cancelling another user's order"),
+            409: INVALID_TRANSITION,
+        },
     )
     def post(self, request, pk: int):
-        selectors.order_check_access(user=request.user, order_id=pk)
+        is_own = selectors.order_check_access(user=request.user, order_id=pk)
+        if not is_own and not user_has(request.user, Perm.CHANGE_ORDER):
+            self.permission_denied(request)
         services.order_transition(
             order_id=pk,
             to_status=OrderStatus.CANCELLED,
-            actor=_actor_for(request.user),
+            actor=Actor.CUSTOMER if is_own else Actor.STAFF,
             user=request.user,
-            note="Cancelled by staff." if request.user.is_staff else "Cancelled by the customer.",
+            note="Cancelled by the customer." if is_own else "Cancelled by staff.",
         )
         return _order_response(request.user, pk)
 
@@ -138,13 +146,13 @@ class OrderCancelView(APIView):
 class OrderStatusView(APIView):
     """Staff move an order along its lifecycle (ship with a tracking number, deliver, cancel)."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission.require(Perm.CHANGE_ORDER)]
 
     @extend_schema(
         operation_id="orders_status_update",
         summary="Move an order along its lifecycle (staff)",
         request=OrderStatusUpdateSerializer,
-        responses={200: OrderDetailSerializer, 409: INVALID_TRANSITION},
+        responses={200: OrderDetailSerializer, 403: staff_forbidden(Perm.CHANGE_ORDER), 409: INVALID_TRANSITION},
     )
     def patch(self, request, pk: int):
         serializer = OrderStatusUpdateSerializer(data=request.data)
@@ -164,13 +172,13 @@ class OrderStatusView(APIView):
 class SalesReportView(APIView):
     """Staff: revenue, order count and average order value per day."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission.require(Perm.VIEW_SALES_REPORT)]
 
     @extend_schema(
         operation_id="orders_sales_report",
         summary="Sales report per day (staff)",
         parameters=[SalesReportQuerySerializer],
-        responses={200: SalesReportSerializer},
+        responses={200: SalesReportSerializer, 403: staff_forbidden(Perm.VIEW_SALES_REPORT)},
     )
     def get(self, request):
         query = SalesReportQuerySerializer(data=request.query_params)
@@ -182,10 +190,12 @@ class SalesReportView(APIView):
 class AnalyticsView(APIView):
     """Staff dashboard: revenue, orders by status, top products, low stock."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission.require(Perm.VIEW_SALES_REPORT)]
 
     @extend_schema(
-        operation_id="analytics_retrieve", summary="Shop analytics (staff)", responses={200: AnalyticsSerializer}
+        operation_id="analytics_retrieve",
+        summary="Shop analytics (staff)",
+        responses={200: AnalyticsSerializer, 403: staff_forbidden(Perm.VIEW_SALES_REPORT)},
     )
     def get(self, request):
         return Response(AnalyticsSerializer(selectors.order_analytics()).data)

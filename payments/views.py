@@ -2,11 +2,17 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from novacart.openapi import IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, ErrorResponseSerializer
+from novacart.openapi import (
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENT_REPLAYED_HEADER,
+    ErrorResponseSerializer,
+    staff_forbidden,
+)
+from novacart.permissions import Perm, StaffPermission
 from orders.idempotency import idempotent_response, run_idempotent, validate_idempotency_key
 
 from . import refunds, services, webhooks
@@ -122,9 +128,9 @@ class VerifyView(APIView):
 
 
 class RefundView(APIView):
-    """Staff: refunds an order's payment in full through Stripe."""
+    """Staff with the refund permission: refunds an order's payment in full through Stripe."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission.require(Perm.REFUND_PAYMENT)]
 
     @extend_schema(
         operation_id="payments_refund",
@@ -133,6 +139,7 @@ class RefundView(APIView):
         responses={
             200: RefundSerializer,
             400: BAD_REQUEST,
+            403: staff_forbidden(Perm.REFUND_PAYMENT),
             404: ORDER_NOT_FOUND,
             409: _error("`payment_not_refundable`: the order has no succeeded payment (or was refunded)."),
             502: _error("`payment_provider_error`, `refund_failed`."),

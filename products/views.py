@@ -14,14 +14,15 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.viewsets import GenericViewSet
 
-from novacart.openapi import ErrorResponseSerializer
+from novacart.openapi import ErrorResponseSerializer, staff_forbidden
 from novacart.pagination import StandardPagination
+from novacart.permissions import Perm, StaffPermission, user_has_any
 
 from . import cache as catalog_cache
 from . import selectors, services
@@ -49,8 +50,14 @@ from .serializers import (
 )
 
 
-def _is_staff(request) -> bool:
-    return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+def _sees_inactive_products(request) -> bool:
+    """Staff who may see or change products see inactive ones too; anyone else, staff included, sees
+    the catalog as a customer does (an inactive product is a 404)."""
+    return user_has_any(request.user, Perm.VIEW_PRODUCT, Perm.CHANGE_PRODUCT)
+
+
+def _sees_inactive_categories(request) -> bool:
+    return user_has_any(request.user, Perm.VIEW_CATEGORY, Perm.CHANGE_CATEGORY)
 
 
 class AnonymousCatalogCacheMixin:
@@ -162,7 +169,8 @@ class ProductPagination(StandardPagination):
 @extend_schema_view(
     list=extend_schema(
         summary="List products",
-        description="Active products (staff also see inactive ones), filtered, ordered and paginated. "
+        description="Active products (staff with the product view permission also see inactive ones), "
+        "filtered, ordered and paginated. "
         "An invalid filter value is a 400; an unknown `category` slug is a 400 `unknown_category`. "
         "Query parameters not listed here are ignored (they are not part of the cached answer either), "
         "and the `next`/`previous` links carry the listed ones only, in one canonical spelling.",
@@ -172,18 +180,22 @@ class ProductPagination(StandardPagination):
     create=extend_schema(
         summary="Create a product (staff)",
         request=ProductWriteSerializer,
-        responses={201: ProductDetailSerializer},
+        responses={201: ProductDetailSerializer, 403: staff_forbidden(Perm.ADD_PRODUCT)},
     ),
     update=extend_schema(
-        summary="Replace a product (staff)", request=ProductWriteSerializer, responses={200: ProductDetailSerializer}
+        summary="Replace a product (staff)",
+        request=ProductWriteSerializer,
+        responses={200: ProductDetailSerializer, 403: staff_forbidden(Perm.CHANGE_PRODUCT)},
     ),
     partial_update=extend_schema(
-        summary="Update a product (staff)", request=ProductWriteSerializer, responses={200: ProductDetailSerializer}
+        summary="Update a product (staff)",
+        request=ProductWriteSerializer,
+        responses={200: ProductDetailSerializer, 403: staff_forbidden(Perm.CHANGE_PRODUCT)},
     ),
     destroy=extend_schema(
         summary="Deactivate a product (staff)",
         description="Sets `is_active` to false: customers no longer see it, orders keep their history.",
-        responses={204: None},
+        responses={204: None, 403: staff_forbidden(Perm.DELETE_PRODUCT)},
     ),
 )
 @extend_validation_errors([ProductErrorCode.UNKNOWN_CATEGORY], field_name="category", actions=["list", "featured"])
@@ -197,13 +209,29 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
     pagination_class = ProductPagination
     serializer_class = ProductListSerializer
 
+    # The permission each staff action checks; stock movements: reading them is viewing the
+    # product, writing one is adjusting stock. Anything else (OPTIONS) needs the view permission.
+    STAFF_PERMS = {
+        "create": (Perm.ADD_PRODUCT,),
+        "update": (Perm.CHANGE_PRODUCT,),
+        "partial_update": (Perm.CHANGE_PRODUCT,),
+        "destroy": (Perm.DELETE_PRODUCT,),
+        "upload_image": (Perm.CHANGE_PRODUCT,),
+        "low_stock": (Perm.VIEW_PRODUCT,),
+        ("stock_adjustments", "GET"): (Perm.VIEW_PRODUCT,),
+        ("stock_adjustments", "POST"): (Perm.ADJUST_STOCK,),
+    }
+
     def get_permissions(self):
         if self.action in ("list", "retrieve", "featured"):
             return [AllowAny()]
-        return [IsAdminUser()]
+        perms = self.STAFF_PERMS.get((self.action, self.request.method)) or self.STAFF_PERMS.get(
+            self.action, (Perm.VIEW_PRODUCT,)
+        )
+        return [StaffPermission.require(*perms)()]
 
     def get_queryset(self):
-        qs = selectors.product_list(include_inactive=_is_staff(self.request))
+        qs = selectors.product_list(include_inactive=_sees_inactive_products(self.request))
         if self.action == "featured":
             qs = qs.filter(is_featured=True, is_active=True)
         return qs
@@ -229,8 +257,9 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         return self._canonical_query
 
     def get_object(self):
-        """The product alone (no joins, no images), for the staff writes."""
-        return selectors.product_get_visible(product_id=self.kwargs["pk"], include_inactive=_is_staff(self.request))
+        """The product alone (no joins, no images), for the staff actions: only callers who passed
+        the action's permission get here, and they may act on an inactive product (to reactivate it)."""
+        return selectors.product_get_visible(product_id=self.kwargs["pk"], include_inactive=True)
 
     def _detail_data(self, product_id: int, *, include_inactive: bool) -> dict:
         row = selectors.product_get(product_id=product_id, include_inactive=include_inactive)
@@ -251,7 +280,7 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
     def retrieve(self, request, pk=None):
         return self.cached(
             request,
-            lambda: Response(self._detail_data(pk, include_inactive=_is_staff(request))),
+            lambda: Response(self._detail_data(pk, include_inactive=_sees_inactive_products(request))),
         )
 
     @extend_schema(summary="Featured products", responses={200: ProductListSerializer(many=True)})
@@ -264,7 +293,7 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         description="Active products with at most `threshold` units left (default LOW_STOCK_THRESHOLD), "
         "emptiest first.",
         parameters=[LowStockQuerySerializer],
-        responses={200: ProductListSerializer(many=True)},
+        responses={200: ProductListSerializer(many=True), 403: staff_forbidden(Perm.VIEW_PRODUCT)},
     )
     @action(detail=False, methods=["get"], url_path="low-stock", filter_backends=[])
     def low_stock(self, request):
@@ -298,6 +327,7 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         request=ProductImageUploadSerializer,
         responses={
             201: ProductImageSerializer,
+            403: staff_forbidden(Perm.CHANGE_PRODUCT),
             503: OpenApiResponse(
                 ErrorResponseSerializer,
                 description="`media_storage_unavailable`: the media storage did not take the file; nothing was "
@@ -338,7 +368,7 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         methods=["GET"],
         summary="Stock movements of a product (staff)",
         description="Every staff adjustment of the product's stock, newest first.",
-        responses={200: StockAdjustmentSerializer(many=True)},
+        responses={200: StockAdjustmentSerializer(many=True), 403: staff_forbidden(Perm.VIEW_PRODUCT)},
     )
     @extend_schema(
         methods=["POST"],
@@ -346,7 +376,11 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         description="Adds (delta > 0) or removes (delta < 0) units with one conditional update, so it never "
         "undoes what checkouts took meanwhile; 409 `out_of_stock` when removing more than is in stock.",
         request=StockAdjustmentSerializer,
-        responses={201: StockAdjustmentSerializer, 409: ErrorResponseSerializer},
+        responses={
+            201: StockAdjustmentSerializer,
+            403: staff_forbidden(Perm.ADJUST_STOCK),
+            409: ErrorResponseSerializer,
+        },
     )
     @action(detail=True, methods=["get", "post"], url_path="stock-adjustments", filter_backends=[])
     def stock_adjustments(self, request, pk=None):
@@ -389,7 +423,7 @@ class _ProductChildView(GenericAPIView):
 
     def visible_product(self, product_id: int, *, for_write: bool = False):
         return selectors.product_get_visible(
-            product_id=product_id, include_inactive=_is_staff(self.request) and not for_write
+            product_id=product_id, include_inactive=_sees_inactive_products(self.request) and not for_write
         )
 
 
@@ -507,18 +541,28 @@ class WishlistItemView(GenericAPIView):
     ),
     retrieve=extend_schema(summary="Category with its sub-categories", responses={200: CategoryDetailSerializer}),
     create=extend_schema(
-        summary="Create a category (staff)", request=CategoryWriteSerializer, responses={201: CategoryDetailSerializer}
+        summary="Create a category (staff)",
+        request=CategoryWriteSerializer,
+        responses={201: CategoryDetailSerializer, 403: staff_forbidden(Perm.ADD_CATEGORY)},
     ),
     update=extend_schema(
-        summary="Replace a category (staff)", request=CategoryWriteSerializer, responses={200: CategoryDetailSerializer}
+        summary="Replace a category (staff)",
+        request=CategoryWriteSerializer,
+        responses={200: CategoryDetailSerializer, 403: staff_forbidden(Perm.CHANGE_CATEGORY)},
     ),
     partial_update=extend_schema(
-        summary="Update a category (staff)", request=CategoryWriteSerializer, responses={200: CategoryDetailSerializer}
+        summary="Update a category (staff)",
+        request=CategoryWriteSerializer,
+        responses={200: CategoryDetailSerializer, 403: staff_forbidden(Perm.CHANGE_CATEGORY)},
     ),
     destroy=extend_schema(
         summary="Delete an empty category (staff)",
         description="409 `category_not_empty` while it still has products or sub-categories.",
-        responses={204: None, 409: OpenApiResponse(ErrorResponseSerializer)},
+        responses={
+            204: None,
+            403: staff_forbidden(Perm.DELETE_CATEGORY),
+            409: OpenApiResponse(ErrorResponseSerializer),
+        },
     ),
 )
 @extend_validation_errors(
@@ -535,10 +579,17 @@ class CategoryViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
     serializer_class = CategoryDetailSerializer
     queryset = Category.objects.all()
 
+    STAFF_PERMS = {
+        "create": Perm.ADD_CATEGORY,
+        "update": Perm.CHANGE_CATEGORY,
+        "partial_update": Perm.CHANGE_CATEGORY,
+        "destroy": Perm.DELETE_CATEGORY,
+    }
+
     def get_permissions(self):
         if self.action in ("list", "retrieve"):
             return [AllowAny()]
-        return [IsAdminUser()]
+        return [StaffPermission.require(self.STAFF_PERMS.get(self.action, Perm.VIEW_CATEGORY))()]
 
     def cache_lookup(self) -> str:
         return self.kwargs.get("slug", "")
@@ -564,7 +615,7 @@ class CategoryViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
             request,
             lambda: Response(
                 CategoryDetailSerializer(
-                    selectors.category_get_node(slug=slug, include_inactive=_is_staff(request))
+                    selectors.category_get_node(slug=slug, include_inactive=_sees_inactive_categories(request))
                 ).data
             ),
         )

@@ -57,13 +57,16 @@ PAGE = {"page_size": 100}  # lists are paginated (20 by default): ask for every 
 # Endpoint -> the most queries it may take, whatever the size. The smallest number that passes today:
 # lower it when an endpoint gets cheaper, never raise it to make a regression pass. SQLite and PostgreSQL
 # measure the same counts today; a backend that ever needs another number gets it in VENDOR_BUDGETS.
+# A staff endpoint also reads the caller's permissions once (PERMS: Django's ModelBackend asks for the
+# user's own and their groups' in two queries, then caches them on the user for the request).
+PERMS = 2
 BUDGETS: dict[str, int] = {
     "GET /api/products/ (anonymous)": 3,  # count, page, images
-    "GET /api/products/ (staff)": 4,  # + the staff user
+    "GET /api/products/ (staff)": 4 + PERMS,  # + the staff user
     "GET /api/products/?category= (tree)": 4,  # + the category forest
     "GET /api/products/<id>/": 2,  # product with its category, images
     "GET /api/products/featured/": 3,
-    "GET /api/products/low-stock/": 4,
+    "GET /api/products/low-stock/": 4 + PERMS,
     "GET /api/products/<id>/reviews/": 3,  # product, count, page (authors joined, verified_purchase a subquery)
     "GET /api/products/wishlist/": 4,  # user, count, page, images
     "GET /api/categories/": 1,  # the whole forest, linked in Python
@@ -77,12 +80,12 @@ BUDGETS: dict[str, int] = {
     "GET /api/orders/my/ (many orders)": 4,  # user, count, page, items
     "GET /api/orders/my/ (many items)": 4,
     "GET /api/orders/<id>/ (owner)": 4,  # user, order, items, status history
-    "GET /api/orders/<id>/ (staff)": 4,
+    "GET /api/orders/<id>/ (staff)": 4 + PERMS,
     "POST /api/orders/create/": 21,
     "POST /api/orders/cancel/<id>/": 15,
-    "PATCH /api/orders/<id>/status/ (ship)": 11,
-    "GET /api/orders/sales-report/": 2,  # user, the per-day aggregate
-    "GET /api/analytics/": 6,  # user, by status, revenue, top by quantity, top by revenue, low stock
+    "PATCH /api/orders/<id>/status/ (ship)": 11 + PERMS,
+    "GET /api/orders/sales-report/": 2 + PERMS,  # user, the per-day aggregate
+    "GET /api/analytics/": 6 + PERMS,  # user, by status, revenue, top by quantity, top by revenue, low stock
     "GET /api/auth/me/": 1,
     "POST /api/token/ (X-Cart-Token merge)": 18,
 }
