@@ -19,6 +19,7 @@ from novacart.exceptions import Conflict, ErrorItem, NotFound, ServiceError, Val
 from products.lock_objects import lock_products
 from products.models import Product
 from products.services import catalog_cache_bump
+from users.selectors import require_verified_email
 
 from .emails import send_order_email
 from .error_codes import OrderErrorCode
@@ -198,6 +199,7 @@ def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Orde
     it back: stock, cart and orders are left as they were.
 
     Raises ValidationFailed(`invalid_choice`) for an unknown payment method,
+    Forbidden(`email_not_verified`) for cash on delivery by a customer whose e-mail is not verified,
     NotFound(`address_not_found`) for an address that is missing or another user's,
     ValidationFailed(`cart_empty`), Conflict(`too_many_open_orders`) for a cash-on-delivery order
     beyond COD_MAX_OPEN_ORDERS, and Conflict with one ErrorItem per problem line:
@@ -209,6 +211,9 @@ def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Orde
             code=OrderErrorCode.INVALID_CHOICE,
             attr="payment_method",
         )
+    if payment_method == PaymentMethod.COD:
+        # Goods leave on a promise to pay: only to someone who proved the address is theirs.
+        require_verified_email(user=user)
     with transaction.atomic():
         address = Address.objects.filter(pk=address_id, user=user).first()
         if address is None:

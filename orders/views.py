@@ -37,6 +37,11 @@ CREATE_CONFLICT = OpenApiResponse(
     "unpaid COD orders of this customer; `idempotency_request_in_progress`: the first request with this "
     "key is still running.",
 )
+COD_EMAIL_NOT_VERIFIED = OpenApiResponse(
+    ErrorResponseSerializer,
+    description="`email_not_verified`: cash on delivery needs a verified e-mail address "
+    "(`POST /api/auth/verify-email/`); paying by card does not.",
+)
 KEY_REUSED = OpenApiResponse(
     ErrorResponseSerializer,
     description="`idempotency_key_reused`: this Idempotency-Key was used with a different body.",
@@ -62,7 +67,7 @@ class OrderCreateView(APIView):
         summary="Place an order from your cart",
         request=OrderCreateSerializer,
         parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
-        responses={201: OrderDetailSerializer, 409: CREATE_CONFLICT, 422: KEY_REUSED},
+        responses={201: OrderDetailSerializer, 403: COD_EMAIL_NOT_VERIFIED, 409: CREATE_CONFLICT, 422: KEY_REUSED},
     )
     def post(self, request):
         key = validate_idempotency_key(request.headers.get("Idempotency-Key"))

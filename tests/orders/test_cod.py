@@ -188,3 +188,24 @@ def test_checkouts_at_once_never_pass_the_limit(settings):
     assert {error.code for error in refused} <= {"cart_empty", "too_many_open_orders"} and len(refused) == 3
     assert Order.objects.filter(user=buyer).count() == 2
     assert Product.objects.get(pk=product.pk).stock == 18
+
+
+def test_cash_on_delivery_needs_a_verified_email(settings):
+    unverified = UserFactory(email_verified=False)
+    product = ProductFactory(stock=5)
+
+    response = _checkout(unverified, product, quantity=2)
+
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["code"] == "email_not_verified"
+    assert response.json()["type"] == "client_error"
+    assert not Order.objects.filter(user=unverified).exists()
+    assert Product.objects.get(pk=product.pk).stock == 5
+    assert CartItem.objects.filter(cart__user=unverified).count() == 1
+    # Paying by card needs no verified e-mail: the money comes first.
+    card = auth_client(unverified).post(
+        "/api/orders/create/",
+        {"shipping_address_id": AddressFactory(user=unverified).pk, "payment_method": "card"},
+        format="json",
+    )
+    assert card.status_code == 201

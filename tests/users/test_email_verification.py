@@ -43,6 +43,17 @@ def register(client, django_capture_on_commit_callbacks, email="new.person@examp
     return response
 
 
+@pytest.fixture
+def user(db):
+    """A customer who has not opened their verification link yet (the factory's default is verified)."""
+    return UserFactory(email_verified=False)
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory(email_verified=False)
+
+
 def verification_of(user) -> dict:
     return {"uid": urlsafe_base64_encode(force_bytes(user.pk)), "token": make_email_verification_token(user)}
 
@@ -139,7 +150,7 @@ def test_a_link_for_a_previous_address_stops_working(api_client, user):
 
 
 def test_an_inactive_account_cannot_verify(api_client):
-    user = UserFactory(is_active=False)
+    user = UserFactory(is_active=False, email_verified=False)
 
     response = api_client.post(VERIFY, verification_of(user))
 
@@ -209,7 +220,7 @@ def test_resend_fails_closed_when_its_limit_cannot_be_kept(user, settings, fail,
 
 
 def test_the_mail_task_sends_nothing_for_a_verified_or_inactive_user(db):
-    verified, inactive = UserFactory(email_verified=True), UserFactory(is_active=False)
+    verified, inactive = UserFactory(email_verified=True), UserFactory(is_active=False, email_verified=False)
 
     send_email_verification_email(verified.pk)
     send_email_verification_email(inactive.pk)
@@ -256,9 +267,11 @@ def test_an_anonymous_user_has_no_verified_email():
 def test_the_migration_marks_verified_only_accounts_signed_in_since_registering():
     migration = importlib.import_module("users.migrations.0005_email_verified_social_accounts")
     joined = timezone.now() - timedelta(days=30)
-    never = UserFactory(date_joined=joined, last_login=None)
-    only_registration = UserFactory(date_joined=joined, last_login=joined + timedelta(milliseconds=40))
-    returned = UserFactory(date_joined=joined, last_login=joined + timedelta(days=2))
+    never = UserFactory(date_joined=joined, last_login=None, email_verified=False)
+    only_registration = UserFactory(
+        date_joined=joined, last_login=joined + timedelta(milliseconds=40), email_verified=False
+    )
+    returned = UserFactory(date_joined=joined, last_login=joined + timedelta(days=2), email_verified=False)
 
     from django.apps import apps
 

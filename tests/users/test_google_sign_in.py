@@ -86,7 +86,7 @@ def test_an_existing_verified_account_is_signed_in_and_linked(api_client, fake_g
 def test_linking_an_unverified_account_ends_its_password_and_sessions(api_client, fake_google):
     # Someone registered ada@gmail.com before Ada did, never verifying it; Google now vouches for
     # Ada: the account is hers, and the registrant's password and tokens stop working.
-    squatter = UserFactory(email="ada@gmail.com")
+    squatter = UserFactory(email="ada@gmail.com", email_verified=False)
     squatter_access = tokens_for_user(squatter)["access"]
 
     response = sign_in(api_client, id_token())
@@ -199,7 +199,7 @@ def test_a_missing_or_empty_credential_is_a_validation_error(api_client, fake_go
 
 
 def test_an_unverified_google_email_does_not_sign_into_an_existing_account(api_client, fake_google):
-    user = UserFactory(email="ada@gmail.com")
+    user = UserFactory(email="ada@gmail.com", email_verified=False)
 
     response = sign_in(api_client, id_token(email_verified=False))
 
