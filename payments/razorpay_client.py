@@ -427,10 +427,11 @@ class RazorpayGateway:
             obj = twin
         return refund_from_razorpay(_dict(obj), order_id=payment_intent_id)
 
-    # --- hosted checkout pages: Razorpay's is opened in the browser from the order, nothing to create ---
+    # --- hosted checkout pages: Razorpay Checkout opens in the page from the order; none to create ---
+    # (payment_checkout_session_create answers 404 before calling these for this gateway.)
 
     def create_checkout_session(self, **kwargs):
-        raise GatewayError("Razorpay has no hosted checkout session here; use POST /api/payments/initiate/.")
+        raise GatewayError("Razorpay has no hosted checkout sessions here; use POST /api/payments/initiate/.")
 
     def retrieve_checkout_session(self, session_id: str):
-        raise GatewayError("Razorpay has no hosted checkout session here.", not_found=True)
+        raise GatewayError("Razorpay has no hosted checkout sessions here.", not_found=True)

@@ -365,6 +365,12 @@ def payment_checkout_session_create(*, user, order_id: int, success_url: str, ca
     validate_redirect_url(success_url, attr="success_url")
     validate_redirect_url(cancel_url, attr="cancel_url")
     gateway = get_gateway()
+    if isinstance(gateway, SignedCheckoutGateway):
+        # Razorpay's checkout opens in the page from the order that payments/initiate/ creates.
+        raise NotFound(
+            "This server's payment gateway has no hosted checkout sessions; use POST /api/payments/initiate/.",
+            code=PaymentErrorCode.NOT_FOUND,
+        )
     order = payment_order_for_owner(user=user, order_id=order_id)
     payment_ensure_payable(order)
     order_amount_minor(order)

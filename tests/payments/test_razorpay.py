@@ -530,3 +530,19 @@ def test_a_refund_when_razorpay_is_down_changes_nothing(razorpay_gateway, user, 
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert Payment.objects.get(order=order).status == PaymentStatus.SUCCEEDED
+
+
+def test_a_stripe_checkout_session_with_razorpay_configured_is_404(razorpay_gateway, settings, user, user_client):
+    settings.FRONTEND_ALLOWED_ORIGINS = ["https://shop.example.com"]
+    order = rupee_order(user)
+    body = {
+        "order_id": order.pk,
+        "success_url": "https://shop.example.com/ok",
+        "cancel_url": "https://shop.example.com/",
+    }
+
+    response = user_client.post("/api/payments/checkout-session/", body, format="json")
+
+    assert (response.status_code, error_code(response)) == (404, "not_found")
+    assert razorpay_gateway.state.requests == []
+    assert Payment.objects.count() == 0
