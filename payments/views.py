@@ -47,9 +47,12 @@ NOT_PAYABLE = _error(
     "`payment_not_allowed` (cash on delivery), `invalid_transition` (the order is not PENDING), "
     "`already_paid`, `idempotency_request_in_progress`."
 )
-PROVIDER_FAILED = _error("`payment_provider_error`: Stripe failed or timed out; nothing was recorded, retry.")
+PROVIDER_FAILED = _error(
+    "`payment_provider_error`: the payment provider failed or timed out; nothing was recorded, retry."
+)
 NOT_CONFIGURED = _error(
-    "`payment_not_configured`: no payment gateway on this server; `payment_provider_error`: Stripe rate-limited us."
+    "`payment_not_configured`: no payment gateway on this server; `payment_provider_error`: the provider "
+    "rate-limited us."
 )
 
 
@@ -307,6 +310,40 @@ class WebhookView(APIView):
             500: _error("`webhook_processing_failed`: nothing was kept; the provider retries the event."),
             503: _error("`payment_not_configured`: no gateway, or no webhook secret for that provider."),
         },
+        examples=[
+            OpenApiExample(
+                "Razorpay payment.captured",
+                request_only=True,
+                value={
+                    "entity": "event",
+                    "account_id": "acc_BFQ7uQEaa7j2z7",
+                    "event": "payment.captured",
+                    "contains": ["payment"],
+                    "payload": {
+                        "payment": {
+                            "entity": {
+                                "id": "pay_Q1w9ZxCvBn8M7L",
+                                "entity": "payment",
+                                "amount": 249900,
+                                "currency": "INR",
+                                "status": "captured",
+                                "order_id": "order_Q1w2E3r4T5y6U7",
+                                "captured": True,
+                                "method": "upi",
+                                "amount_refunded": 0,
+                                "notes": {"order_id": "42", "order_number": "NC-2026-000042"},
+                            }
+                        }
+                    },
+                    "created_at": 1764650000,
+                },
+            ),
+            OpenApiExample(
+                "Answer",
+                response_only=True,
+                value={"received": True, "duplicate": False, "outcome": "order_paid"},
+            ),
+        ],
         auth=[],
     )
     def post(self, request):
