@@ -23,9 +23,10 @@ the oldest carrying the receipt (the other is never shown to anyone and expires 
 full refund is refused by Razorpay itself (nothing left to refund), and that refusal is answered
 with the refund that carries our receipt.
 
-The SDK maps every error answer to one of three exceptions without the HTTP status and does not set
-a timeout; the session given to it does both (`_Session`), so 429, 5xx, 404 and timeouts become the
-right `GatewayError`.
+The SDK maps every error answer to one of three exceptions without the HTTP status, sets no timeout
+and print()s network errors; the session given to it (`_Session`) sets our timeout and raises error
+answers and network failures as its own exceptions first, so 429, 5xx, 404 and timeouts become the
+right `GatewayError` and the logs get our lines only.
 """
 
 from __future__ import annotations
@@ -236,6 +237,10 @@ class _HTTPFailure(Exception):
         self.description = description
 
 
+class _Unreachable(Exception):
+    """No answer: a timeout or a connection that failed (the request may or may not have been carried out)."""
+
+
 class _Session(requests.Session):
     """The SDK's HTTP session: our timeout on every request, and error answers raised with their
     status before the SDK turns them into exceptions that have none."""
@@ -246,7 +251,11 @@ class _Session(requests.Session):
 
     def request(self, method, url, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
-        response = super().request(method, url, **kwargs)
+        try:
+            response = super().request(method, url, **kwargs)
+        except requests.RequestException as exc:
+            # Raised as our own, so the SDK does not print() it on its way out.
+            raise _Unreachable(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code >= 300:
             try:
                 description = str(_dict(_dict(response.json()).get("error")).get("description") or "")
@@ -296,7 +305,7 @@ def _call(what: str, call):
         if exc.status == 404 or "does not exist" in exc.description:
             raise GatewayError(message, not_found=True) from exc
         raise GatewayError(message) from exc
-    except requests.RequestException as exc:  # timeouts, refused connections, a non-JSON 2xx body
+    except (_Unreachable, requests.RequestException) as exc:  # timeouts, refused connections, a non-JSON 2xx body
         logger.warning("razorpay %s failed: %s", what, exc)
         raise GatewayError(f"Razorpay {what} failed: {type(exc).__name__}", retryable=True) from exc
     except (razorpay.errors.BadRequestError, razorpay.errors.GatewayError, razorpay.errors.ServerError) as exc:

@@ -8,7 +8,7 @@ from orders.models import OrderStatus, PaymentMethod
 from orders.services import order_transition
 from orders.transitions import Actor
 from payments.models import Payment, PaymentStatus, WebhookEvent
-from tests.payments.fake_razorpay import KEY_ID, Fault, checkout_signature, webhook_event
+from tests.payments.fake_razorpay import KEY_ID, Fault, checkout_signature, sign_webhook, webhook_event
 from tests.payments.helpers import REFUND_URL, error_code, transitions
 from tests.payments.razorpay_helpers import (
     TOTAL_PAISE,
@@ -546,3 +546,29 @@ def test_a_stripe_checkout_session_with_razorpay_configured_is_404(razorpay_gate
     assert (response.status_code, error_code(response)) == (404, "not_found")
     assert razorpay_gateway.state.requests == []
     assert Payment.objects.count() == 0
+
+
+def test_initiate_when_razorpay_cannot_be_reached_is_502_and_records_nothing(
+    razorpay_gateway, settings, user, user_client, capsys
+):
+    settings.RAZORPAY_API_BASE = "http://127.0.0.1:9"  # the discard port: nothing listens
+
+    response = initiate(user_client, rupee_order(user))
+
+    assert (response.status_code, error_code(response)) == (502, "payment_provider_error")
+    assert Payment.objects.count() == 0
+    assert capsys.readouterr().out == ""  # the SDK's print() of network errors is kept out of the logs
+
+
+def test_a_signed_webhook_body_that_is_not_json_is_400_invalid_payload(razorpay_gateway, api_client):
+    raw = b"not json at all"
+    response = api_client.post(
+        "/api/payments/webhook/",
+        data=raw,
+        content_type="application/json",
+        HTTP_X_RAZORPAY_SIGNATURE=sign_webhook(raw),
+        HTTP_X_RAZORPAY_EVENT_ID="evt_rzp_garbage",
+    )
+
+    assert (response.status_code, error_code(response)) == (400, "invalid_payload")
+    assert WebhookEvent.objects.count() == 0
