@@ -35,7 +35,7 @@ class AddressAdmin(admin.ModelAdmin):
         for address in queryset.select_related("user"):
             services.address_delete(address=address)
 
-    @admin.action(description="Make the selected address its owner's default")
+    @admin.action(permissions=["change"], description="Make the selected address its owner's default")
     def make_default(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one address.", level=messages.WARNING)

@@ -26,7 +26,12 @@ class Address(models.Model):
         ordering = ["-is_default", "-created_at", "-id"]
         verbose_name_plural = "addresses"
         constraints = [
-            models.UniqueConstraint(fields=["user"], condition=Q(is_default=True), name="address_one_default_per_user"),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(is_default=True),
+                name="address_one_default_per_user",
+                violation_error_message="This customer already has a default address.",
+            ),
         ]
 
     def __str__(self):

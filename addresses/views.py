@@ -16,14 +16,25 @@ _WRITES = ["create", "update", "partial_update"]
 
 
 @extend_schema_view(
-    list=extend_schema(description="Your addresses, the default first, then the newest."),
+    list=extend_schema(summary="Your addresses", description="Your addresses, the default first, then the newest."),
     create=extend_schema(
-        description="Adds an address. The first one becomes the default; `is_default: true` moves the default."
+        summary="Add an address",
+        description="Adds an address. The first one becomes the default; `is_default: true` moves the default.",
     ),
-    retrieve=extend_schema(description="One of your addresses (another user's is a 404)."),
-    update=extend_schema(description="Replaces an address's fields; `is_default: true` makes it the default."),
-    partial_update=extend_schema(description="Changes some fields; `is_default: true` makes it the default."),
-    destroy=extend_schema(description="Deletes an address; deleting the default promotes the most recent other one."),
+    retrieve=extend_schema(
+        summary="One of your addresses", description="One of your addresses (another user's is a 404)."
+    ),
+    update=extend_schema(
+        summary="Replace an address",
+        description="Replaces an address's fields; `is_default: true` makes it the default.",
+    ),
+    partial_update=extend_schema(
+        summary="Update an address", description="Changes some fields; `is_default: true` makes it the default."
+    ),
+    destroy=extend_schema(
+        summary="Delete an address",
+        description="Deletes an address; deleting the default promotes the most recent other one.",
+    ),
 )
 @extend_validation_errors([AddressErrorCode.ADDRESS_LIMIT_REACHED], field_name="non_field_errors", methods=["post"])
 @extend_validation_errors(
@@ -72,6 +83,7 @@ class AddressViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
+        summary="Make an address your default",
         request=None,
         responses={200: AddressSerializer},
         description="Makes this address your one default address (the previous default is unset).",

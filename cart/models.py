@@ -41,8 +41,16 @@ class CartItem(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["cart", "product"], name="cart_item_unique_product"),
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="cart_item_quantity_positive"),
+            models.UniqueConstraint(
+                fields=["cart", "product"],
+                name="cart_item_unique_product",
+                violation_error_message="This product is already in the cart; change the quantity of its line.",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0),
+                name="cart_item_quantity_positive",
+                violation_error_message="Quantity must be at least 1.",
+            ),
         ]
 
     def __str__(self):

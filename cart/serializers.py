@@ -5,35 +5,26 @@ from rest_framework import serializers
 
 from products.models import Product
 
-from .error_codes import CartErrorCode
-
 # Ids are 64-bit in the database; a larger number is a validation error, not an overflow.
 MAX_ID = 2**63 - 1
 
 
-def _validate_max_quantity(value: int) -> int:
-    if value > settings.CART_MAX_QUANTITY:
-        raise serializers.ValidationError(
-            f"Ensure this value is less than or equal to {settings.CART_MAX_QUANTITY}.", code=CartErrorCode.MAX_VALUE
-        )
-    return value
+class QuantityField(serializers.IntegerField):
+    """A line's quantity: at most settings.CART_MAX_QUANTITY, a 400 `max_value` past it. The bound is
+    read whenever the field is built (each serializer instance builds its own fields), so the check and
+    the schema's `maximum` follow the setting."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_value=settings.CART_MAX_QUANTITY, **kwargs)
 
 
 class CartAddSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    quantity = serializers.IntegerField(
-        min_value=1, default=1, help_text="Units to add (default 1); at most CART_MAX_QUANTITY per line."
-    )
-
-    def validate_quantity(self, value):
-        return _validate_max_quantity(value)
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The product to add.")
+    quantity = QuantityField(min_value=1, default=1, help_text="Units to add (default 1).")
 
 
 class CartUpdateSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=0, help_text="The line's new quantity; 0 removes the line.")
-
-    def validate_quantity(self, value):
-        return _validate_max_quantity(value)
+    quantity = QuantityField(min_value=0, help_text="The line's new quantity; 0 removes the line.")
 
 
 class CartProductSerializer(serializers.ModelSerializer):

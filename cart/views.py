@@ -57,6 +57,7 @@ class CartLineView(CartBaseView):
 class CartView(CartBaseView):
     @extend_schema(
         operation_id="cart_retrieve",
+        summary="Your cart",
         parameters=[CART_TOKEN_HEADER],
         responses={200: CartSerializer},
         description="The cart with current prices and server-computed totals. Without a cart (anonymous, no or "
@@ -71,6 +72,7 @@ class CartView(CartBaseView):
 class CartAddView(CartBaseView):
     @extend_schema(
         operation_id="cart_add",
+        summary="Add a product to the cart",
         parameters=[CART_TOKEN_HEADER],
         request=CartAddSerializer,
         responses={
@@ -93,6 +95,7 @@ class CartAddView(CartBaseView):
 class CartUpdateView(CartLineView):
     @extend_schema(
         operation_id="cart_update_item",
+        summary="Change the quantity of a cart line",
         parameters=[CART_TOKEN_HEADER],
         request=CartUpdateSerializer,
         responses={200: CartSerializer, 409: OUT_OF_STOCK},
@@ -111,6 +114,7 @@ class CartUpdateView(CartLineView):
 class CartRemoveView(CartLineView):
     @extend_schema(
         operation_id="cart_remove_item",
+        summary="Remove a cart line",
         parameters=[CART_TOKEN_HEADER],
         request=None,
         responses={204: None},
@@ -124,6 +128,7 @@ class CartRemoveView(CartLineView):
 class CartClearView(CartBaseView):
     @extend_schema(
         operation_id="cart_clear",
+        summary="Empty the cart",
         parameters=[CART_TOKEN_HEADER],
         request=None,
         responses={204: None},

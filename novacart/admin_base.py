@@ -1,5 +1,7 @@
 """Admin building blocks shared by the apps' admin modules."""
 
+from decimal import Decimal
+
 from django.contrib import admin
 
 
@@ -14,3 +16,12 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    """An amount as staff read money in the admin: `1,019.99 USD` (the places the amount carries, the
+    ISO code upper-case), `-` when there is none. Amounts in minor units become Decimals through
+    `payments.provider_types.from_minor_units` first, which knows each currency's places."""
+    if amount is None:
+        return "-"
+    return f"{amount:,} {currency.upper()}"

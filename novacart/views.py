@@ -1,10 +1,14 @@
-"""Project-level views: health, and JSON answers for errors raised outside DRF."""
+"""Project-level views: health, and the answers for errors raised outside DRF: JSON in the contract's
+error shape everywhere, except under the admin, whose 403 and 404 are HTML pages in the admin's look."""
 
 import logging
 from dataclasses import asdict
 
+from django.contrib import admin
 from django.db import Error as DatabaseDriverError
 from django.db import connection
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -52,6 +56,7 @@ class HealthView(APIView):
 
     @extend_schema(
         operation_id="health",
+        summary="Health check",
         responses={
             200: inline_serializer(
                 "Health",
@@ -89,7 +94,18 @@ def api_not_found(request, *args, **kwargs):
     return json_error(404, CoreErrorCode.NOT_FOUND, "Not found.")
 
 
+def _is_admin_page(request) -> bool:
+    return request.path.startswith(reverse("admin:index"))
+
+
+def _admin_error_page(request, status: int):
+    """The admin's 403 or 404 (templates/admin/<status>.html) with its header, user links and sidebar."""
+    return render(request, f"admin/{status}.html", admin.site.each_context(request), status=status)
+
+
 def handler404(request, exception=None):
+    if _is_admin_page(request):
+        return _admin_error_page(request, 404)
     return json_error(404, CoreErrorCode.NOT_FOUND, "Not found.")
 
 
@@ -98,6 +114,8 @@ def handler500(request):
 
 
 def handler403(request, exception=None):
+    if _is_admin_page(request):
+        return _admin_error_page(request, 403)
     return json_error(403, CoreErrorCode.PERMISSION_DENIED, "You do not have permission to perform this action.")
 
 

@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 EMAIL_SUBJECTS = {
     "confirmation": "Your NovaCart order {number} is confirmed",
     "paid": "Payment received for order {number}",
+    "processing": "We are preparing order {number}",
     "payment_failed": "Payment for order {number} did not go through",
     "shipped": "Order {number} is on its way",
     "delivered": "Order {number} was delivered",

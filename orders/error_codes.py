@@ -13,3 +13,4 @@ class OrderErrorCode(StrEnum):
     IDEMPOTENCY_REQUEST_IN_PROGRESS = "idempotency_request_in_progress"
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
     INVALID_CHOICE = "invalid_choice"
+    TOO_MANY_OPEN_ORDERS = "too_many_open_orders"

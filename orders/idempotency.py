@@ -17,8 +17,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.response import Response
 
 from novacart.exceptions import Conflict, Unprocessable, ValidationFailed
+from novacart.openapi import IDEMPOTENT_REPLAYED_HEADER
 
 from .error_codes import OrderErrorCode
 from .lock_objects import lock_idempotency_key
@@ -34,6 +36,14 @@ class StoredResponse:
     status: int
     body: dict
     replayed: bool
+
+
+def idempotent_response(stored: StoredResponse) -> Response:
+    """The answer to a client: a replay says so in the `Idempotent-Replayed: true` header."""
+    response = Response(stored.body, status=stored.status)
+    if stored.replayed:
+        response[IDEMPOTENT_REPLAYED_HEADER.name] = "true"
+    return response
 
 
 def validate_idempotency_key(raw: str | None) -> str | None:

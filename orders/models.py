@@ -7,6 +7,7 @@ from django.db.models import Q
 class OrderStatus(models.TextChoices):
     PENDING = "PENDING", "Pending"
     PAID = "PAID", "Paid"
+    PROCESSING = "PROCESSING", "Processing"
     SHIPPED = "SHIPPED", "Shipped"
     DELIVERED = "DELIVERED", "Delivered"
     CANCELLED = "CANCELLED", "Cancelled"
@@ -14,9 +15,13 @@ class OrderStatus(models.TextChoices):
 
 
 # Groups of order statuses, each named once.
-# The sale stands: a card order was paid, or a cash-on-delivery order is on its way or handed over.
-# A full refund starts from here, and a review by the buyer of such an order is a verified purchase.
-ORDER_SALE_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+# The sale stands: a card order was paid, or a cash-on-delivery order was confirmed by staff, is on
+# its way or was handed over. A full refund starts from here, and a review by the buyer of such an
+# order is a verified purchase.
+ORDER_SALE_STATUSES = (OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+# A cash-on-delivery order whose money has not come in yet: unconfirmed, confirmed or on its way.
+# A customer may hold at most COD_MAX_OPEN_ORDERS of them, so COD cannot hoard stock.
+ORDER_COD_OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.PROCESSING, OrderStatus.SHIPPED)
 
 
 def order_revenue_q(prefix: str = "") -> Q:
@@ -45,6 +50,7 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    processing_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -52,6 +58,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("view_sales_report", "Can view the sales report and analytics")]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="order_user_created_idx"),
             models.Index(fields=["status", "created_at"], name="order_status_created_idx"),

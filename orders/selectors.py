@@ -16,6 +16,10 @@ from .models import Order, OrderItem, OrderStatus, OrderStatusChange, order_reve
 
 TOP_PRODUCTS = 10
 CENT = Decimal("0.01")
+# The sales report's buckets: one per day up to 90 days, one per week (Monday to Sunday) up to 180,
+# one per calendar month beyond, so a year is 12 or 13 bars and table rows instead of 365.
+SALES_DAILY_UP_TO_DAYS = 90
+SALES_WEEKLY_UP_TO_DAYS = 180
 
 
 def _with_items(queryset: QuerySet[Order]) -> QuerySet[Order]:
@@ -100,6 +104,42 @@ def order_sales_report(*, days: int, now=None) -> dict:
             "average_order_value": _average(total_revenue, total_orders),
         },
     }
+
+
+def sales_granularity(*, days: int) -> str:
+    """`day`, `week` or `month`: the bucket the sales report uses for a range of `days` days."""
+    if days <= SALES_DAILY_UP_TO_DAYS:
+        return "day"
+    return "week" if days <= SALES_WEEKLY_UP_TO_DAYS else "month"
+
+
+def _bucket_start(day, granularity: str):
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def order_sales_buckets(*, report: dict) -> dict:
+    """The days of `order_sales_report` summed into the buckets of `sales_granularity`, oldest first:
+    `{"granularity", "buckets": [{"start", "end", "revenue", "orders", "average_order_value"}]}`.
+    A bucket's `start` and `end` are the first and last day of the report it covers (the first and
+    last bucket may be partial weeks or months)."""
+    granularity = sales_granularity(days=report["days"])
+    buckets: list[dict] = []
+    for row in report["daily"]:
+        start = _bucket_start(row["date"], granularity)
+        if not buckets or buckets[-1]["key"] != start:
+            buckets.append({"key": start, "start": row["date"], "revenue": Decimal("0.00"), "orders": 0})
+        bucket = buckets[-1]
+        bucket["end"] = row["date"]
+        bucket["revenue"] += row["revenue"]
+        bucket["orders"] += row["orders"]
+    for bucket in buckets:
+        del bucket["key"]
+        bucket["average_order_value"] = _average(bucket["revenue"], bucket["orders"])
+    return {"granularity": granularity, "buckets": buckets}
 
 
 def order_analytics() -> dict:

@@ -23,7 +23,7 @@ from products.services import catalog_cache_bump
 from .emails import send_order_email
 from .error_codes import OrderErrorCode
 from .lock_objects import lock_order
-from .models import Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
+from .models import ORDER_COD_OPEN_STATUSES, Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
 from .transitions import Actor, Tracking, allowed_move, allowed_targets, move_for
 
 logger = logging.getLogger(__name__)
@@ -199,7 +199,8 @@ def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Orde
 
     Raises ValidationFailed(`invalid_choice`) for an unknown payment method,
     NotFound(`address_not_found`) for an address that is missing or another user's,
-    ValidationFailed(`cart_empty`), and Conflict with one ErrorItem per problem line:
+    ValidationFailed(`cart_empty`), Conflict(`too_many_open_orders`) for a cash-on-delivery order
+    beyond COD_MAX_OPEN_ORDERS, and Conflict with one ErrorItem per problem line:
     `product_unavailable` (product deactivated or deleted) and `out_of_stock` (with what is left).
     """
     if payment_method not in PaymentMethod.values:
@@ -218,6 +219,10 @@ def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Orde
         lines = list(CartItem.objects.filter(cart=cart).order_by("product_id")) if cart else []
         if not lines:
             raise ValidationFailed("Your cart is empty.", code=OrderErrorCode.CART_EMPTY)
+        if payment_method == PaymentMethod.COD:
+            # Counted under the cart lock: two checkouts of one customer queue here, so both cannot
+            # pass the count. (A customer without a cart row got `cart_empty` above.)
+            _check_cod_open_orders(user=user)
         products = lock_products(product_ids=[line.product_id for line in lines])
         _check_lines(lines=lines, products=products)
 
@@ -261,6 +266,20 @@ def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Orde
         return order
 
 
+def _check_cod_open_orders(*, user) -> None:
+    limit = settings.COD_MAX_OPEN_ORDERS
+    open_orders = Order.objects.filter(
+        user=user, payment_method=PaymentMethod.COD, status__in=ORDER_COD_OPEN_STATUSES
+    ).count()
+    if open_orders >= limit:
+        raise Conflict(
+            f"You already have {open_orders} cash-on-delivery order(s) open, the most allowed at once "
+            f"({limit}); pay by card or wait until one is delivered.",
+            code=OrderErrorCode.TOO_MANY_OPEN_ORDERS,
+            attr="payment_method",
+        )
+
+
 def _check_lines(*, lines: list[CartItem], products: dict[int, Product]) -> None:
     """Reports every line that cannot be ordered, all at once, so the cart can be fixed in one go."""
     errors: list[ErrorItem] = []
@@ -293,26 +312,34 @@ def _check_lines(*, lines: list[CartItem], products: dict[int, Product]) -> None
 
 
 def order_cancel_expired(*, now=None) -> int:
-    """Cancels card orders still unpaid `ORDER_PAYMENT_TIMEOUT_MINUTES` after they were placed,
-    putting their stock back. Each order goes through `order_transition` in its own transaction,
-    so one failure (logged) does not stop the others, and an order paid in the meantime stays paid.
+    """Cancels the orders that hold stock without a customer or staff acting on them: card orders
+    still unpaid `ORDER_PAYMENT_TIMEOUT_MINUTES` after they were placed, and cash-on-delivery orders
+    staff have not confirmed within `COD_CONFIRMATION_HOURS`, putting their stock back. Each order
+    goes through `order_transition` in its own transaction, so one failure (logged) does not stop
+    the others, and an order paid or confirmed in the meantime stays as it is.
     Returns how many orders were cancelled."""
     now = now or timezone.now()
     minutes = settings.ORDER_PAYMENT_TIMEOUT_MINUTES
-    cutoff = now - timedelta(minutes=minutes)
-    order_ids = list(
-        Order.objects.filter(
-            status=OrderStatus.PENDING, payment_method=PaymentMethod.CARD, created_at__lt=cutoff
-        ).values_list("pk", flat=True)
+    hours = settings.COD_CONFIRMATION_HOURS
+    rules = (
+        (PaymentMethod.CARD, now - timedelta(minutes=minutes), f"Not paid within {minutes} minutes."),
+        (PaymentMethod.COD, now - timedelta(hours=hours), f"Not confirmed within {hours} hours."),
     )
+    expired = [
+        (order_id, note)
+        for method, cutoff, note in rules
+        for order_id in Order.objects.filter(
+            status=OrderStatus.PENDING, payment_method=method, created_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    ]
     cancelled = 0
-    for order_id in order_ids:
+    for order_id, note in expired:
         try:
             order = order_transition(
                 order_id=order_id,
                 to_status=OrderStatus.CANCELLED,
                 actor=Actor.SYSTEM,
-                note=f"Not paid within {minutes} minutes.",
+                note=note,
             )
         except ServiceError as exc:
             # Typically paid between the query and the lock: nothing to cancel.
@@ -324,5 +351,5 @@ def order_cancel_expired(*, now=None) -> int:
         if order.status == OrderStatus.CANCELLED:
             cancelled += 1
     if cancelled:
-        logger.info("cancelled %s unpaid order(s) older than %s minutes", cancelled, minutes)
+        logger.info("cancelled %s expired order(s)", cancelled)
     return cancelled

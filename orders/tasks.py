@@ -12,7 +12,8 @@ logger = logging.getLogger(__name__)
 
 @shared_task
 def cancel_expired_orders() -> int:
-    """Cancels unpaid card orders past ORDER_PAYMENT_TIMEOUT_MINUTES (beat: every minute)."""
+    """Cancels unpaid card orders past ORDER_PAYMENT_TIMEOUT_MINUTES and unconfirmed cash-on-delivery
+    orders past COD_CONFIRMATION_HOURS (beat: every minute)."""
     return order_cancel_expired()
 
 

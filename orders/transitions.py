@@ -1,9 +1,13 @@
 """The order lifecycle as one table: one row per allowed move, carrying everything about it.
 
-PENDING -> PAID -> SHIPPED -> DELIVERED   (card)
-PENDING -> SHIPPED -> DELIVERED           (cash on delivery: paid when delivered)
-PENDING -> CANCELLED                      (customer, staff, or the system on expiry)
-PAID | SHIPPED | DELIVERED -> REFUNDED    (the payment provider confirmed a full refund)
+PENDING -> PAID [-> PROCESSING] -> SHIPPED -> DELIVERED   (card; staff may ship straight from PAID)
+PENDING -> PROCESSING -> SHIPPED -> DELIVERED             (cash on delivery: staff confirm it first;
+                                                           paid when delivered)
+PENDING -> CANCELLED                      (customer, staff, or the system: an unpaid card order past
+                                           ORDER_PAYMENT_TIMEOUT_MINUTES, an unconfirmed COD order
+                                           past COD_CONFIRMATION_HOURS)
+PROCESSING -> CANCELLED                   (staff, cash on delivery: the customer called it off)
+PAID | PROCESSING | SHIPPED | DELIVERED -> REFUNDED  (the payment provider confirmed a full refund)
 
 `orders.services.order_transition` is the only code that reads this table, and the only code that
 changes an order's status.
@@ -53,16 +57,14 @@ MOVES: tuple[Move, ...] = (
     Move(S.PENDING, S.PAID, _SYSTEM, "paid_at", "paid", payment_method=PaymentMethod.CARD),
     # Stock was taken at checkout, so a cancellation always gives it back.
     Move(S.PENDING, S.CANCELLED, _ALL, "cancelled_at", "cancelled", restock=True),
+    # Staff confirm a cash-on-delivery order (a call, a check of the address) before packing it.
+    Move(S.PENDING, S.PROCESSING, _STAFF, "processing_at", "processing", payment_method=PaymentMethod.COD),
+    Move(S.PAID, S.PROCESSING, _STAFF, "processing_at", "processing", payment_method=PaymentMethod.CARD),
     Move(
-        S.PENDING,
-        S.SHIPPED,
-        _STAFF,
-        "shipped_at",
-        "shipped",
-        payment_method=PaymentMethod.COD,
-        tracking=Tracking.REQUIRED_UNLESS_SET,
+        S.PROCESSING, S.CANCELLED, _STAFF, "cancelled_at", "cancelled", payment_method=PaymentMethod.COD, restock=True
     ),
     Move(S.PAID, S.SHIPPED, _STAFF, "shipped_at", "shipped", tracking=Tracking.REQUIRED),
+    Move(S.PROCESSING, S.SHIPPED, _STAFF, "shipped_at", "shipped", tracking=Tracking.REQUIRED),
     Move(
         S.SHIPPED,
         S.DELIVERED,
@@ -75,6 +77,7 @@ MOVES: tuple[Move, ...] = (
     Move(S.SHIPPED, S.DELIVERED, _STAFF, "delivered_at", "delivered", payment_method=PaymentMethod.CARD),
     # A refund restocks only while the goods have not left the warehouse.
     Move(S.PAID, S.REFUNDED, _SYSTEM, "refunded_at", "refunded", restock=True),
+    Move(S.PROCESSING, S.REFUNDED, _SYSTEM, "refunded_at", "refunded", restock=True),
     Move(S.SHIPPED, S.REFUNDED, _SYSTEM, "refunded_at", "refunded"),
     Move(S.DELIVERED, S.REFUNDED, _SYSTEM, "refunded_at", "refunded"),
 )

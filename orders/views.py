@@ -8,10 +8,10 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from novacart.openapi import IDEMPOTENCY_KEY_HEADER, ErrorResponseSerializer
+from novacart.openapi import IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, ErrorResponseSerializer
 
 from . import selectors, services
-from .idempotency import run_idempotent, validate_idempotency_key
+from .idempotency import idempotent_response, run_idempotent, validate_idempotency_key
 from .models import OrderStatus
 from .serializers import (
     AnalyticsSerializer,
@@ -28,8 +28,9 @@ from .transitions import Actor
 CREATE_CONFLICT = OpenApiResponse(
     ErrorResponseSerializer,
     description="`out_of_stock` / `product_unavailable`: one error per cart line that cannot be ordered "
-    "(attr `items.<product_id>`); `idempotency_request_in_progress`: the first request with this key is "
-    "still running.",
+    "(attr `items.<product_id>`); `too_many_open_orders`: cash on delivery past `COD_MAX_OPEN_ORDERS` "
+    "unpaid COD orders of this customer; `idempotency_request_in_progress`: the first request with this "
+    "key is still running.",
 )
 KEY_REUSED = OpenApiResponse(
     ErrorResponseSerializer,
@@ -57,8 +58,9 @@ class OrderCreateView(APIView):
 
     @extend_schema(
         operation_id="orders_create",
+        summary="Place an order from your cart",
         request=OrderCreateSerializer,
-        parameters=[IDEMPOTENCY_KEY_HEADER],
+        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
         responses={201: OrderDetailSerializer, 409: CREATE_CONFLICT, 422: KEY_REUSED},
     )
     def post(self, request):
@@ -75,11 +77,9 @@ class OrderCreateView(APIView):
             order = selectors.order_get_for_user(user=user, order_id=order.pk)
             return status.HTTP_201_CREATED, OrderDetailSerializer(order).data
 
-        result = run_idempotent(user=user, scope="orders.create", key=key, payload=dict(data), call=place)
-        response = Response(result.body, status=result.status)
-        if result.replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
+        return idempotent_response(
+            run_idempotent(user=user, scope="orders.create", key=key, payload=dict(data), call=place)
+        )
 
 
 class MyOrdersView(ListAPIView):
@@ -99,6 +99,7 @@ class MyOrdersView(ListAPIView):
 
     @extend_schema(
         operation_id="orders_my_list",
+        summary="Your orders",
         parameters=[OrderListQuerySerializer],
     )
     def get(self, request, *args, **kwargs):
@@ -108,7 +109,7 @@ class MyOrdersView(ListAPIView):
 class OrderDetailView(APIView):
     """One order: its owner's or, for staff, anyone's."""
 
-    @extend_schema(operation_id="orders_retrieve", responses={200: OrderDetailSerializer})
+    @extend_schema(operation_id="orders_retrieve", summary="Order detail", responses={200: OrderDetailSerializer})
     def get(self, request, pk: int):
         return _order_response(request.user, pk)
 
@@ -118,6 +119,7 @@ class OrderCancelView(APIView):
 
     @extend_schema(
         operation_id="orders_cancel",
+        summary="Cancel a pending order",
         request=None,
         responses={200: OrderDetailSerializer, 409: INVALID_TRANSITION},
     )
@@ -140,6 +142,7 @@ class OrderStatusView(APIView):
 
     @extend_schema(
         operation_id="orders_status_update",
+        summary="Move an order along its lifecycle (staff)",
         request=OrderStatusUpdateSerializer,
         responses={200: OrderDetailSerializer, 409: INVALID_TRANSITION},
     )
@@ -165,6 +168,7 @@ class SalesReportView(APIView):
 
     @extend_schema(
         operation_id="orders_sales_report",
+        summary="Sales report per day (staff)",
         parameters=[SalesReportQuerySerializer],
         responses={200: SalesReportSerializer},
     )
@@ -180,6 +184,8 @@ class AnalyticsView(APIView):
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(operation_id="analytics_retrieve", responses={200: AnalyticsSerializer})
+    @extend_schema(
+        operation_id="analytics_retrieve", summary="Shop analytics (staff)", responses={200: AnalyticsSerializer}
+    )
     def get(self, request):
         return Response(AnalyticsSerializer(selectors.order_analytics()).data)

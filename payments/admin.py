@@ -1,24 +1,27 @@
-"""Staff screens: payments and webhook events are read-only records; refunds go through the
-same service as POST /api/payments/refund/."""
+"""Staff screens: payments and webhook events are read-only records. A refund is confirmed on the
+order's refund page (orders.admin.OrderAdmin.refund_view), which shows what goes back and calls the
+same service as POST /api/payments/refund/; the list's refund action leads there."""
 
 from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html
 
-from novacart.admin_base import ReadOnlyModelAdmin
-from novacart.exceptions import ServiceError
+from novacart.admin_base import ReadOnlyModelAdmin, money
+from novacart.permissions import Perm, user_has
 
-from . import refunds
 from .models import Payment, WebhookEvent
+from .provider_types import from_minor_units
 
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyModelAdmin):
     list_display = [
         "id",
-        "order",
+        "order_link",
         "provider",
         "status",
-        "amount_minor",
-        "currency",
+        "amount",
         "needs_review",
         "provider_payment_id",
         "created_at",
@@ -26,30 +29,48 @@ class PaymentAdmin(ReadOnlyModelAdmin):
     list_filter = ["status", "provider", "needs_review", "currency"]
     search_fields = ["order__number", "provider_payment_id", "provider_checkout_session_id", "provider_refund_id"]
     list_select_related = ["order"]
-    readonly_fields = [field.name for field in Payment._meta.fields]
-    exclude = ["client_secret"]
+    # The amount as money instead of minor units; never the client secret.
+    readonly_fields = [
+        "order_link",
+        "amount",
+        *(
+            field.name
+            for field in Payment._meta.fields
+            if field.name not in ("id", "order", "amount_minor", "currency", "client_secret")
+        ),
+    ]
+    fields = readonly_fields
     date_hierarchy = "created_at"
     actions = ["refund_payments"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [name for name in self.readonly_fields if name != "client_secret"]
+    @admin.display(description="amount", ordering="amount_minor")
+    def amount(self, obj):
+        return money(from_minor_units(obj.amount_minor, obj.currency), obj.currency)
+
+    @admin.display(description="order", ordering="order__number")
+    def order_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[obj.order_id]), obj.order.number
+        )
 
     def has_refund_permission(self, request):
-        return request.user.is_active and request.user.is_staff
+        return user_has(request.user, Perm.REFUND_PAYMENT)
 
-    @admin.action(description="Refund the selected payments' orders in full", permissions=["refund"])
+    @admin.action(
+        description="Refund the selected payment's order (shows what will be refunded first)", permissions=["refund"]
+    )
     def refund_payments(self, request, queryset):
-        for order_id in sorted(set(queryset.values_list("order_id", flat=True))):
-            try:
-                answer = refunds.payment_refund(order_id=order_id, user=request.user)
-            except ServiceError as exc:
-                self.message_user(request, f"Order {order_id}: {exc} ({exc.code})", messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    f"Order {order_id}: refund {answer.refund_id} {answer.refund_status}; order {answer.order_status}.",
-                    messages.SUCCESS,
-                )
+        orders = sorted(set(queryset.values_list("order_id", "order__number")))
+        if len(orders) != 1:
+            numbers = ", ".join(number for _id, number in orders)
+            self.message_user(
+                request,
+                f"Refunds are confirmed one order at a time; select the payment of one order (you selected {numbers}).",
+                messages.WARNING,
+            )
+            return None
+        [(order_id, _number)] = orders
+        return redirect("admin:orders_order_refund", order_id)
 
 
 @admin.register(WebhookEvent)

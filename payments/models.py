@@ -43,6 +43,7 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("refund_payment", "Can refund payments")]
         indexes = [models.Index(fields=["order", "status"], name="payment_order_status_idx")]
 
     def __str__(self):

@@ -25,6 +25,7 @@ from .gateways import get_gateway, provider_error
 from .lock_objects import lock_order_and_payment
 from .models import PAYMENT_CAPTURED_STATUSES, Payment, PaymentStatus
 from .provider_types import GatewayError, PaymentGateway, ProviderChargeRefund, ProviderRefund, from_minor_units
+from .selectors import payment_refundable_get
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +157,7 @@ def payment_refund(*, order_id: int, user=None) -> RefundAnswer:
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         raise NotFound("Order not found.", code=PaymentErrorCode.NOT_FOUND, attr="order_id")
-    captured = Payment.objects.filter(order=order, status__in=PAYMENT_CAPTURED_STATUSES).order_by("succeeded_at", "id")
-    payment = captured.filter(needs_review=False).first() or captured.first()
+    payment = payment_refundable_get(order_id=order.pk)
     if payment is None:
         already = Payment.objects.filter(order=order, status=PaymentStatus.REFUNDED).exists()
         raise Conflict(

@@ -29,6 +29,15 @@ class Inconsistency:
         return asdict(self)
 
 
+def payment_refundable_get(*, order_id: int) -> Payment | None:
+    """The payment a full refund of the order gives back (`payments.refunds.payment_refund`, and the
+    admin's confirmation page that shows it first): its first captured payment, preferring one not
+    flagged for review. None when no money is held for the order."""
+    captured = Payment.objects.filter(order_id=order_id, status__in=PAYMENT_CAPTURED_STATUSES)
+    captured = captured.order_by("succeeded_at", "id")
+    return captured.filter(needs_review=False).first() or captured.first()
+
+
 def _expected_minor(order: Order) -> int | None:
     try:
         return to_minor_units(order.total, order.currency)
@@ -43,7 +52,8 @@ def _issue(kind: str, payment: Payment | None, order: Order, detail: str) -> Inc
 def payment_inconsistencies(*, gateway: PaymentGateway | None = None, days: int = 30) -> list[Inconsistency]:
     """Orders whose status disagrees with their payments.
 
-    - `paid_without_payment`: a card order PAID, SHIPPED or DELIVERED without a captured payment;
+    - `paid_without_payment`: a card order in a sale status (PAID, PROCESSING, SHIPPED, DELIVERED)
+      without a captured payment;
     - `cancelled_order_payment_not_refunded`: a succeeded payment on a CANCELLED order;
     - `refunded_order_payment_not_refunded`: a succeeded payment on a REFUNDED order;
     - `pending_order_payment_succeeded`: a succeeded payment on an order still PENDING;

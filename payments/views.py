@@ -12,8 +12,8 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from novacart.openapi import IDEMPOTENCY_KEY_HEADER, ErrorResponseSerializer
-from orders.idempotency import run_idempotent, validate_idempotency_key
+from novacart.openapi import IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, ErrorResponseSerializer
+from orders.idempotency import idempotent_response, run_idempotent, validate_idempotency_key
 from orders.selectors import order_get_for_user
 from orders.serializers import OrderDetailSerializer
 
@@ -61,8 +61,9 @@ class PaymentIntentView(APIView):
 
     @extend_schema(
         operation_id="payments_payment_intent",
+        summary="Create the Stripe payment intent of an order",
         request=OrderIdSerializer,
-        parameters=[IDEMPOTENCY_KEY_HEADER],
+        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
         responses={
             200: PaymentIntentSerializer,
             400: BAD_REQUEST,
@@ -84,10 +85,9 @@ class PaymentIntentView(APIView):
             answer = services.payment_intent_create(user=user, order_id=order_id)
             return 200, PaymentIntentSerializer(answer.as_body()).data
 
-        stored = run_idempotent(
-            user=user, scope="payments.intent", key=key, payload=serializer.validated_data, call=create
+        return idempotent_response(
+            run_idempotent(user=user, scope="payments.intent", key=key, payload=serializer.validated_data, call=create)
         )
-        return Response(stored.body, status=stored.status)
 
 
 INITIATE_RESPONSE = PolymorphicProxySerializer(
@@ -112,7 +112,7 @@ class PaymentInitiateView(APIView):
         "nothing to do but confirm. Calling again for the same order returns the same provider object, also "
         "after a lost answer; the `Idempotency-Key` header replays the first response.",
         request=OrderIdSerializer,
-        parameters=[IDEMPOTENCY_KEY_HEADER],
+        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
         responses={
             200: INITIATE_RESPONSE,
             400: BAD_REQUEST,
@@ -161,10 +161,11 @@ class PaymentInitiateView(APIView):
         def initiate() -> tuple[int, dict]:
             return 200, services.payment_initiate(user=user, order_id=order_id).as_initiate_body()
 
-        stored = run_idempotent(
-            user=user, scope="payments.initiate", key=key, payload=serializer.validated_data, call=initiate
+        return idempotent_response(
+            run_idempotent(
+                user=user, scope="payments.initiate", key=key, payload=serializer.validated_data, call=initiate
+            )
         )
-        return Response(stored.body, status=stored.status)
 
 
 class CheckoutSessionView(APIView):
@@ -172,6 +173,7 @@ class CheckoutSessionView(APIView):
 
     @extend_schema(
         operation_id="payments_checkout_session",
+        summary="Start a Stripe Checkout session for an order",
         request=CheckoutSessionCreateSerializer,
         responses={
             200: CheckoutSessionSerializer,
@@ -237,7 +239,7 @@ class VerifyView(APIView):
 
     @extend_schema(
         operation_id="payments_verify",
-        summary="Confirm a Stripe Checkout session (fallback when the webhook is late)",
+        summary="Check a Stripe Checkout session (when the webhook is late)",
         parameters=[VerifyQuerySerializer],
         responses={
             200: VerifySerializer,
@@ -261,6 +263,7 @@ class RefundView(APIView):
 
     @extend_schema(
         operation_id="payments_refund",
+        summary="Refund an order in full (staff)",
         request=OrderIdSerializer,
         responses={
             200: RefundSerializer,
@@ -288,6 +291,7 @@ class WebhookView(APIView):
 
     @extend_schema(
         operation_id="payments_webhook",
+        summary="Stripe webhook",
         request=OpenApiTypes.OBJECT,
         parameters=[
             OpenApiParameter("Stripe-Signature", str, OpenApiParameter.HEADER, description="Stripe's events carry it."),
@@ -358,6 +362,7 @@ class DummyConfirmView(APIView):
 
     @extend_schema(
         operation_id="payments_dummy_confirm",
+        summary="Confirm a payment (development gateway)",
         request=OrderIdSerializer,
         responses={
             200: DummyConfirmSerializer,

@@ -1,20 +1,46 @@
 """Staff screens for the catalog. Saves and actions go through products.services (which keep slugs,
-ratings and the catalog cache right); the admin never writes catalog rows on its own."""
+ratings and the catalog cache right); the admin never writes catalog rows on its own.
+
+Who may do what is `novacart.permissions`: every action names the permission it needs (a model
+permission, or a `has_<name>_permission` asking `user_has`), so its button is hidden from whoever lacks
+it and a forged post is refused by Django's action form."""
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from novacart.admin_base import ReadOnlyModelAdmin
+from novacart.admin_base import ReadOnlyModelAdmin, money
 from novacart.exceptions import ServiceError
+from novacart.permissions import Perm, user_has
 
 from . import services
 from .models import Category, Product, ProductImage, Review, StockMovement, WishlistItem
+from .serializers import image_url
+
+THUMBNAIL_SIZE = 48  # pixels, square: enough to tell products apart in a list
+
+
+def thumbnail(image: ProductImage | None, *, fallback_alt: str = "") -> str:
+    """A small <img> of a product image, from the configured media storage's URL (or the image's
+    external URL), with its alt text; "-" when there is no image."""
+    if image is None or not (image.image or image.external_url):
+        return "-"
+    return format_html(
+        '<img src="{}" alt="{}" class="product-thumbnail" width="{}" height="{}" loading="lazy">',
+        image_url(image),
+        image.alt_text or fallback_alt,
+        THUMBNAIL_SIZE,
+        THUMBNAIL_SIZE,
+    )
 
 
 class StockLevelFilter(admin.SimpleListFilter):
@@ -55,28 +81,75 @@ class CategoryAdminForm(forms.ModelForm):
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    """Categories are deleted only while empty (a mistake, a merge). One that still holds products or
+    sub-categories is refused with what it holds and what to do: move them, or deactivate the category,
+    which is how a category is retired (it leaves the tree; its products and their orders stay)."""
+
     form = CategoryAdminForm
     list_display = ["name", "slug", "parent", "is_active", "sort_order"]
     list_filter = ["is_active", "parent"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["parent"]
+    actions = ["delete_selected", "deactivate", "activate"]
 
     def save_model(self, request, obj, form, change):
         services.category_save_from_admin(category=obj)
 
+    def delete_view(self, request, object_id, extra_context=None):
+        # Before Django's confirmation page, which would list the protected products one by one.
+        category = self.get_object(request, unquote(object_id))
+        if category is not None and self.has_delete_permission(request, category):
+            try:
+                services.category_check_deletable(category=category)
+                return super().delete_view(request, object_id, extra_context)
+            except ServiceError as exc:  # not empty, or filled between the check and the delete
+                self.message_user(request, str(exc), level=messages.ERROR)
+                return redirect("admin:products_category_change", category.pk)
+        return super().delete_view(request, object_id, extra_context)
+
     def delete_model(self, request, obj):
-        try:
-            services.category_delete(category=obj)
-        except ServiceError as exc:
-            self.message_user(request, str(exc), level=messages.ERROR)
+        services.category_delete(category=obj)
 
     def delete_queryset(self, request, queryset):
+        # All or none: a category that filled up meanwhile rolls the others back too.
+        with transaction.atomic():
+            for category in queryset:
+                services.category_delete(category=category)
+
+    @admin.action(permissions=["delete"], description="Delete selected categories")
+    def delete_selected(self, request, queryset):
+        refusals = []
         for category in queryset:
-            self.delete_model(request, category)
+            try:
+                services.category_check_deletable(category=category)
+            except ServiceError as exc:
+                refusals.append(str(exc))
+        try:
+            if not refusals:
+                return django_delete_selected(self, request, queryset)  # its confirmation page, then delete
+        except ServiceError as exc:
+            refusals.append(str(exc))
+        for refusal in refusals:
+            self.message_user(request, refusal, level=messages.ERROR)
+        self.message_user(request, "Nothing was deleted.", level=messages.WARNING)
+        return None
+
+    @admin.action(permissions=["change"], description="Deactivate selected categories (hide from customers)")
+    def deactivate(self, request, queryset):
+        changed = services.categories_set_active(category_ids=queryset.values_list("pk", flat=True), is_active=False)
+        self.message_user(request, f"{changed} category(ies) deactivated; their products stay in the catalog.")
+
+    @admin.action(permissions=["change"], description="Re-activate selected categories")
+    def activate(self, request, queryset):
+        changed = services.categories_set_active(category_ids=queryset.values_list("pk", flat=True), is_active=True)
+        self.message_user(request, f"{changed} category(ies) re-activated.")
 
 
 class ProductImageInlineForm(forms.ModelForm):
+    # A URL typed without a scheme is taken as https (Django 6's default; 5.2 warns about http).
+    external_url = forms.URLField(label="External URL", required=False, max_length=200, assume_scheme="https")
+
     class Meta:
         model = ProductImage
         fields = ["image", "external_url", "alt_text", "position"]
@@ -95,7 +168,12 @@ class ProductImageInline(admin.TabularInline):
     model = ProductImage
     form = ProductImageInlineForm
     extra = 0
-    fields = ["image", "external_url", "alt_text", "position"]
+    fields = ["preview", "image", "external_url", "alt_text", "position"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description="preview")
+    def preview(self, obj):
+        return thumbnail(obj if obj.pk else None, fallback_alt=f"Image of {obj.product}" if obj.product_id else "")
 
 
 class StockAdjustmentForm(forms.Form):
@@ -129,7 +207,9 @@ class StockMovementInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "sku", "category", "price", "stock", "is_active", "is_featured", "rating_avg"]
+    # On a phone (products/admin/products.css) the list keeps name, price and stock.
+    list_display = ["thumbnail", "name", "sku", "category", "price", "stock", "is_active", "is_featured", "rating_avg"]
+    list_display_links = ["name"]
     # Never stock: a list page's copy of it would overwrite what checkouts took since it loaded.
     list_editable = ["price"]
     list_filter = ["category", "is_active", "is_featured", StockLevelFilter]
@@ -138,16 +218,40 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields = ["slug", "rating_avg", "rating_count", "created_at", "updated_at"]
     autocomplete_fields = ["category"]
     inlines = [ProductImageInline, StockMovementInline]
-    actions = ["feature", "unfeature", "deactivate"]
+    actions = ["feature", "unfeature", "deactivate", "activate"]
+
+    class Media:
+        css = {"all": ["products/admin/products.css"]}
+
+    def get_queryset(self, request):
+        # The list's thumbnails: every product's images in one query, in gallery order.
+        images = Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
+        return super().get_queryset(request).prefetch_related(images)
+
+    def get_list_display(self, request):
+        if self.has_change_permission(request):
+            return self.list_display  # the price is an input there
+        return [("price_money" if name == "price" else name) for name in self.list_display]
+
+    @admin.display(description="image")
+    def thumbnail(self, obj):
+        images = list(obj.images.all())
+        return thumbnail(images[0] if images else None, fallback_alt=obj.name)
+
+    @admin.display(description="price", ordering="price")
+    def price_money(self, obj):
+        return money(obj.price, settings.STORE_CURRENCY)
 
     def get_inlines(self, request, obj=None):
         return self.inlines if obj is not None else [ProductImageInline]
 
     def get_readonly_fields(self, request, obj=None):
-        # A new product is given its opening stock; afterwards stock moves only by adjustments.
+        # A new product is given its opening stock; afterwards stock moves only by adjustments, and
+        # the link to make one is shown only to staff who may.
         if obj is None:
             return self.readonly_fields
-        return [*self.readonly_fields, "stock_with_adjust_link"]
+        stock = "stock_with_adjust_link" if user_has(request.user, Perm.ADJUST_STOCK) else "stock"
+        return [*self.readonly_fields, stock]
 
     def get_exclude(self, request, obj=None):
         return ["stock"] if obj is not None else None
@@ -168,9 +272,9 @@ class ProductAdmin(admin.ModelAdmin):
         return custom + super().get_urls()
 
     def adjust_stock_view(self, request, product_id: int):
-        product = get_object_or_404(Product, pk=product_id)
-        if not self.has_change_permission(request, product):
+        if not user_has(request.user, Perm.ADJUST_STOCK):
             raise PermissionDenied
+        product = get_object_or_404(Product, pk=product_id)
         form = StockAdjustmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -203,20 +307,31 @@ class ProductAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         services.catalog_cache_bump()  # inline image changes
 
-    @admin.action(description="Feature selected products")
+    @admin.action(permissions=["change"], description="Feature selected products")
     def feature(self, request, queryset):
         changed = services.products_set_featured(product_ids=queryset.values_list("pk", flat=True), is_featured=True)
         self.message_user(request, f"{changed} product(s) featured.")
 
-    @admin.action(description="Unfeature selected products")
+    @admin.action(permissions=["change"], description="Unfeature selected products")
     def unfeature(self, request, queryset):
         changed = services.products_set_featured(product_ids=queryset.values_list("pk", flat=True), is_featured=False)
         self.message_user(request, f"{changed} product(s) unfeatured.")
 
-    @admin.action(description="Deactivate selected products (hide from customers)")
+    @admin.action(permissions=["change"], description="Deactivate selected products (hide from customers)")
     def deactivate(self, request, queryset):
         changed = services.products_set_active(product_ids=queryset.values_list("pk", flat=True), is_active=False)
-        self.message_user(request, f"{changed} product(s) deactivated.")
+        self.message_user(request, _set_active_message(changed, queryset.count(), "deactivated"))
+
+    @admin.action(permissions=["change"], description="Re-activate selected products (show to customers)")
+    def activate(self, request, queryset):
+        changed = services.products_set_active(product_ids=queryset.values_list("pk", flat=True), is_active=True)
+        self.message_user(request, _set_active_message(changed, queryset.count(), "re-activated"))
+
+
+def _set_active_message(changed: int, selected: int, done: str) -> str:
+    unchanged = selected - changed
+    already = f" ({unchanged} already were)" if unchanged else ""
+    return f"{changed} product(s) {done}{already}."
 
 
 @admin.register(Review)
@@ -228,18 +343,21 @@ class ReviewAdmin(admin.ModelAdmin):
     readonly_fields = ["product", "user", "rating", "comment", "is_visible", "created_at", "updated_at"]
     actions = ["hide", "show"]
 
+    def has_moderate_permission(self, request):
+        return user_has(request.user, Perm.MODERATE_REVIEW)
+
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False  # hide instead: the rating is recomputed by the service
 
-    @admin.action(description="Hide selected reviews (not listed, not counted)")
+    @admin.action(permissions=["moderate"], description="Hide selected reviews (not listed, not counted)")
     def hide(self, request, queryset):
         changed = services.reviews_set_visibility(review_ids=queryset.values_list("pk", flat=True), is_visible=False)
         self.message_user(request, f"{changed} review(s) hidden; ratings recomputed.")
 
-    @admin.action(description="Show selected reviews")
+    @admin.action(permissions=["moderate"], description="Show selected reviews")
     def show(self, request, queryset):
         changed = services.reviews_set_visibility(review_ids=queryset.values_list("pk", flat=True), is_visible=True)
         self.message_user(request, f"{changed} review(s) shown; ratings recomputed.")

@@ -11,7 +11,6 @@ import django_filters
 from django import forms
 from django.core.validators import EMPTY_VALUES
 from django.db.models import Q
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
@@ -65,6 +64,20 @@ class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
+# The schema of a filter declared with @extend_schema_field is the dict alone (drf-spectacular then
+# drops the filter's help_text), so each says its limits and its description.
+_PRICE_COLUMN = Product._meta.get_field("price")
+PRICE_BOUND_SCHEMA = {
+    "type": "number",
+    "minimum": 0,
+    "maximum": float(10 ** (_PRICE_COLUMN.max_digits - _PRICE_COLUMN.decimal_places)) - 0.01,
+    "example": 20,
+    "description": f"A price bound, at most {_PRICE_COLUMN.decimal_places} decimal places (min_price: at "
+    "least this, max_price: at most this).",
+}
+
+
+@extend_schema_field(PRICE_BOUND_SCHEMA)
 class PriceFilter(django_filters.NumberFilter):
     """A price bound: a non-negative decimal with at most the price column's digits and decimal places
     (read from the model field). Anything else is a 400 naming the parameter; `1E-999999`, which no
@@ -185,7 +198,13 @@ class ProductFilter(django_filters.FilterSet):
             type(self)._form_class = form_class
         return form_class
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(
+        {
+            "type": "string",
+            "maxLength": MAX_SEARCH_LENGTH,
+            "description": "Words that must all match (in any order) the name, description or SKU, ignoring case.",
+        }
+    )
     def filter_search(self, queryset, name, value):
         """icontains on each column. On PostgreSQL `UPPER(col) LIKE UPPER('%term%')` is served by the
         trigram GIN indexes of migration 0004, so it stays fast on a large catalog."""
@@ -198,7 +217,14 @@ class ProductFilter(django_filters.FilterSet):
             )
         return queryset
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(
+        {
+            "type": "string",
+            "pattern": r"^[-a-zA-Z0-9_]+$",
+            "description": "A category slug; includes all its sub-categories. An unknown slug is a 400 "
+            "`unknown_category`.",
+        }
+    )
     def filter_category(self, queryset, name, value):
         ids = category_descendant_ids(slug=value)
         if ids is None:
@@ -208,6 +234,6 @@ class ProductFilter(django_filters.FilterSet):
             )
         return queryset.filter(category_id__in=ids)
 
-    @extend_schema_field(OpenApiTypes.BOOL)
+    @extend_schema_field({"type": "boolean", "description": "true: stock > 0; false: sold out."})
     def filter_in_stock(self, queryset, name, value):
         return queryset.filter(stock__gt=0) if value else queryset.filter(stock__lte=0)

@@ -9,7 +9,9 @@ class Category(models.Model):
     """A node of the category tree (nested to any depth)."""
 
     name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=140, unique=True)
+    slug = models.SlugField(
+        max_length=140, unique=True, error_messages={"unique": "A category with this slug already exists."}
+    )
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
@@ -27,8 +29,12 @@ class Category(models.Model):
 
 class Product(models.Model):
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=220, unique=True)
-    sku = models.CharField(max_length=64, unique=True)
+    slug = models.SlugField(
+        max_length=220, unique=True, error_messages={"unique": "A product with this slug already exists."}
+    )
+    sku = models.CharField(
+        max_length=64, unique=True, error_messages={"unique": "A product with this SKU already exists."}
+    )
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=12, decimal_places=2)
     stock = models.IntegerField(default=0)
@@ -44,8 +50,16 @@ class Product(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(price__gt=0), name="product_price_positive"),
-            models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_non_negative"),
+            models.CheckConstraint(
+                condition=Q(price__gt=0),
+                name="product_price_positive",
+                violation_error_message="Price must be positive (more than 0).",
+            ),
+            models.CheckConstraint(
+                condition=Q(stock__gte=0),
+                name="product_stock_non_negative",
+                violation_error_message="Stock cannot be negative.",
+            ),
         ]
         indexes = [
             models.Index(fields=["is_active", "-created_at"], name="product_active_created_idx"),
@@ -85,8 +99,16 @@ class StockMovement(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(delta=0), name="stock_movement_delta_nonzero"),
-            models.CheckConstraint(condition=Q(stock_after__gte=0), name="stock_movement_stock_after_non_negative"),
+            models.CheckConstraint(
+                condition=~Q(delta=0),
+                name="stock_movement_delta_nonzero",
+                violation_error_message="A stock adjustment must add or remove at least one unit.",
+            ),
+            models.CheckConstraint(
+                condition=Q(stock_after__gte=0),
+                name="stock_movement_stock_after_non_negative",
+                violation_error_message="A stock adjustment cannot leave the stock below 0.",
+            ),
         ]
         indexes = [models.Index(fields=["product", "-created_at"], name="stock_movement_product_idx")]
 
@@ -126,8 +148,16 @@ class Review(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["product", "user"], name="review_one_per_user_product"),
-            models.CheckConstraint(condition=Q(rating__gte=1) & Q(rating__lte=5), name="review_rating_1_5"),
+            models.UniqueConstraint(
+                fields=["product", "user"],
+                name="review_one_per_user_product",
+                violation_error_message="This customer has already reviewed this product.",
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1) & Q(rating__lte=5),
+                name="review_rating_1_5",
+                violation_error_message="A rating is from 1 to 5 stars.",
+            ),
         ]
         indexes = [
             models.Index(fields=["product", "is_visible", "-created_at"], name="review_product_visible_idx"),
@@ -145,7 +175,11 @@ class WishlistItem(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "product"], name="wishlist_unique_user_product"),
+            models.UniqueConstraint(
+                fields=["user", "product"],
+                name="wishlist_unique_user_product",
+                violation_error_message="This product is already on this customer's wishlist.",
+            ),
         ]
 
     def __str__(self):

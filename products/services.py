@@ -150,18 +150,56 @@ def category_update(*, category: Category, data: dict) -> Category:
     return category
 
 
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def category_check_deletable(*, category: Category) -> None:
+    """Raises `category_not_empty` (409) while the category still has products (active or not:
+    orders refer to them, so products are never deleted) or sub-categories, naming how many of each
+    and what to do instead: move them to another category, or deactivate this one."""
+    products = category.products.count()
+    children = category.children.count()
+    if not products and not children:
+        return
+    holds = " and ".join(
+        part
+        for part in (
+            _plural(products, "product", "products") if products else "",
+            _plural(children, "sub-category", "sub-categories") if children else "",
+        )
+        if part
+    )
+    raise Conflict(
+        f"“{category.name}” cannot be deleted: it still has {holds}. Move them to another category "
+        "first, or deactivate this category instead (customers no longer see it in the category tree).",
+        code=ProductErrorCode.CATEGORY_NOT_EMPTY,
+    )
+
+
 def category_delete(*, category: Category) -> None:
-    """Deletes an empty category. Raises `category_not_empty` (409) while it still has products
-    (active or not: orders refer to them) or sub-categories; move or delete those first."""
+    """Deletes an empty category. Raises `category_not_empty` (409) while it still has products or
+    sub-categories (see category_check_deletable), checked under the category's row lock so a product
+    added meanwhile is never orphaned."""
     with transaction.atomic():
         locked = lock_category(category_id=category.pk)
-        if locked.children.exists() or locked.products.exists():
-            raise Conflict(
-                "This category still has products or sub-categories; move or delete them first.",
-                code=ProductErrorCode.CATEGORY_NOT_EMPTY,
-            )
+        category_check_deletable(category=locked)
         locked.delete()
     catalog_cache_bump()
+
+
+def categories_set_active(*, category_ids, is_active: bool) -> int:
+    """Activates or deactivates many categories at once (admin action). An inactive category, and
+    everything under it, leaves the category tree and the category filter; its products stay in the
+    catalog (deactivate them separately). Returns how many changed."""
+    with transaction.atomic():
+        changed = (
+            Category.objects.filter(pk__in=list(category_ids))
+            .exclude(is_active=is_active)
+            .update(is_active=is_active, updated_at=timezone.now())
+        )
+    catalog_cache_bump()
+    return changed
 
 
 # --- Products ----------------------------------------------------------------------------------
@@ -348,10 +386,13 @@ def product_deactivate(*, product: Product) -> Product:
 
 
 def products_set_active(*, product_ids, is_active: bool) -> int:
-    """Activates or deactivates many products at once (admin action). Returns how many changed."""
+    """Activates or deactivates many products at once (admin actions: deactivate, re-activate).
+    Returns how many changed; those already in that state are left alone."""
     with transaction.atomic():
         changed = (
-            Product.objects.filter(pk__in=list(product_ids)).exclude(is_active=is_active).update(is_active=is_active)
+            Product.objects.filter(pk__in=list(product_ids))
+            .exclude(is_active=is_active)
+            .update(is_active=is_active, updated_at=timezone.now())
         )
     catalog_cache_bump()
     return changed

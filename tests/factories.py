@@ -4,10 +4,12 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from factory.django import DjangoModelFactory
 
 from addresses.models import Address
 from cart.models import Cart, CartItem
+from novacart.permissions import ROLES
 from orders.models import Order, OrderItem, OrderStatus, PaymentMethod
 from payments.models import Payment
 from products.models import Category, Product, ProductImage, Review, WishlistItem
@@ -32,7 +34,22 @@ class UserFactory(DjangoModelFactory):
 
 
 class StaffFactory(UserFactory):
+    """A staff account in the given roles (group names of novacart.permissions.ROLES); by default in
+    all of them, like a shop owner who does everything. `StaffFactory(roles=())` holds no permission."""
+
     is_staff = True
+
+    @factory.post_generation
+    def roles(obj, create, extracted, **kwargs):
+        if not create:
+            return
+        names = ROLES.keys() if extracted is None else extracted
+        obj.groups.set(Group.objects.filter(name__in=list(names)))
+
+
+def staff_in(*roles: str, **kwargs):
+    """A staff account holding exactly the permissions of `roles` (e.g. `staff_in(FINANCE)`)."""
+    return StaffFactory(roles=roles, **kwargs)
 
 
 class CategoryFactory(DjangoModelFactory):

@@ -42,6 +42,17 @@ class RegisterSerializer(serializers.Serializer):
     )
 
 
+class TokenRefreshRequestSerializer(serializers.Serializer):
+    """What `POST /api/token/refresh/` takes (the view validates it with TokenRefreshSerializer)."""
+
+    refresh = serializers.CharField(
+        required=False,
+        help_text="The refresh token. Send `{}` instead to use the HttpOnly `refresh` cookie that "
+        "`POST /api/auth/login/` set (a cookie request also needs the `X-CSRFToken` header); without "
+        "either it is a 400 `required`.",
+    )
+
+
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()

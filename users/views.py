@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.middleware.csrf import get_token
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
@@ -16,7 +16,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from cart.services import cart_merge_anonymous
 from novacart.error_codes import CoreErrorCode
 from novacart.exceptions import ValidationFailed, error_body
-from novacart.openapi import ErrorResponse401Serializer, ErrorResponseSerializer
+from novacart.openapi import CSRF_DESCRIPTION, CSRF_FAILED_EXAMPLE, ErrorResponse401Serializer, ErrorResponseSerializer
 from novacart.parsers import JSONParser
 
 from . import services
@@ -35,6 +35,7 @@ from .serializers import (
     RegisterSerializer,
     TokenObtainPairSerializer,
     TokenPairSerializer,
+    TokenRefreshRequestSerializer,
     TokenRefreshSerializer,
     TokenVerifySerializer,
     UserSerializer,
@@ -80,7 +81,9 @@ class TokenObtainView(TokenObtainPairView):
     throttle_classes = [SignInThrottle]
 
     @extend_schema(
-        parameters=[CART_TOKEN_PARAMETER], responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer}
+        summary="Sign in for a token pair",
+        parameters=[CART_TOKEN_PARAMETER],
+        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer},
     )
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -96,6 +99,8 @@ class TokenObtainView(TokenObtainPairView):
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
 
+# `refresh` is optional in the documented body (the cookie may stand in), so its `required` is listed.
+@extend_validation_errors(["required"], field_name="refresh", methods=["post"])
 class TokenRefreshRotateView(TokenRefreshView):
     """`{"refresh"}` -> `{"access", "refresh"}`; the old refresh token is blacklisted, and the access
     tokens issued with it stop working. Of concurrent refreshes with one token exactly one succeeds;
@@ -109,7 +114,17 @@ class TokenRefreshRotateView(TokenRefreshView):
     throttle_classes = [AuthRateThrottle]
 
     @extend_schema(
-        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer, 403: ErrorResponse403Serializer}
+        summary="Refresh the token pair",
+        request=TokenRefreshRequestSerializer,
+        responses={
+            200: TokenPairSerializer,
+            401: ErrorResponse401Serializer,
+            403: OpenApiResponse(
+                ErrorResponse403Serializer,
+                description=f"Only on the cookie refresh (`{{}}`): {CSRF_DESCRIPTION}",
+                examples=[CSRF_FAILED_EXAMPLE],
+            ),
+        },
     )
     def post(self, request, *args, **kwargs):
         cookie = request.COOKIES.get(settings.AUTH_COOKIE_REFRESH)
@@ -196,6 +211,7 @@ class LoginView(APIView):
         return 'Bearer realm="api"'
 
     @extend_schema(
+        summary="Sign in (tokens and HttpOnly cookies)",
         request=LoginSerializer,
         responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer, 403: CROSS_SITE_RESPONSE},
         parameters=[CART_TOKEN_PARAMETER],
@@ -241,6 +257,7 @@ class RegisterView(APIView):
     throttle_classes = [RegisterThrottle]
 
     @extend_schema(
+        summary="Create an account",
         request=RegisterSerializer,
         responses={201: RegisterResponseSerializer, 403: CROSS_SITE_RESPONSE},
         parameters=[CART_TOKEN_PARAMETER],
@@ -259,7 +276,7 @@ class LogoutView(APIView):
     """Ends the session of the access token that authenticated the request and the one of the refresh
     token (from the body or the cookie), and clears the cookies."""
 
-    @extend_schema(request=LogoutSerializer, responses={200: DetailSerializer})
+    @extend_schema(summary="Sign out", request=LogoutSerializer, responses={200: DetailSerializer})
     def post(self, request):
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -275,6 +292,7 @@ class LogoutView(APIView):
 
 # The signed-in user's profile; PATCH writes through services.user_update_profile. (A comment, not a
 # docstring: drf-spectacular would publish a docstring as the endpoint's description.)
+@extend_schema_view(get=extend_schema(summary="Your profile"), patch=extend_schema(summary="Update your profile"))
 @_document_control_characters(["patch"])
 class MeView(generics.RetrieveUpdateAPIView):
     serializer_class = UserSerializer
@@ -295,7 +313,7 @@ class MeView(generics.RetrieveUpdateAPIView):
 class ChangePasswordView(APIView):
     throttle_classes = [UserRateThrottle, PasswordChangeThrottle]
 
-    @extend_schema(request=ChangePasswordSerializer, responses={200: DetailSerializer})
+    @extend_schema(summary="Change your password", request=ChangePasswordSerializer, responses={200: DetailSerializer})
     def post(self, request):
         serializer = ChangePasswordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -313,7 +331,9 @@ class PasswordResetView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [PasswordResetRequestThrottle]
 
-    @extend_schema(request=PasswordResetSerializer, responses={202: DetailSerializer})
+    @extend_schema(
+        summary="Ask for a password reset link", request=PasswordResetSerializer, responses={202: DetailSerializer}
+    )
     def post(self, request):
         serializer = PasswordResetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -332,7 +352,11 @@ class PasswordResetConfirmView(APIView):
     # The anonymous rate per address besides the per-link limit: forged links each count there.
     throttle_classes = [AnonRateThrottle, PasswordResetConfirmThrottle]
 
-    @extend_schema(request=PasswordResetConfirmSerializer, responses={200: DetailSerializer})
+    @extend_schema(
+        summary="Set a new password from a reset link",
+        request=PasswordResetConfirmSerializer,
+        responses={200: DetailSerializer},
+    )
     def post(self, request):
         serializer = PasswordResetConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -347,6 +371,6 @@ class TokenVerifyDocumentedView(TokenVerifyView):
 
     serializer_class = TokenVerifySerializer
 
-    @extend_schema(responses={200: None, 401: ErrorResponse401Serializer})
+    @extend_schema(summary="Check a token", responses={200: None, 401: ErrorResponse401Serializer})
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)

@@ -266,6 +266,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "novacart.openapi.postprocess_schema",
     ],
 }
 
@@ -381,6 +382,10 @@ CART_MAX_LINES = env_int("CART_MAX_LINES", 100)
 # Enough for anyone's homes, offices and relatives; a bound on what one account can store.
 ADDRESS_MAX_PER_USER = env_int("ADDRESS_MAX_PER_USER", 50)
 ORDER_PAYMENT_TIMEOUT_MINUTES = env_int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
+# Cash on delivery takes stock without taking money: one customer holds at most this many COD orders
+# not yet paid, and staff must confirm each within COD_CONFIRMATION_HOURS or it is cancelled.
+COD_MAX_OPEN_ORDERS = env_int("COD_MAX_OPEN_ORDERS", 2)
+COD_CONFIRMATION_HOURS = env_int("COD_CONFIRMATION_HOURS", 48)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 LOW_STOCK_THRESHOLD = env_int("LOW_STOCK_THRESHOLD", 5)
 

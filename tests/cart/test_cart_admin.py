@@ -1,5 +1,7 @@
 import pytest
+from django.core.exceptions import ValidationError
 
+from cart.models import CartItem
 from tests.factories import CartFactory, CartItemFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,3 +35,14 @@ def test_cart_change_page_shows_lines_read_only_and_hides_token(admin_client):
     assert item.product.name in response.content.decode()
     assert item.cart.token not in response.content.decode()
     assert admin_client.get("/admin/cart/cart/add/").status_code == 403
+
+
+def test_a_cart_line_of_zero_is_refused_in_plain_words():
+    item = CartItemFactory(quantity=2)
+    item.quantity = 0
+
+    with pytest.raises(ValidationError) as refused:
+        item.full_clean()
+
+    assert refused.value.messages == ["Quantity must be at least 1."]
+    assert CartItem.objects.get(pk=item.pk).quantity == 2

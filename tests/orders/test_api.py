@@ -218,14 +218,32 @@ def test_staff_ships_and_delivers_paid_order(user, staff_client):
     assert [h["actor"] for h in delivered.json()["status_history"]] == ["customer", "system", "staff", "staff"]
 
 
-def test_staff_ships_cod_order_from_pending(user, staff_client):
+def test_staff_confirm_a_cod_order_then_ship_it(user, staff_client):
+    order = place_order(user, payment_method=PaymentMethod.COD)
+
+    confirmed = staff_client.patch(f"/api/orders/{order.pk}/status/", {"status": "PROCESSING"}, format="json")
+    shipped = staff_client.patch(
+        f"/api/orders/{order.pk}/status/", {"status": "SHIPPED", "tracking_number": "C1"}, format="json"
+    )
+
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "PROCESSING"
+    assert shipped.status_code == 200 and shipped.json()["status"] == "SHIPPED"
+    assert [row["to_status"] for row in shipped.json()["status_history"]][-3:] == ["PENDING", "PROCESSING", "SHIPPED"]
+
+
+def test_an_unconfirmed_cod_order_cannot_ship(user, staff_client):
     order = place_order(user, payment_method=PaymentMethod.COD)
 
     response = staff_client.patch(
         f"/api/orders/{order.pk}/status/", {"status": "SHIPPED", "tracking_number": "C1"}, format="json"
     )
 
-    assert response.status_code == 200 and response.json()["status"] == "SHIPPED"
+    assert response.status_code == 409
+    error = response.json()["errors"][0]
+    assert error["code"] == "invalid_transition"
+    assert "allowed: CANCELLED, PROCESSING" in error["detail"]
+    order.refresh_from_db()
+    assert order.status == S.PENDING
 
 
 def test_shipping_without_tracking_number_is_400(user, staff_client):

@@ -33,7 +33,13 @@ EXPECTED_ALLOWED = {
     ("PENDING", "CANCELLED", "customer", "cod"),
     ("PENDING", "CANCELLED", "staff", "cod"),
     ("PENDING", "CANCELLED", "system", "cod"),
-    ("PENDING", "SHIPPED", "staff", "cod"),
+    ("PENDING", "PROCESSING", "staff", "cod"),
+    ("PAID", "PROCESSING", "staff", "card"),
+    ("PROCESSING", "SHIPPED", "staff", "card"),
+    ("PROCESSING", "SHIPPED", "staff", "cod"),
+    ("PROCESSING", "CANCELLED", "staff", "cod"),
+    ("PROCESSING", "REFUNDED", "system", "card"),
+    ("PROCESSING", "REFUNDED", "system", "cod"),
     ("PAID", "SHIPPED", "staff", "card"),
     ("PAID", "SHIPPED", "staff", "cod"),
     ("SHIPPED", "DELIVERED", "staff", "card"),
@@ -46,7 +52,12 @@ EXPECTED_ALLOWED = {
     ("DELIVERED", "REFUNDED", "system", "cod"),
 }
 # Moves that put the stock back on the shelf.
-EXPECTED_RESTOCK = {("PENDING", "CANCELLED"), ("PAID", "REFUNDED")}
+EXPECTED_RESTOCK = {
+    ("PENDING", "CANCELLED"),
+    ("PROCESSING", "CANCELLED"),
+    ("PAID", "REFUNDED"),
+    ("PROCESSING", "REFUNDED"),
+}
 
 
 def _order(status: str, method: str, *, quantity=2, stock=5) -> Order:
@@ -139,9 +150,11 @@ def test_card_order_full_journey_sets_timestamps_and_history(user, staff, django
 def test_cod_order_is_marked_paid_on_delivery(user, staff):
     order = place_order(user, payment_method=PaymentMethod.COD)
 
+    order_transition(order_id=order.pk, to_status=S.PROCESSING, actor=Actor.STAFF, user=staff)
     order_transition(order_id=order.pk, to_status=S.SHIPPED, actor=Actor.STAFF, user=staff, tracking_number="T1")
     order.refresh_from_db()
     assert order.paid_at is None
+    assert order.processing_at is not None
     order_transition(order_id=order.pk, to_status=S.DELIVERED, actor=Actor.STAFF, user=staff)
 
     order.refresh_from_db()
@@ -150,7 +163,7 @@ def test_cod_order_is_marked_paid_on_delivery(user, staff):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("status", "method"), [(S.PAID, "card"), (S.PENDING, "cod")])
+@pytest.mark.parametrize(("status", "method"), [(S.PAID, "card"), (S.PROCESSING, "card"), (S.PROCESSING, "cod")])
 @pytest.mark.parametrize("tracking", ["", "   "])
 def test_shipping_requires_tracking_number(staff, status, method, tracking):
     order = _order(status, method)

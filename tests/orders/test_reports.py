@@ -104,6 +104,7 @@ def test_analytics_dashboard(staff_client, settings):
     assert body["orders_by_status"] == {
         "PENDING": 1,
         "PAID": 1,
+        "PROCESSING": 0,
         "SHIPPED": 0,
         "DELIVERED": 1,
         "CANCELLED": 1,

@@ -95,8 +95,9 @@ def test_staff_cancel_through_the_api_does_not_name_staff(user, staff_api, staff
     _assert_staff_hidden_from_customer_and_shown_in_admin(user, staff_admin, order, moves=1)
 
 
-def test_staff_ship_and_deliver_in_the_admin_do_not_name_staff(user, staff_admin):
+def test_staff_ship_and_deliver_in_the_admin_do_not_name_staff(user, staff_member, staff_admin):
     order = place_order(user, payment_method=PaymentMethod.COD)
+    order_transition(order_id=order.pk, to_status=S.PROCESSING, actor=Actor.STAFF, user=staff_member)
     changelist = reverse("admin:orders_order_changelist")
 
     staff_admin.post(
@@ -107,7 +108,7 @@ def test_staff_ship_and_deliver_in_the_admin_do_not_name_staff(user, staff_admin
 
     order.refresh_from_db()
     assert order.status == S.DELIVERED
-    _assert_staff_hidden_from_customer_and_shown_in_admin(user, staff_admin, order, moves=2)
+    _assert_staff_hidden_from_customer_and_shown_in_admin(user, staff_admin, order, moves=3)
 
 
 @pytest.fixture
@@ -142,9 +143,12 @@ def test_a_staff_refund_through_the_api_does_not_name_staff(user, staff_api, sta
 def test_a_staff_refund_in_the_admin_does_not_name_staff(user, staff_admin, paid_order):
     payment = paid_order.payments.get()
 
-    staff_admin.post(
+    # The payments list's action leads to the order's refund page, where the refund is confirmed.
+    to_confirm = staff_admin.post(
         reverse("admin:payments_payment_changelist"), {"action": "refund_payments", "_selected_action": [payment.pk]}
     )
+    assert to_confirm["Location"] == reverse("admin:orders_order_refund", args=[paid_order.pk])
+    staff_admin.post(to_confirm["Location"])
 
     _refunded_history_shows_no_staff(user, staff_admin, paid_order)
 

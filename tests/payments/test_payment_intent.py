@@ -195,6 +195,8 @@ def test_our_idempotency_key_replays_the_first_answer(stripe_gateway, user, user
     reused = user_client.post(INTENT_URL, {"order_id": other_order.pk}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
 
     assert replay.status_code == 200 and replay.json() == first.json()
+    # The replay says so, as the schema documents (orders/create/ does the same).
+    assert replay["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first
     assert len(stripe_gateway.state.requests) == 1  # the replay did not even ask Stripe
     assert reused.status_code == 422
     assert error_code(reused) == "idempotency_key_reused"

@@ -195,11 +195,11 @@ def test_the_admin_refund_action_uses_the_same_service(stripe_gateway, client, p
     admin_user = StaffFactory(is_superuser=True)
     client.force_login(admin_user)
 
-    response = client.post(
-        "/admin/payments/payment/",
-        {"action": "refund_payments", "_selected_action": [payment.pk]},
-        follow=True,
+    to_confirm = client.post(
+        "/admin/payments/payment/", {"action": "refund_payments", "_selected_action": [payment.pk]}, follow=True
     )
+    assert stripe_gateway.requests_to("POST", "/v1/refunds") == []  # nothing before the confirmation
+    response = client.post(to_confirm.redirect_chain[-1][0], follow=True)
 
     assert response.status_code == 200
     order.refresh_from_db()

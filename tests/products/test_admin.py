@@ -125,13 +125,16 @@ def test_review_moderation_recomputes_the_rating(admin_client):
 
 
 def test_deleting_a_category_with_products_is_refused_not_a_500(admin_client):
-    category = CategoryFactory(slug="busy")
+    category = CategoryFactory(name="Busy", slug="busy")
     ProductFactory(category=category)
 
-    response = admin_client.post(reverse("admin:products_category_delete", args=[category.id]), {"post": "yes"})
+    response = admin_client.post(
+        reverse("admin:products_category_delete", args=[category.id]), {"post": "yes"}, follow=True
+    )
 
-    assert response.status_code == 200  # the admin's "Cannot delete" page, not a redirect after deleting
-    assert b"Cannot delete category" in response.content
+    assert response.status_code == 200
+    assert response.redirect_chain == [(reverse("admin:products_category_change", args=[category.id]), 302)]
+    assert "“Busy” cannot be deleted: it still has 1 product." in response.content.decode()
     assert Category.objects.filter(slug="busy").exists()
 
 

@@ -135,7 +135,8 @@ def test_delete_a_category_with_products_is_a_409(staff_client, category_tree):
         "errors": [
             {
                 "code": "category_not_empty",
-                "detail": "This category still has products or sub-categories; move or delete them first.",
+                "detail": "“Home” cannot be deleted: it still has 1 product. Move them to another category first, "
+                "or deactivate this category instead (customers no longer see it in the category tree).",
                 "attr": None,
             }
         ],

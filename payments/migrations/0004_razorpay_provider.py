@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0002_drop_cod_provider_choice'),
+        ('payments', '0003_staff_permissions'),
     ]
 
     operations = [

@@ -1,0 +1,130 @@
+"""Staff permissions and roles, named once.
+
+Every staff endpoint and admin action names the Django permission it needs from `Perm`; the roles
+of API.md ("Staff roles") are groups bundling them, made by the migration
+`users/migrations/0003_staff_roles.py` through `sync_roles`. A staff user lacking the permission gets
+a 403 `permission_denied` on the API and no button in the admin; superusers have everything (Django's
+`has_perm`). Being staff (`is_staff`) only opens the admin's door: it grants nothing by itself.
+
+Changing `ROLES` needs a new data migration that calls `sync_roles` again (a test compares the
+groups the migrations made with this table).
+"""
+
+from enum import StrEnum
+
+from rest_framework.permissions import BasePermission
+
+
+class Perm(StrEnum):
+    """The permissions staff endpoints and admin actions check, as `app_label.codename`."""
+
+    VIEW_ORDER = "orders.view_order"
+    # Ship, deliver, cancel and confirm orders: every staff move of the lifecycle.
+    CHANGE_ORDER = "orders.change_order"
+    # Custom (orders.Order.Meta.permissions): the sales report and the analytics dashboard.
+    VIEW_SALES_REPORT = "orders.view_sales_report"
+    VIEW_PAYMENT = "payments.view_payment"
+    # Custom (payments.Payment.Meta.permissions): refunds, from the API and the admin.
+    REFUND_PAYMENT = "payments.refund_payment"
+    VIEW_PRODUCT = "products.view_product"
+    ADD_PRODUCT = "products.add_product"
+    CHANGE_PRODUCT = "products.change_product"
+    DELETE_PRODUCT = "products.delete_product"
+    # Hiding or showing a review is the admin's delete of one (reviews are hidden, never deleted there,
+    # so ratings are recomputed by the service).
+    MODERATE_REVIEW = "products.delete_review"
+    # A stock adjustment is a new stock movement row (products.services.product_stock_adjust).
+    ADJUST_STOCK = "products.add_stockmovement"
+    ADD_CATEGORY = "products.add_category"
+    CHANGE_CATEGORY = "products.change_category"
+    DELETE_CATEGORY = "products.delete_category"
+    VIEW_USER = "users.view_user"
+
+
+def _model_perms(app_label: str, model: str, actions: str = "add change delete view") -> set[str]:
+    return {f"{app_label}.{action}_{model}" for action in actions.split()}
+
+
+CATALOG_MANAGERS = "Catalog managers"
+ORDER_MANAGERS = "Order managers"
+FINANCE = "Finance"
+SUPPORT = "Support"
+
+# Group name -> the permissions it holds (API.md "Staff roles").
+ROLES: dict[str, frozenset[str]] = {
+    CATALOG_MANAGERS: frozenset(
+        _model_perms("products", "product")
+        | _model_perms("products", "category")
+        | _model_perms("products", "productimage")
+        | _model_perms("products", "stockmovement", "add view")
+        | _model_perms("products", "review", "delete view")
+    ),
+    ORDER_MANAGERS: frozenset(
+        _model_perms("orders", "order", "change view")
+        | _model_perms("orders", "orderitem", "view")
+        | _model_perms("orders", "orderstatuschange", "view")
+        | {Perm.VIEW_PAYMENT, Perm.VIEW_USER, "addresses.view_address", Perm.VIEW_PRODUCT}
+    ),
+    FINANCE: frozenset(
+        _model_perms("orders", "order", "view")
+        | _model_perms("orders", "orderitem", "view")
+        | _model_perms("orders", "orderstatuschange", "view")
+        | {Perm.VIEW_SALES_REPORT, Perm.VIEW_PAYMENT, Perm.REFUND_PAYMENT, "payments.view_webhookevent"}
+        | {Perm.VIEW_USER}
+    ),
+    SUPPORT: frozenset(
+        _model_perms("orders", "order", "view")
+        | _model_perms("orders", "orderitem", "view")
+        | _model_perms("orders", "orderstatuschange", "view")
+        | {Perm.VIEW_PAYMENT, Perm.VIEW_USER, "addresses.view_address", Perm.VIEW_PRODUCT, "products.view_category"}
+    ),
+}
+
+
+def sync_roles(apps) -> None:
+    """Make each role's group hold exactly its permissions (for data migrations: `apps` is the
+    migration's app registry). Creates the permissions first, which Django otherwise only does
+    after the whole `migrate` run."""
+    # Imported here: only migrations call this, and the module is imported by every staff view.
+    from django.contrib.auth.management import create_permissions
+
+    labels = {perm.split(".")[0] for perms in ROLES.values() for perm in perms}
+    for label in labels:
+        app_config = apps.get_app_config(label)
+        app_config.models_module = True  # the historical registry leaves it None; create_permissions skips those
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, perms in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = []
+        for perm in sorted(perms):
+            app_label, codename = perm.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
+
+
+class StaffPermission(BasePermission):
+    """An active staff user holding every permission in `required` (superusers hold all).
+
+    Use `StaffPermission.require(Perm.REFUND_PAYMENT)` in a view's `permission_classes` or
+    `get_permissions`. Anonymous callers get DRF's 401; signed-in callers without the permission a
+    403 `permission_denied` in the one error shape."""
+
+    required: tuple[str, ...] = ()
+    message = "You do not have permission to perform this action."
+
+    @classmethod
+    def require(cls, *perms: str) -> type["StaffPermission"]:
+        names = "_".join(str(perm).replace(".", "_") for perm in perms)
+        return type(f"StaffPermission_{names}", (cls,), {"required": tuple(str(perm) for perm in perms)})
+
+    def has_permission(self, request, view) -> bool:
+        return user_has(request.user, *self.required)
+
+
+def user_has(user, *perms: str) -> bool:
+    """An active staff user holding every permission in `perms`: the one test behind the API's
+    `StaffPermission` and the admin's buttons and actions."""
+    return bool(user and user.is_authenticated and user.is_active and user.is_staff and user.has_perms(perms))

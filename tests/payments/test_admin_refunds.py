@@ -1,0 +1,197 @@
+"""Refunds from the admin: the order page's "Refund…" button, its confirmation page (the amount as
+money, the lines, what happens to the stock), the same service as the API, per role; the payments list
+leads to the same page and shows amounts as money."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+
+from novacart.permissions import FINANCE, ORDER_MANAGERS, SUPPORT
+from orders.models import OrderStatus
+from orders.services import order_transition
+from orders.transitions import Actor
+from payments.models import Payment, PaymentStatus
+from products.models import Product
+from tests.factories import PaymentFactory, StaffFactory, staff_in
+from tests.payments.helpers import INTENT_URL, make_order, post_event, succeeded_event
+
+pytestmark = pytest.mark.django_db
+
+
+def login(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _messages(response):
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def _stock(order) -> int:
+    return Product.objects.get(pk=order.items.get().product_id).stock
+
+
+def _refund_url(order) -> str:
+    return reverse("admin:orders_order_refund", args=[order.pk])
+
+
+@pytest.fixture
+def paid(stripe_gateway, user, user_client, api_client, django_capture_on_commit_callbacks):
+    """A card order of 2 units for 1,019.98 USD (stock 5 after checkout took 2), paid through the real flow."""
+    order = make_order(user, total="1019.98", quantity=2, stock=5)
+    intent_id = user_client.post(INTENT_URL, {"order_id": order.pk}, format="json").json()["payment_intent_id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_event(api_client, succeeded_event(intent_id, amount=101998)).json()["outcome"] == "order_paid"
+    order.refresh_from_db()
+    return order, Payment.objects.get(provider_payment_id=intent_id)
+
+
+@pytest.mark.parametrize(("role", "sees"), [(FINANCE, True), (ORDER_MANAGERS, False), (SUPPORT, False)])
+def test_only_those_who_may_refund_see_the_button(paid, role, sees):
+    order, _payment = paid
+
+    response = login(staff_in(role)).get(reverse("admin:orders_order_change", args=[order.pk]))
+
+    assert response.status_code == 200
+    assert ('class="order-tool">Refund…</a>' in response.content.decode()) is sees
+
+
+def test_the_confirmation_page_shows_what_will_be_refunded_and_refunds_nothing_yet(stripe_gateway, paid):
+    order, payment = paid
+
+    response = login(staff_in(FINANCE)).get(_refund_url(order))
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "1,019.98 USD" in content and "101998" not in content
+    assert order.items.get().product_name in content and "509.99 USD" in content  # the line, as money
+    assert "go back in stock" in content
+    assert "csrfmiddlewaretoken" in content and 'method="post"' in content
+    assert stripe_gateway.requests_to("POST", "/v1/refunds") == []
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+
+
+def test_confirming_refunds_through_the_same_service_as_the_api(
+    stripe_gateway, paid, django_capture_on_commit_callbacks
+):
+    order, payment = paid
+    finance = staff_in(FINANCE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(finance).post(_refund_url(order), follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("admin:orders_order_change", args=[order.pk])
+    assert f"{order.number}: 1,019.98 USD refunded." in _messages(response)
+    [sent] = stripe_gateway.requests_to("POST", "/v1/refunds")
+    assert sent.idempotency_key == f"order-{order.pk}-refund" and sent.form["amount"] == "101998"
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert (order.status, payment.status) == (OrderStatus.REFUNDED, PaymentStatus.REFUNDED)
+    assert _stock(order) == 7  # not shipped: the 2 units are back
+    assert order.status_history.get(to_status=OrderStatus.REFUNDED).actor == finance
+    # Refunded: no refund button any more.
+    assert "Refund…" not in response.content.decode()
+
+
+def test_a_pending_refund_says_so_in_words(stripe_gateway, paid):
+    order, payment = paid
+    stripe_gateway.state.refund_status = "pending"
+
+    response = login(staff_in(FINANCE)).post(_refund_url(order), follow=True)
+
+    [message] = [m for m in _messages(response) if order.number in m]
+    assert "refund of 1,019.98 USD asked for" in message and "pending" in message
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REFUND_PENDING
+    assert "already asked for" in login(staff_in(FINANCE)).get(_refund_url(order)).content.decode()
+
+
+def test_a_provider_refusal_is_shown_in_plain_words_not_a_500(stripe_gateway, paid):
+    order, payment = paid
+    stripe_gateway.state.refund_status = "failed"
+
+    response = login(staff_in(FINANCE)).post(_refund_url(order))
+
+    assert response.status_code == 200
+    assert "The provider reported the refund as failed." in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID and _stock(order) == 5
+
+
+def test_a_shipped_order_is_refunded_without_restocking(dummy_gateway, user):
+    order = make_order(user, total="19.99", quantity=2, stock=5)
+    order_transition(order_id=order.pk, to_status=OrderStatus.PAID, actor=Actor.SYSTEM)
+    order_transition(order_id=order.pk, to_status=OrderStatus.SHIPPED, actor=Actor.STAFF, tracking_number="T")
+    PaymentFactory(order=order, provider=Payment.Provider.DUMMY, status=PaymentStatus.SUCCEEDED, amount_minor=1999)
+    client = login(staff_in(FINANCE))
+
+    confirm = client.get(_refund_url(order))
+    done = client.post(_refund_url(order), follow=True)
+
+    assert "stay out of stock" in confirm.content.decode()
+    assert f"{order.number}: 19.99 USD refunded." in _messages(done)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED and _stock(order) == 5
+
+
+@pytest.mark.parametrize("role", [ORDER_MANAGERS, SUPPORT, None])
+def test_posting_the_refund_page_without_the_permission_is_a_403_that_changes_nothing(stripe_gateway, paid, role):
+    order, payment = paid
+    client = login(staff_in(role) if role else StaffFactory(roles=()))
+
+    response = client.post(_refund_url(order))
+
+    assert response.status_code == 403
+    assert 'id="site-name"' in response.content.decode()
+    assert stripe_gateway.requests_to("POST", "/v1/refunds") == []
+    payment.refresh_from_db()
+    order.refresh_from_db()
+    assert (order.status, payment.status) == (OrderStatus.PAID, PaymentStatus.SUCCEEDED)
+
+
+def test_an_order_without_money_held_has_no_refund_page(dummy_gateway, user):
+    order = make_order(user)
+
+    response = login(staff_in(FINANCE)).get(_refund_url(order), follow=True)
+
+    assert f"{order.number} has no payment to refund: no money is held for it." in _messages(response)
+    assert "Refund…" not in response.content.decode()
+
+
+def test_the_payments_list_shows_money_and_leads_to_the_confirmation(stripe_gateway, paid):
+    order, payment = paid
+    other = PaymentFactory(amount_minor=500, currency="jpy")
+    client = login(staff_in(FINANCE))
+
+    listing = client.get(reverse("admin:payments_payment_changelist"))
+    detail = client.get(reverse("admin:payments_payment_change", args=[payment.pk]))
+    one = client.post(
+        reverse("admin:payments_payment_changelist"), {"action": "refund_payments", "_selected_action": [payment.pk]}
+    )
+    two = client.post(
+        reverse("admin:payments_payment_changelist"),
+        {"action": "refund_payments", "_selected_action": [payment.pk, other.pk]},
+        follow=True,
+    )
+
+    assert "1,019.98 USD" in listing.content.decode() and "500 JPY" in listing.content.decode()
+    assert "1,019.98 USD" in detail.content.decode() and payment.client_secret not in detail.content.decode()
+    assert one.status_code == 302 and one["Location"] == _refund_url(order)
+    assert any("one order at a time" in m for m in _messages(two))
+    assert stripe_gateway.requests_to("POST", "/v1/refunds") == []
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+
+
+def test_the_payments_refund_action_is_offered_only_with_the_permission(stripe_gateway, paid):
+    def offered(role):
+        response = login(staff_in(role)).get(reverse("admin:payments_payment_changelist"))
+        form = response.context["action_form"]  # None when no action is left for the user
+        return {name for name, _label in form.fields["action"].choices if name} if form else set()
+
+    assert offered(FINANCE) == {"refund_payments"}
+    assert offered(SUPPORT) == set()
