@@ -114,6 +114,7 @@ def test_initiate_honours_the_idempotency_key(razorpay_gateway, user, user_clien
     )
 
     assert replay.status_code == 200 and replay.json() == first.json()
+    assert replay["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first
     assert reused.status_code == 422 and error_code(reused) == "idempotency_key_reused"
     assert len(razorpay_gateway.state.orders) == 1
 
