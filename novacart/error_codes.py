@@ -12,6 +12,7 @@ class CoreErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "service_unavailable"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     PERMISSION_DENIED = "permission_denied"
+    NOT_AUTHENTICATED = "not_authenticated"
     BAD_REQUEST = "bad_request"
     SERVER_ERROR = "error"
     DATABASE_UNAVAILABLE = "database_unavailable"

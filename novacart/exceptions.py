@@ -46,6 +46,18 @@ class ValidationFailed(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
 
 
+class NotAuthenticated(ServiceError):
+    """401: no account may be signed in with what was given (e.g. an inactive one)."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = CoreErrorCode.NOT_AUTHENTICATED
+
+
+class Forbidden(ServiceError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = CoreErrorCode.PERMISSION_DENIED
+
+
 class NotFound(ServiceError):
     status_code = status.HTTP_404_NOT_FOUND
     default_code = CoreErrorCode.NOT_FOUND
@@ -80,6 +92,8 @@ class _RenderedServiceError(exceptions.APIException):
         self.status_code = error.status_code
         self.detail = [ErrorDetail(item.detail, item.code) for item in error.errors]
         self._attrs = [item.attr for item in error.errors]
+        if error.status_code == status.HTTP_401_UNAUTHORIZED:
+            self.auth_header = 'Bearer realm="api"'  # a 401 says how to authenticate (RFC 9110)
 
 
 class _ValidationLike(exceptions.ValidationError):

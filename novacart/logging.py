@@ -1,10 +1,20 @@
-"""Keeps secrets out of the logs, whatever code wrote the message."""
+"""Keeps secrets out of the logs and out of error reports, whatever code wrote the message.
+
+`redact` cleans text (log lines); `redact_data` applies the same rules to structured data (the events
+sent to error monitoring, novacart/monitoring.py): every string goes through `redact`, and the value
+of a key that names a secret is replaced whole, since a bare value ("hunter2") has no pattern."""
 
 import logging
 import re
 
 _PAN = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
-_SECRET_FIELDS = "password|new_password|old_password|token|refresh|access|client_secret|secret_key|api_key|api_secret"
+_SECRET_FIELDS = (
+    "password|new_password|old_password|token|refresh|access|client_secret|secret_key|api_key|api_secret"
+    "|authorization|cookie|cvc|cvv|card_number"
+)
+# A key naming a secret, anywhere in the name: `refresh`, `X-Cart-Token`, `guest_token`, `cookies`.
+_SECRET_KEY = re.compile(rf"(?i)(?:{_SECRET_FIELDS})")
+REDACTED = "[redacted]"
 
 _PATTERNS = [
     # JWTs (access and refresh tokens).
@@ -42,6 +52,21 @@ def redact(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return _PAN.sub(_redact_pan, text)
+
+
+def redact_data(value):
+    """A copy of `value` (dicts, lists, tuples, strings, anything else kept as is) with every string
+    redacted and every value under a key that names a secret replaced by "[redacted]"."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if isinstance(key, str) and _SECRET_KEY.search(key) else redact_data(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_data(item) for item in value]
+    return value
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -19,3 +19,4 @@ class ProductErrorCode(StrEnum):
     OUT_OF_STOCK = "out_of_stock"
     STOCK_NOT_WRITABLE = "stock_not_writable"
     IMAGE_TOO_MANY_FRAMES = "image_too_many_frames"
+    MEDIA_STORAGE_UNAVAILABLE = "media_storage_unavailable"

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 
-from novacart.exceptions import Conflict, NotFound, ValidationFailed
+from novacart.exceptions import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 
 from . import cache as catalog_cache
 from .error_codes import ProductErrorCode
@@ -524,12 +524,26 @@ def product_image_add(*, product: Product, upload, alt_text: str = "") -> Produc
     product's gallery. Raises (400) `image_too_large` over PRODUCT_IMAGE_MAX_BYTES,
     `image_too_many_pixels` over PRODUCT_IMAGE_MAX_PIXELS (all frames of an animation counted,
     decompression bombs included), `image_too_many_frames` over PRODUCT_IMAGE_MAX_FRAMES,
-    `image_type_not_allowed` for anything but JPEG/PNG/WebP/GIF, `invalid_image` for a non-image."""
+    `image_type_not_allowed` for anything but JPEG/PNG/WebP/GIF, `invalid_image` for a non-image;
+    (503) `media_storage_unavailable` when the storage does not take the file, with nothing written."""
     extension = _inspect_image(upload)
-    # The file goes to storage (possibly over the network, e.g. Cloudinary) before the row is
+    # The file goes to storage (possibly over the network: S3, Cloudinary) before the row is
     # written, so no lock is held during the upload.
     image = ProductImage(product=product, alt_text=alt_text[:200])
-    image.image.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
+    try:
+        image.image.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
+    # Each storage fails with its own types (botocore's, cloudinary's, OSError for the disk): whatever
+    # it is, the image is not stored and the staff member may retry.
+    except Exception as exc:
+        # A warning, not an error: the 503 itself reaches error monitoring as one event, with this
+        # exception as its cause (drf-standardized-errors reports every 5xx), and is not counted twice.
+        logger.warning(
+            "product image upload: the media storage refused the file product_id=%s", product.pk, exc_info=True
+        )
+        raise ServiceUnavailable(
+            "The media storage did not accept the image; nothing was saved. Try again.",
+            code=ProductErrorCode.MEDIA_STORAGE_UNAVAILABLE,
+        ) from exc
     with transaction.atomic():
         lock_product_ids(product_ids=[product.pk])
         last = product.images.aggregate(last=Max("position"))["last"]

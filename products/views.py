@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
 from rest_framework.decorators import action
@@ -293,8 +293,33 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
 
     @extend_schema(
         summary="Upload a product image (staff)",
+        description="Stores the image on the configured media storage (S3, Cloudinary or the local disk) and "
+        "answers with its URL: a signed, expiring S3 URL unless AWS_QUERYSTRING_AUTH=0 or AWS_S3_CUSTOM_DOMAIN.",
         request=ProductImageUploadSerializer,
-        responses={201: ProductImageSerializer},
+        responses={
+            201: ProductImageSerializer,
+            503: OpenApiResponse(
+                ErrorResponseSerializer,
+                description="`media_storage_unavailable`: the media storage did not take the file; nothing was "
+                "saved, retry.",
+                examples=[
+                    OpenApiExample(
+                        "media_storage_unavailable",
+                        value={
+                            "type": "server_error",
+                            "errors": [
+                                {
+                                    "code": "media_storage_unavailable",
+                                    "detail": "The media storage did not accept the image; nothing was saved. "
+                                    "Try again.",
+                                    "attr": None,
+                                }
+                            ],
+                        },
+                    )
+                ],
+            ),
+        },
     )
     @action(
         detail=True,

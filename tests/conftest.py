@@ -7,6 +7,8 @@ from tests.payments import fake_razorpay
 from tests.payments.fake_razorpay import FakeRazorpay
 from tests.payments.fake_stripe import SECRET_KEY, FakeStripe
 from tests.payments.helpers import WEBHOOK_SECRET
+from tests.users.fake_google import CLIENT_ID as GOOGLE_CLIENT_ID
+from tests.users.fake_google import FakeGoogleCerts
 from users.services import tokens_for_user
 
 
@@ -111,3 +113,17 @@ def razorpay_gateway(settings, fake_razorpay_server):
     settings.RAZORPAY_TIMEOUT_SECONDS = 1
     settings.STORE_CURRENCY = "inr"
     return fake_razorpay_server
+
+
+# --- Google sign-in: google-auth against a local certificate server (users, security tests) ---
+
+
+@pytest.fixture
+def fake_google(settings):
+    """Google sign-in configured against a local certificate server (tests.users.fake_google)."""
+    server = FakeGoogleCerts().start()
+    settings.GOOGLE_CLIENT_ID = GOOGLE_CLIENT_ID
+    settings.GOOGLE_CERTS_URL = server.url
+    settings.GOOGLE_CERTS_TIMEOUT_SECONDS = 2
+    yield server
+    server.stop()

@@ -16,7 +16,7 @@ from addresses.models import Address
 from novacart.admin_base import money
 from novacart.permissions import Perm, user_has
 
-from .models import User
+from .models import SocialAccount, User
 from .services import user_revoke_all_tokens
 from .throttles import SignInLimiter
 
@@ -84,6 +84,19 @@ class AddressInline(admin.TabularInline):
         return False
 
 
+class SocialAccountInline(admin.TabularInline):
+    """The Google accounts that sign into this account: shown, never edited here (a link is made
+    by signing in with Google, users.services.user_sign_in_with_google)."""
+
+    model = SocialAccount
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["provider", "subject", "email", "created_at", "last_sign_in_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     """Customers and staff. A customer's page shows their latest orders (each linking to its order
@@ -91,15 +104,16 @@ class UserAdmin(BaseUserAdmin):
     to staff who may see addresses."""
 
     change_password_form = RevokingPasswordChangeForm
-    inlines = [AddressInline]
-    readonly_fields = ["orders_summary"]
+    inlines = [AddressInline, SocialAccountInline]
     ordering = ["email"]
-    list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "date_joined"]
-    list_filter = ["is_staff", "is_superuser", "is_active"]
+    list_display = ["email", "first_name", "last_name", "email_verified", "is_staff", "is_active", "date_joined"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "email_verified"]
+    # Verified by the customer's link or by Google (users.services), not by a checkbox.
+    readonly_fields = ["email_verified", "orders_summary"]
     search_fields = ["email", "first_name", "last_name", "phone"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Personal info", {"fields": ("first_name", "last_name", "phone")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "phone", "email_verified")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )

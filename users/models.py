@@ -46,6 +46,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Moves on with every password change or reset; tokens carry the one they were issued in
     # (users.tokens), so every earlier token, access tokens included, is refused.
     token_generation = models.PositiveIntegerField(default=0, editable=False)
+    # Whether the person proved they read mail at `email`: the link mailed at registration
+    # (users.services.email_verify), or Google vouching for the address at a Google sign-in.
+    email_verified = models.BooleanField(default=False)
 
     objects = UserManager()
 
@@ -71,3 +74,55 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.first_name or self.email
+
+
+class SocialAccount(models.Model):
+    """An identity at a sign-in provider, tied to one of our accounts. The provider's subject (`sub`)
+    is what identifies the person there, not the e-mail: an address can change at Google (or be given
+    to someone else), the subject never does. One per provider and subject, one per user and provider."""
+
+    class Provider(models.TextChoices):
+        GOOGLE = "google", "Google"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="social_accounts")
+    provider = models.CharField(max_length=32, choices=Provider.choices)
+    subject = models.CharField(max_length=255)
+    # The address the provider last gave (ours stays what it was: it is the login).
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "subject"],
+                name="social_account_provider_subject_unique",
+                violation_error_message="This Google account is already linked to another account.",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "provider"],
+                name="social_account_user_provider_unique",
+                violation_error_message="This account is already linked to an account of that provider.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.provider}:{self.subject}"
+
+
+class UsedGoogleCredential(models.Model):
+    """A Google ID token that signed someone in, kept until it expires so it cannot sign in twice.
+    `digest` is the SHA-256 of the token's signed part (header and payload): the signature's text
+    can be spelled in more than one way (the unused bits of its last base64 character), the signed
+    text cannot. Rows past `expires_at` are purged (users.tasks.purge_used_google_credentials)."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.digest

@@ -23,8 +23,8 @@ SHOWN_FIELDS = ("first_name", "last_name", "phone")
 class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "email", "first_name", "last_name", "phone", "is_staff", "date_joined"]
-        read_only_fields = ["id", "email", "is_staff", "date_joined"]
+        fields = ["id", "email", "first_name", "last_name", "phone", "is_staff", "email_verified", "date_joined"]
+        read_only_fields = ["id", "email", "is_staff", "email_verified", "date_joined"]
         extra_kwargs = {name: {"validators": [reject_control_characters]} for name in SHOWN_FIELDS}
 
 
@@ -86,6 +86,24 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
     uid = serializers.CharField(max_length=64)
     token = serializers.CharField(max_length=128)
     new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class GoogleSignInSerializer(serializers.Serializer):
+    credential = serializers.CharField(
+        max_length=8192,
+        trim_whitespace=True,
+        help_text="The ID token Google Sign-In or One Tap gave the front end (its `credential`).",
+    )
+
+
+class VerifyEmailSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64, help_text="The `uid` of the verification link.")
+    token = serializers.CharField(max_length=128, help_text="The `token` of the verification link.")
+
+
+class VerifyEmailResponseSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    email_verified = serializers.BooleanField()
 
 
 class DetailSerializer(serializers.Serializer):

@@ -1,27 +1,44 @@
-"""Account writes: registration, profile, passwords, logout."""
+"""Account writes: registration, sign-in (password and Google), e-mail verification, profile,
+passwords, logout."""
 
 import logging
+from datetime import UTC, datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import update_last_login
 from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
+from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from cart.services import cart_merge_anonymous
 from novacart.celery import enqueue_on_commit
-from novacart.exceptions import ErrorItem, ValidationFailed
+from novacart.exceptions import (
+    Conflict,
+    ErrorItem,
+    Forbidden,
+    NotAuthenticated,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from novacart.validators import reject_control_characters
 
+from . import google
 from .error_codes import UserErrorCode
-from .tasks import send_password_reset_email
-from .tokens import SessionRefreshToken
+from .models import SocialAccount, UsedGoogleCredential
+from .tasks import send_email_verification_email, send_password_reset_email
+from .tokens import SessionRefreshToken, check_email_verification_token
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -36,6 +53,17 @@ def user_record_sign_in(*, user) -> None:
     /api/auth/login/, registration); the admin login reaches the same `update_last_login` through
     Django's `auth.login`. SimpleJWT's own update is off (UPDATE_LAST_LOGIN) so it is not done twice."""
     update_last_login(None, user)
+
+
+def user_sign_in(*, user, cart_token: str | None = None) -> dict:
+    """How every sign-in that hands out a session ends (/api/auth/login/, registration, Google):
+    records the sign-in (user_record_sign_in), merges the anonymous cart of `cart_token` (the
+    X-Cart-Token header) into the user's, and returns a new token pair (`access`, `refresh`). The
+    caller has checked the credentials and that the account is active."""
+    user_record_sign_in(user=user)
+    if cart_token:
+        cart_merge_anonymous(user=user, cart_token=cart_token)
+    return tokens_for_user(user)
 
 
 def tokens_for_user(user) -> dict:
@@ -80,13 +108,15 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
     _validate_password(password, candidate, attr="password")
     try:
         with transaction.atomic():
-            return User.objects.create_user(
+            user = User.objects.create_user(
                 email=email, password=password, first_name=first_name, last_name=last_name, phone=phone
             )
     except IntegrityError as exc:  # a concurrent registration of the same address won the race
         raise ValidationFailed(
             "A user with this e-mail address already exists.", code=UserErrorCode.EMAIL_TAKEN, attr="email"
         ) from exc
+    enqueue_on_commit(send_email_verification_email, user.pk)
+    return user
 
 
 def user_update_profile(*, user, data: dict):
@@ -162,6 +192,14 @@ def password_reset_request(*, email: str) -> None:
     enqueue_on_commit(send_password_reset_email, user.pk)
 
 
+def _active_user_from_uid(uid: str):
+    """The active user a link's `uid` (the base64 of the id) names, or None."""
+    try:
+        return User.objects.filter(pk=int(force_str(urlsafe_base64_decode(uid))), is_active=True).first()
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
     """Sets a new password when uid and token are valid. The token stops working once used,
     because Django's token generator hashes the password it was made for. Revokes every token
@@ -169,11 +207,9 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
     invalid = ValidationFailed(
         "The reset link is invalid or has expired.", code=UserErrorCode.INVALID_RESET_TOKEN, attr="token"
     )
-    try:
-        user_id = force_str(urlsafe_base64_decode(uid))
-        user = User.objects.get(pk=int(user_id), is_active=True)
-    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
-        raise invalid from None
+    user = _active_user_from_uid(uid)
+    if user is None:
+        raise invalid
     if not default_token_generator.check_token(user, token):
         raise invalid
     _validate_password(new_password, user, attr="new_password")
@@ -181,3 +217,177 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
         user.set_password(new_password)
         user.save(update_fields=["password"])
         user_revoke_all_tokens(user=user)
+
+
+# --- e-mail verification ------------------------------------------------------------------------
+
+
+def user_verify_email(*, uid: str, token: str) -> None:
+    """Marks the address of the link's user verified. The link (users.tokens) is good once, for the
+    address it was mailed to, for EMAIL_VERIFICATION_TIMEOUT_HOURS. Raises (400, on `token`)
+    `invalid_verification_token` for a link that is not ours, `verification_token_expired`, and
+    `email_already_verified` once the address is verified (by this link, another, or Google)."""
+    invalid = ValidationFailed(
+        "The verification link is invalid.", code=UserErrorCode.INVALID_VERIFICATION_TOKEN, attr="token"
+    )
+    user = _active_user_from_uid(uid)
+    if user is None:
+        raise invalid
+    already_verified = ValidationFailed(
+        "This e-mail address is already verified.", code=UserErrorCode.EMAIL_ALREADY_VERIFIED, attr="token"
+    )
+    try:
+        check_email_verification_token(user, token)
+    except signing.SignatureExpired:
+        if user.email_verified:
+            raise already_verified from None
+        raise ValidationFailed(
+            "The verification link has expired; ask for a new one.",
+            code=UserErrorCode.VERIFICATION_TOKEN_EXPIRED,
+            attr="token",
+        ) from None
+    except signing.BadSignature:
+        raise invalid from None
+    # Conditional: of two clicks at once, one verifies and the other is told it is done already.
+    if not User.objects.filter(pk=user.pk, email_verified=False).update(email_verified=True):
+        raise already_verified
+
+
+def user_resend_verification_email(*, user) -> None:
+    """Mails a new verification link to the user's address; nothing when it is verified already.
+    Earlier links keep working until they expire (each is good for the same address)."""
+    if user.email_verified:
+        logger.info("verification mail not sent: user %s is verified already", user.pk)
+        return
+    enqueue_on_commit(send_email_verification_email, user.pk)
+
+
+# --- Google sign-in ---------------------------------------------------------------------------
+
+
+def _google_client_ids() -> list[str]:
+    return [client_id.strip() for client_id in settings.GOOGLE_CLIENT_ID.split(",") if client_id.strip()]
+
+
+def _invalid_google_token(detail: str = "The Google credential is invalid or has expired.") -> ValidationFailed:
+    return ValidationFailed(detail, code=UserErrorCode.INVALID_GOOGLE_TOKEN, attr="credential")
+
+
+def _refuse_inactive(user) -> None:
+    if not user.is_active:
+        raise NotAuthenticated(
+            "No active account found with the given credentials.", code=UserErrorCode.NO_ACTIVE_ACCOUNT
+        )
+
+
+def _shown_name(value: str, max_length: int = 150) -> str:
+    """A name from Google, if our rule for names shown to others accepts it (else none)."""
+    try:
+        return reject_control_characters(value.strip())[:max_length]
+    except serializers.ValidationError:
+        return ""
+
+
+def _record_google_credential_use(identity: google.GoogleIdentity) -> None:
+    """The token is spent: a second sign-in with it is refused until it expires (when it would be
+    refused anyway). In the database, not the cache: an evicted or unreachable cache entry would let
+    a replay through, and the unique digest decides between concurrent uses on any instance."""
+    expires_at = datetime.fromtimestamp(identity.expires_at + settings.GOOGLE_CLOCK_SKEW_SECONDS, tz=UTC)
+    try:
+        with transaction.atomic():
+            UsedGoogleCredential.objects.create(digest=identity.digest, expires_at=expires_at)
+    except IntegrityError:
+        raise _invalid_google_token("This Google credential has been used already.") from None
+
+
+def _google_account_user(identity: google.GoogleIdentity):
+    """The account a Google identity signs into, linking or creating it (see user_sign_in_with_google)."""
+    now = timezone.now()
+    link = (
+        SocialAccount.objects.select_related("user")
+        .filter(provider=SocialAccount.Provider.GOOGLE, subject=identity.subject)
+        .first()
+    )
+    if link is not None:
+        _refuse_inactive(link.user)
+        SocialAccount.objects.filter(pk=link.pk).update(email=identity.email[:254], last_sign_in_at=now)
+        return link.user
+    if not identity.email or len(identity.email) > 254:
+        raise _invalid_google_token("The Google credential carries no e-mail address.")
+    if not identity.email_verified:
+        raise Forbidden(
+            "Google has not verified this e-mail address; sign in with your password, or verify it at Google first.",
+            code=UserErrorCode.GOOGLE_EMAIL_NOT_VERIFIED,
+        )
+    email = User.objects.normalize_email(identity.email).lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(
+            email=email,
+            password=None,  # an unusable password: this account signs in with Google (or resets one)
+            first_name=_shown_name(identity.given_name),
+            last_name=_shown_name(identity.family_name),
+            email_verified=True,
+        )
+    else:
+        _refuse_inactive(user)
+        if SocialAccount.objects.filter(user=user, provider=SocialAccount.Provider.GOOGLE).exists():
+            raise Conflict(
+                "This account is linked to another Google account.", code=UserErrorCode.GOOGLE_ACCOUNT_CONFLICT
+            )
+        if not user.email_verified:
+            # Nobody proved this address before: whoever registered it may not be its owner, whom
+            # Google now vouches for. Their password and sessions stop working (a pre-registered
+            # account must not stay open to its registrant); the owner can set a password by reset.
+            user.set_unusable_password()
+            user.email_verified = True
+            user.save(update_fields=["password", "email_verified"])
+            user_revoke_all_tokens(user=user)
+    SocialAccount.objects.create(
+        user=user,
+        provider=SocialAccount.Provider.GOOGLE,
+        subject=identity.subject,
+        email=identity.email,
+        last_sign_in_at=now,
+    )
+    return user
+
+
+def user_sign_in_with_google(*, credential: str, cart_token: str | None = None) -> dict:
+    """Signs in with a Google ID token (users.google checks it) and returns a token pair, like
+    the password login (user_sign_in). The account is the one linked to the token's Google subject;
+    else the account with the token's e-mail, linked now, when Google says the address is verified
+    (which marks ours verified too); else a new account with that verified address and an unusable
+    password. Each token signs in once.
+
+    Raises 503 `google_not_configured` (no GOOGLE_CLIENT_ID) or `google_unavailable` (Google's
+    certificates could not be fetched); 400 `invalid_google_token` (any bad token, or one used
+    before); 403 `google_email_not_verified`; 409 `google_account_conflict` (the account with that
+    address is linked to another Google account); 401 `no_active_account` (an inactive account).
+    Nothing is written when it raises."""
+    client_ids = _google_client_ids()
+    if not client_ids:
+        raise ServiceUnavailable("Google sign-in is not configured.", code=UserErrorCode.GOOGLE_NOT_CONFIGURED)
+    try:
+        identity = google.verify_id_token(credential, client_ids=client_ids)
+    except google.GoogleUnavailable as exc:
+        logger.warning("google sign-in: certificates unavailable: %s", exc)
+        raise ServiceUnavailable(
+            "Google sign-in is unavailable right now. Try again shortly.", code=UserErrorCode.GOOGLE_UNAVAILABLE
+        ) from exc
+    except google.InvalidGoogleToken as exc:
+        logger.info("google sign-in refused: %s", exc)
+        raise _invalid_google_token() from exc
+    # A concurrent first sign-in of the same person (or a registration of the same address) can
+    # create the account or the link between our read and our insert: the database refuses the
+    # second, and the next round finds what the first made.
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                _record_google_credential_use(identity)
+                user = _google_account_user(identity)
+            break
+        except IntegrityError:
+            if attempt:
+                raise
+    return user_sign_in(user=user, cart_token=cart_token)

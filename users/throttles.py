@@ -323,3 +323,12 @@ class RegisterThrottle(_CounterThrottle):
 
     def counted(self, request, view):
         return [_Counter("register", client_address(request), fail_open=self.fail_open)]
+
+
+class EmailVerificationResendThrottle(_CounterThrottle):
+    """Verification mails asked for again, per user (`email_verification_resend`), every request
+    counted. Fails closed like the reset mails: the account's address may be someone else's,
+    registered to flood that mailbox from here."""
+
+    def counted(self, request, view):
+        return [_Counter("email_verification_resend", f"user{request.user.pk}")]

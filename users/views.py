@@ -15,7 +15,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from cart.services import cart_merge_anonymous
 from novacart.error_codes import CoreErrorCode
-from novacart.exceptions import ValidationFailed, error_body
+from novacart.exceptions import NotAuthenticated, ValidationFailed, error_body
 from novacart.openapi import CSRF_DESCRIPTION, CSRF_FAILED_EXAMPLE, ErrorResponse401Serializer, ErrorResponseSerializer
 from novacart.parsers import JSONParser
 
@@ -27,6 +27,7 @@ from .serializers import (
     SHOWN_FIELDS,
     ChangePasswordSerializer,
     DetailSerializer,
+    GoogleSignInSerializer,
     LoginSerializer,
     LogoutSerializer,
     PasswordResetConfirmSerializer,
@@ -39,9 +40,12 @@ from .serializers import (
     TokenRefreshSerializer,
     TokenVerifySerializer,
     UserSerializer,
+    VerifyEmailResponseSerializer,
+    VerifyEmailSerializer,
 )
 from .throttles import (
     AuthRateThrottle,
+    EmailVerificationResendThrottle,
     PasswordChangeThrottle,
     PasswordResetConfirmThrottle,
     PasswordResetRequestThrottle,
@@ -68,8 +72,12 @@ PASSWORD_VALIDATOR_CODES = [
 ]
 
 
+def _cart_token(request) -> str | None:
+    return request.headers.get("X-Cart-Token") or None
+
+
 def _merge_cart(request, user) -> None:
-    token = request.headers.get("X-Cart-Token")
+    token = _cart_token(request)
     if token:
         cart_merge_anonymous(user=user, cart_token=token)
 
@@ -227,13 +235,126 @@ class LoginView(APIView):
             raise AuthenticationFailed(
                 "No active account found with the given credentials.", code=UserErrorCode.NO_ACTIVE_ACCOUNT
             )
-        services.user_record_sign_in(user=user)
-        _merge_cart(request, user)
-        tokens = services.tokens_for_user(user)
-        response = Response(tokens, status=status.HTTP_200_OK)
-        _set_auth_cookies(response, access=tokens["access"], refresh=tokens["refresh"])
-        get_token(request)  # the SPA reads csrftoken and sends it as X-CSRFToken on unsafe requests
-        return response
+        return _signed_in_response(request, services.user_sign_in(user=user, cart_token=_cart_token(request)))
+
+
+def _signed_in_response(request, tokens: dict) -> Response:
+    """The answer of a browser sign-in: the pair in the body and as HttpOnly cookies, and the CSRF cookie."""
+    response = Response(tokens, status=status.HTTP_200_OK)
+    _set_auth_cookies(response, access=tokens["access"], refresh=tokens["refresh"])
+    get_token(request)  # the SPA reads csrftoken and sends it as X-CSRFToken on unsafe requests
+    return response
+
+
+GOOGLE_CREDENTIAL_EXAMPLE = (
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6IjZmNzI1NDEwMWY1NmU0MWNmMzVjOTkyNmRlODRhMmQ1NTJiNGM2ZjEiLCJ0eXAiOiJKV1QifQ"
+    ".eyJpc3MiOiJodHRwczovL2FjY291bnRzLmdvb2dsZS5jb20iLCJhdWQiOiIxMjM0NTY3ODkwLWFiYy5hcHBzLmdvb2dsZXVzZXJj"
+    "b250ZW50LmNvbSIsInN1YiI6IjEwNzY5MTUwMzUwMDA2MTUwNzE1MTEzMDgyMzY3IiwiZW1haWwiOiJhZGFAZXhhbXBsZS5jb20i"
+    "LCJlbWFpbF92ZXJpZmllZCI6dHJ1ZX0.c2lnbmF0dXJl"
+)
+
+
+def _error_example(name: str, status_code: str, code: str, detail: str, *, error_type="client_error", attr=None):
+    return OpenApiExample(
+        name,
+        value=error_body(code, detail, error_type=error_type, attr=attr),
+        response_only=True,
+        status_codes=[status_code],
+    )
+
+
+@extend_validation_errors([UserErrorCode.INVALID_GOOGLE_TOKEN], field_name="credential", methods=["post"])
+class GoogleSignInView(APIView):
+    """Sign in with Google: `credential` is the ID token Google Sign-In (or One Tap) gave the front
+    end. Google's signature, our client id (`aud`), the issuer and the expiry are checked, and each
+    token signs in once. The first sign-in creates the account (e-mail verified, no password); an
+    account with the same e-mail signs in only when Google says the address is verified, and is then
+    linked to the Google account, so a later change of address at Google signs into the same
+    account. Answers like `POST /api/auth/login/`: the token pair and HttpOnly cookies; an anonymous
+    cart sent as `X-Cart-Token` is merged. The same sign-in limits apply."""
+
+    authentication_classes: list = []
+    permission_classes = SIGN_IN_PERMISSIONS
+    parser_classes = SIGN_IN_PARSERS
+    throttle_classes = [SignInThrottle]
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+    @extend_schema(
+        summary="Sign in with Google",
+        request=GoogleSignInSerializer,
+        parameters=[CART_TOKEN_PARAMETER],
+        examples=[
+            OpenApiExample("GoogleCredential", value={"credential": GOOGLE_CREDENTIAL_EXAMPLE}, request_only=True)
+        ],
+        responses={
+            200: TokenPairSerializer,
+            401: ErrorResponse401Serializer,
+            403: OpenApiResponse(
+                ErrorResponseSerializer,
+                description="`google_email_not_verified`: Google does not vouch for the address, and it is needed "
+                "(an account of ours has it, or one would be created with it); `cross_site_request`.",
+                examples=[
+                    _error_example(
+                        "GoogleEmailNotVerified",
+                        "403",
+                        UserErrorCode.GOOGLE_EMAIL_NOT_VERIFIED,
+                        "Google has not verified this e-mail address; sign in with your password, or verify it "
+                        "at Google first.",
+                    ),
+                    _error_example("CrossSiteRequest", "403", UserErrorCode.CROSS_SITE_REQUEST, NotCrossSite.message),
+                ],
+            ),
+            409: OpenApiResponse(
+                ErrorResponseSerializer,
+                description="`google_account_conflict`: the account with this address is linked to another "
+                "Google account.",
+                examples=[
+                    _error_example(
+                        "GoogleAccountConflict",
+                        "409",
+                        UserErrorCode.GOOGLE_ACCOUNT_CONFLICT,
+                        "This account is linked to another Google account.",
+                    )
+                ],
+            ),
+            503: OpenApiResponse(
+                ErrorResponseSerializer,
+                description="`google_not_configured` (no `GOOGLE_CLIENT_ID`), `google_unavailable` (Google's "
+                "certificates could not be fetched), or `cache_unavailable` (the sign-in limit cannot be checked).",
+                examples=[
+                    _error_example(
+                        "GoogleNotConfigured",
+                        "503",
+                        UserErrorCode.GOOGLE_NOT_CONFIGURED,
+                        "Google sign-in is not configured.",
+                        error_type="server_error",
+                    ),
+                    _error_example(
+                        "GoogleUnavailable",
+                        "503",
+                        UserErrorCode.GOOGLE_UNAVAILABLE,
+                        "Google sign-in is unavailable right now. Try again shortly.",
+                        error_type="server_error",
+                    ),
+                ],
+            ),
+        },
+    )
+    def post(self, request):
+        serializer = GoogleSignInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            tokens = services.user_sign_in_with_google(
+                credential=serializer.validated_data["credential"], cart_token=_cart_token(request)
+            )
+        except (ValidationFailed, NotAuthenticated) as exc:
+            # A refused token or an inactive account is a failed sign-in, as a wrong password is.
+            if exc.code in (UserErrorCode.INVALID_GOOGLE_TOKEN, UserErrorCode.NO_ACTIVE_ACCOUNT):
+                SignInThrottle.record_failure(request)
+            raise
+        return _signed_in_response(request, tokens)
 
 
 def _document_control_characters(methods: list[str]):
@@ -266,10 +387,8 @@ class RegisterView(APIView):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_register(**serializer.validated_data)
-        services.user_record_sign_in(user=user)
-        _merge_cart(request, user)
-        body = {"user": UserSerializer(user).data, **services.tokens_for_user(user)}
-        return Response(body, status=status.HTTP_201_CREATED)
+        tokens = services.user_sign_in(user=user, cart_token=_cart_token(request))
+        return Response({"user": UserSerializer(user).data, **tokens}, status=status.HTTP_201_CREATED)
 
 
 class LogoutView(APIView):
@@ -374,3 +493,54 @@ class TokenVerifyDocumentedView(TokenVerifyView):
     @extend_schema(summary="Check a token", responses={200: None, 401: ErrorResponse401Serializer})
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
+
+
+@extend_validation_errors(
+    [
+        UserErrorCode.INVALID_VERIFICATION_TOKEN,
+        UserErrorCode.VERIFICATION_TOKEN_EXPIRED,
+        UserErrorCode.EMAIL_ALREADY_VERIFIED,
+    ],
+    field_name="token",
+    methods=["post"],
+)
+class VerifyEmailView(APIView):
+    """Confirms the e-mail address with the `uid` and `token` of the link mailed at registration
+    (or by `verify-email/resend/`). A link works once, for EMAIL_VERIFICATION_TIMEOUT_HOURS; needs no
+    sign-in (the link may be opened on another device)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Verify the e-mail address",
+        request=VerifyEmailSerializer,
+        examples=[
+            OpenApiExample(
+                "VerificationLink",
+                value={"uid": "MTI", "token": "1uXk9Z:Rk7cQ2mA8yHf0P6tQy3sWb1uJxVdE4nL9oTgKpZr5Ic"},
+                request_only=True,
+            )
+        ],
+        responses={200: VerifyEmailResponseSerializer},
+    )
+    def post(self, request):
+        serializer = VerifyEmailSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_verify_email(**serializer.validated_data)
+        return Response({"detail": "E-mail address verified.", "email_verified": True})
+
+
+class VerifyEmailResendView(APIView):
+    """Mails a new verification link to the signed-in user's address; nothing is sent when it is
+    verified already (still 202). Limited per user (THROTTLE_EMAIL_VERIFICATION_RESEND_RATE)."""
+
+    throttle_classes = [EmailVerificationResendThrottle]
+
+    @extend_schema(summary="Send the verification e-mail again", request=None, responses={202: DetailSerializer})
+    def post(self, request):
+        services.user_resend_verification_email(user=request.user)
+        return Response(
+            {"detail": "If your address is not verified yet, a new link is on its way."},
+            status=status.HTTP_202_ACCEPTED,
+        )

@@ -8,9 +8,12 @@ dummy payment gateway. Anything set in the environment or in `.env` still wins.
 from datetime import timedelta
 
 import dj_database_url
+from botocore.config import Config as BotoConfig
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import BASE_DIR, env_bool, env_int, env_list, env_str
+from novacart.monitoring import sentry_init
+
+from .env import BASE_DIR, env_bool, env_float, env_int, env_list, env_str
 
 DEV = env_bool("NOVACART_DEV", False)
 DEBUG = env_bool("DEBUG", DEV)
@@ -148,6 +151,17 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3 * 24 * 3600)
 # The development front end under DEBUG only; with DEBUG off it must be set (novacart.checks).
 FRONTEND_URL = env_str("FRONTEND_URL", "http://localhost:5173" if DEBUG else "").rstrip("/")
+# How long the e-mail verification link (<FRONTEND_URL>/verify-email?uid=...&token=...) stays valid.
+EMAIL_VERIFICATION_TIMEOUT_HOURS = env_int("EMAIL_VERIFICATION_TIMEOUT_HOURS", 72)
+
+# Google sign-in (POST /api/auth/google/): the OAuth client id(s) ID tokens must be issued for
+# (comma-separated when the web and mobile apps have their own); without one the endpoint is a 503.
+GOOGLE_CLIENT_ID = env_str("GOOGLE_CLIENT_ID")
+# Google's signing certificates (the x509 PEM map); tests point it at a local server.
+GOOGLE_CERTS_URL = env_str("GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v1/certs")
+GOOGLE_CERTS_TIMEOUT_SECONDS = env_int("GOOGLE_CERTS_TIMEOUT_SECONDS", 5)
+# Seconds of clock difference allowed on the token's iat and exp (google-auth's clock_skew_in_seconds).
+GOOGLE_CLOCK_SKEW_SECONDS = env_int("GOOGLE_CLOCK_SKEW_SECONDS", 10)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("ACCESS_TOKEN_LIFETIME_MINUTES", 60)),
@@ -209,6 +223,10 @@ REST_FRAMEWORK = {
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "100/hour" if DEV else "5/hour"),
         "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "100/hour" if DEV else "5/hour"),
         "password_reset_confirm": env_str("THROTTLE_PASSWORD_RESET_CONFIRM_RATE", "10/hour"),
+        # Verification mails asked for again, per user (the address may be someone else's: fails closed).
+        "email_verification_resend": env_str(
+            "THROTTLE_EMAIL_VERIFICATION_RESEND_RATE", "100/hour" if DEV else "3/hour"
+        ),
         # Every other endpoint, per client address / per user (looser under `make run`).
         "anon": env_str("THROTTLE_ANON_RATE", "6000/min" if DEV else "600/min"),
         "user": env_str("THROTTLE_USER_RATE", "6000/min" if DEV else "1200/min"),
@@ -288,23 +306,61 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = BASE_DIR / env_str("MEDIA_ROOT", "media")
 
+# Product images: S3 (or an S3-compatible store) when AWS_STORAGE_BUCKET_NAME is set, else Cloudinary
+# when all three CLOUDINARY_* are set, else the local disk (MEDIA_ROOT). With both configured S3 wins:
+# the bucket name is the one deliberate switch, so Cloudinary variables left over from before cannot
+# keep new images on Cloudinary unnoticed (`check` warns, products.W001).
 CLOUDINARY_STORAGE = {
     "CLOUD_NAME": env_str("CLOUDINARY_CLOUD_NAME"),
     "API_KEY": env_str("CLOUDINARY_API_KEY"),
     "API_SECRET": env_str("CLOUDINARY_API_SECRET"),
 }
-USE_CLOUDINARY = all(CLOUDINARY_STORAGE.values())
+CLOUDINARY_CONFIGURED = all(CLOUDINARY_STORAGE.values())
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+USE_S3 = bool(AWS_STORAGE_BUCKET_NAME)
+USE_CLOUDINARY = CLOUDINARY_CONFIGURED and not USE_S3
+# django-storages' S3Storage options (storages.backends.s3). Credentials may be left empty where boto3
+# finds its own (an instance role, AWS_PROFILE); AWS_S3_ENDPOINT_URL points at MinIO, R2, Spaces...
+S3_STORAGE_OPTIONS = {
+    "bucket_name": AWS_STORAGE_BUCKET_NAME,
+    "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+    "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+    "region_name": env_str("AWS_S3_REGION_NAME") or None,
+    "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+    # "path" for stores without a DNS name per bucket; empty lets boto3 choose.
+    "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or None,
+    # A key prefix, for a bucket shared with other things.
+    "location": env_str("AWS_LOCATION").strip("/"),
+    # A CDN (CloudFront) or a public bucket's own domain: URLs become https://<domain>/<key>, unsigned.
+    "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN") or None,
+    # Signed, expiring URLs by default: they work with a private bucket, which is what a new bucket is
+    # (Block Public Access on). A public-read bucket policy or a CDN: AWS_QUERYSTRING_AUTH=0 gives
+    # stable URLs that browsers and CDNs can cache.
+    "querystring_auth": env_bool("AWS_QUERYSTRING_AUTH", True),
+    "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 3600),
+    # No ACL on uploads: new buckets enforce "bucket owner" object ownership and refuse ACLs; who may
+    # read is the bucket policy's business.
+    "default_acl": None,
+    # Every stored name is a new uuid, so an object never changes: let browsers keep it.
+    "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+    # A store that does not answer must not hold a staff upload for botocore's default minute.
+    "client_config": BotoConfig(
+        connect_timeout=env_int("AWS_S3_CONNECT_TIMEOUT_SECONDS", 5),
+        read_timeout=env_int("AWS_S3_READ_TIMEOUT_SECONDS", 30),
+        retries={"mode": "standard", "max_attempts": 3},
+    ),
+}
 if USE_CLOUDINARY:
     INSTALLED_APPS.insert(INSTALLED_APPS.index("django.contrib.staticfiles"), "cloudinary_storage")
     INSTALLED_APPS.append("cloudinary")
+if USE_S3:
+    _media_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": S3_STORAGE_OPTIONS}
+elif USE_CLOUDINARY:
+    _media_storage = {"BACKEND": "cloudinary_storage.storage.MediaCloudinaryStorage"}
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {
-        "BACKEND": (
-            "cloudinary_storage.storage.MediaCloudinaryStorage"
-            if USE_CLOUDINARY
-            else "django.core.files.storage.FileSystemStorage"
-        )
-    },
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -313,7 +369,7 @@ STORAGES = {
         )
     },
 }
-SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG and not USE_CLOUDINARY)
+SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG and not (USE_S3 or USE_CLOUDINARY))
 PRODUCT_IMAGE_MAX_BYTES = env_int("PRODUCT_IMAGE_MAX_BYTES", 5 * 1024 * 1024)
 # Pixels of all frames together: an animation is that many canvases to whoever shows it.
 PRODUCT_IMAGE_MAX_PIXELS = env_int("PRODUCT_IMAGE_MAX_PIXELS", 40_000_000)
@@ -366,6 +422,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-stale-carts": {
         "task": "cart.tasks.purge_stale_carts",
         "schedule": 6 * 3600.0,
+    },
+    "purge-used-google-credentials": {
+        "task": "users.tasks.purge_used_google_credentials",
+        "schedule": 3600.0,
     },
     "reconcile-payments": {
         "task": "payments.tasks.reconcile_payments",
@@ -470,3 +530,20 @@ LOGGING = {
         "stripe": {"level": "WARNING"},
     },
 }
+
+# --- Error monitoring (Sentry) ----------------------------------------------
+# Nothing is initialised without a DSN. Events carry no personal data (novacart/monitoring.py).
+SENTRY_DSN = env_str("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+# Render sets RENDER_GIT_COMMIT on each deploy: by default the release is the commit that runs.
+SENTRY_RELEASE = env_str("SENTRY_RELEASE") or env_str("RENDER_GIT_COMMIT")
+# Share of requests and tasks traced (0.0-1.0); unset, no traces are sent at all.
+SENTRY_TRACES_SAMPLE_RATE = env_float("SENTRY_TRACES_SAMPLE_RATE")
+if SENTRY_TRACES_SAMPLE_RATE is not None and not 0 <= SENTRY_TRACES_SAMPLE_RATE <= 1:
+    raise ImproperlyConfigured(f"SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1, got {SENTRY_TRACES_SAMPLE_RATE}.")
+sentry_init(
+    dsn=SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    release=SENTRY_RELEASE,
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+)

@@ -12,6 +12,8 @@ os.environ.setdefault("PAYMENT_GATEWAY", "")
 os.environ.setdefault("STRIPE_SECRET_KEY", "")
 os.environ.setdefault("REDIS_URL", "")
 os.environ.setdefault("CELERY_BROKER_URL", "")
+# Offline: never report to a Sentry a developer's shell points at (tests start their own fake).
+os.environ["SENTRY_DSN"] = ""
 # The suite's shop front is the development SPA on localhost (reset links, CORS, CSRF, redirects).
 os.environ.setdefault("FRONTEND_URL", "http://localhost:5173")
 os.environ.setdefault("CORS_ALLOWED_ORIGINS", "http://localhost:5173,http://127.0.0.1:5173")
@@ -43,6 +45,7 @@ REST_FRAMEWORK = {
         "password_reset": "1000/min",
         "password_reset_email": "1000/min",
         "password_reset_confirm": "1000/min",
+        "email_verification_resend": "1000/min",
         "anon": "100000/min",
         "user": "100000/min",
     },

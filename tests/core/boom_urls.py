@@ -17,6 +17,10 @@ class BoomView(APIView):
     def get(self, request):
         raise RuntimeError(SECRET_TEXT)
 
+    def post(self, request):
+        request.data  # parsed first, as a real view would, so the error report can show the body  # noqa: B018
+        raise RuntimeError(SECRET_TEXT)
+
 
 class UserByIdView(APIView):
     """An object lookup that can miss: an unknown id is a 404 in the error shape."""

@@ -57,6 +57,11 @@ def test_web_service_builds_migrates_and_serves_with_production_settings():
         "STRIPE_SECRET_KEY",
         "STRIPE_PUBLISHABLE_KEY",
         "STRIPE_WEBHOOK_SECRET",
+        "AWS_STORAGE_BUCKET_NAME",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_S3_REGION_NAME",
+        "AWS_S3_ENDPOINT_URL",
         "CLOUDINARY_CLOUD_NAME",
         "CLOUDINARY_API_KEY",
         "CLOUDINARY_API_SECRET",
@@ -68,6 +73,8 @@ def test_web_service_builds_migrates_and_serves_with_production_settings():
         "CORS_ALLOWED_ORIGINS",
         "CSRF_TRUSTED_ORIGINS",
         "FRONTEND_URL",
+        "SENTRY_DSN",
+        "SENTRY_TRACES_SAMPLE_RATE",
     ):
         assert env[key].get("sync") is False, key
         assert "value" not in env[key], key

@@ -28,6 +28,8 @@ PUBLIC = {
     ("post", "/api/token/verify/"),
     ("post", "/api/auth/password-reset/"),
     ("post", "/api/auth/password-reset/confirm/"),
+    ("post", "/api/auth/google/"),
+    ("post", "/api/auth/verify-email/"),
     ("get", "/api/health/"),
     ("get", "/api/products/"),
     ("get", "/api/products/{id}/"),

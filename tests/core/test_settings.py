@@ -10,7 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS_DIR = REPO / "novacart" / "settings"
-ENV_CALL = re.compile(r"""env_(?:str|bool|int|list)\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+ENV_CALL = re.compile(r"""env_(?:str|bool|int|float|list)\(\s*["']([A-Z][A-Z0-9_]*)["']""")
 LONG_KEY = "k" * 10 + "-a-long-random-looking-secret-key-0123456789-abcdefghij"
 
 
@@ -21,8 +21,11 @@ def _settings_variable_names() -> set[str]:
     return names
 
 
-def _django_setup(**variables: str) -> subprocess.CompletedProcess:
-    """`django.setup()` in a fresh interpreter with base settings.
+STARTED = "import django; django.setup(); from django.conf import settings; print('started', settings.ALLOWED_HOSTS)"
+
+
+def _django_setup(*, script: str = STARTED, **variables: str) -> subprocess.CompletedProcess:
+    """`django.setup()` (or `script`) in a fresh interpreter with base settings.
 
     Every variable the settings read is set explicitly (empty unless given), so a developer's
     `.env` (read with override=False) cannot change the outcome, and neither can the CI's
@@ -46,11 +49,7 @@ def _django_setup(**variables: str) -> subprocess.CompletedProcess:
     )
     env.update(variables)
     return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.conf import settings; print('started', settings.ALLOWED_HOSTS)",
-        ],
+        [sys.executable, "-c", script],
         env=env,
         cwd=REPO,
         capture_output=True,

@@ -31,6 +31,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from tests.conftest import auth_client
 from tests.factories import DEFAULT_PASSWORD
 from users.services import tokens_for_user
+from users.tokens import make_email_verification_token
 
 from .conftest import FRONTEND, World, png_bytes, signed_event
 
@@ -155,6 +156,10 @@ def _reset_body(w, role):
     }
 
 
+def _verify_email_body(w, role):
+    return {"uid": urlsafe_base64_encode(force_bytes(w.owner.pk)), "token": make_email_verification_token(w.owner)}
+
+
 MATRIX: dict[tuple[str, str], Cell] = {
     # Health and docs: public.
     ("/api/health/", "GET"): Cell(PUBLIC),
@@ -185,6 +190,11 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ),
     ("/api/auth/password-reset/", "POST"): Cell(r(202, 202, 202, 202), body=lambda w, role: {"email": w.owner.email}),
     ("/api/auth/password-reset/confirm/", "POST"): Cell(PUBLIC, body=_reset_body),
+    # Anyone may try; a credential is only good with Google's certificates, which the cells do not
+    # serve (tests/users/test_google_sign_in.py signs in for real), so the body is refused as empty.
+    ("/api/auth/google/", "POST"): Cell(r(400, 400, 400, 400), body=lambda w, role: {"credential": ""}),
+    ("/api/auth/verify-email/", "POST"): Cell(PUBLIC, body=_verify_email_body),
+    ("/api/auth/verify-email/resend/", "POST"): Cell(r(401, 202, 202, 202)),
     # Catalog: reads are public, writes are staff only.
     ("/api/categories/", "GET"): Cell(PUBLIC),
     ("/api/categories/", "POST"): Cell(r(401, 403, 403, 201), body=lambda w, role: {"name": "Matrix category"}),

@@ -351,6 +351,96 @@ print(json.dumps({"storage": type(storage).__name__, "url": storage.url("product
     assert media["url"].startswith("https://res.cloudinary.com/novacart-test/")
 
 
+S3_ENV = {
+    "AWS_STORAGE_BUCKET_NAME": "novacart-media",
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLENOVACART",
+    "AWS_SECRET_ACCESS_KEY": "s3-test-secret",
+    "AWS_S3_REGION_NAME": "eu-central-1",
+}
+MEDIA_PROBE = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.core.files.storage import storages
+storage = storages["default"]
+print(json.dumps({
+    "storage": type(storage).__module__ + "." + type(storage).__name__,
+    "url": storage.url("products/1/a.png"),
+    "cloudinary_installed": "cloudinary_storage" in settings.INSTALLED_APPS,
+    "serve_media": settings.SERVE_MEDIA,
+}))
+"""
+
+
+def _media(**overrides: str | None) -> dict:
+    result = _prod_process([sys.executable, "-c", MEDIA_PROBE], **overrides)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_product_images_are_stored_on_s3_when_a_bucket_is_set():
+    media = _media(**dict.fromkeys(CLOUDINARY_VARIABLES), **S3_ENV, AWS_S3_CUSTOM_DOMAIN="media.shop.example.com")
+
+    assert media["storage"] == "storages.backends.s3.S3Storage"
+    assert media["url"] == "https://media.shop.example.com/products/1/a.png"
+    assert media["cloudinary_installed"] is False and media["serve_media"] is False
+    # check --deploy with a complete S3 configuration (the check reads REDIS_URL, never connects).
+    result = _check_deploy(**dict.fromkeys(CLOUDINARY_VARIABLES), **S3_ENV, REDIS_URL="redis://127.0.0.1:6379/0")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_check_deploy_passes_with_s3_and_error_monitoring_configured():
+    """The complete production configuration with the optional services of issue 15 turned on."""
+    result = _check_deploy(
+        **dict.fromkeys(CLOUDINARY_VARIABLES),
+        **S3_ENV,
+        SENTRY_DSN="http://key@127.0.0.1:9/1",  # never contacted: nothing fails
+        SENTRY_TRACES_SAMPLE_RATE="0.1",
+        RENDER_GIT_COMMIT="0a1b2c3",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_an_s3_compatible_store_gets_signed_urls_on_its_own_endpoint():
+    media = _media(**dict.fromkeys(CLOUDINARY_VARIABLES), **S3_ENV, AWS_S3_ENDPOINT_URL="https://s3.store.example.net")
+
+    assert media["storage"] == "storages.backends.s3.S3Storage"
+    assert media["url"].startswith("https://s3.store.example.net/novacart-media/products/1/a.png?")
+    assert "X-Amz-Signature=" in media["url"]
+
+
+@pytest.mark.slow
+def test_with_both_s3_and_cloudinary_configured_s3_wins_and_the_check_says_so():
+    """The one rule: AWS_STORAGE_BUCKET_NAME decides. `check` warns (and so `check --deploy
+    --fail-level WARNING`, what CI runs, fails) so that nobody keeps both by accident."""
+    media = _media(**S3_ENV)  # PROD_ENV has the three CLOUDINARY_* already
+
+    assert media["storage"] == "storages.backends.s3.S3Storage"
+    assert media["cloudinary_installed"] is False
+    warned = _manage("check", **S3_ENV)
+    assert warned.returncode == 0, warned.stdout + warned.stderr
+    [line] = _reported(warned.stdout + warned.stderr, "products.W001")
+    assert "stored on S3 and the Cloudinary settings are ignored" in line
+    assert "S3 wins when AWS_STORAGE_BUCKET_NAME is set" in line
+    assert _check_deploy(**S3_ENV, REDIS_URL="redis://127.0.0.1:6379/0").returncode != 0
+    # Without the bucket, the same Cloudinary variables are what production uses.
+    assert _media()["storage"] == "cloudinary_storage.storage.MediaCloudinaryStorage"
+
+
+@pytest.mark.slow
+def test_half_an_s3_key_pair_is_refused():
+    result = _manage("check", **dict.fromkeys(CLOUDINARY_VARIABLES), **{**S3_ENV, "AWS_SECRET_ACCESS_KEY": ""})
+
+    assert result.returncode != 0
+    [line] = _reported(result.stdout + result.stderr, "products.E002")
+    assert "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is empty" in line
+
+
 @pytest.mark.parametrize(
     "command",
     [("check", "--deploy", "--fail-level", "WARNING"), ("check",), ("migrate", "--plan")],

@@ -29,7 +29,7 @@ from tests.conftest import auth_client
 
 pytestmark = [
     pytest.mark.fuzz,
-    pytest.mark.usefixtures("payments_on"),
+    pytest.mark.usefixtures("payments_on", "fake_google"),
     pytest.mark.skipif(
         django_settings.IS_POSTGRES,
         reason="schema fuzzing runs once, on SQLite (the API and schema do not depend on the database); "

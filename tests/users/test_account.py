@@ -30,10 +30,11 @@ def test_me_returns_the_profile(user_client, user):
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"id", "email", "first_name", "last_name", "phone", "is_staff", "date_joined"}
+    assert set(body) == {"id", "email", "first_name", "last_name", "phone", "is_staff", "email_verified", "date_joined"}
     assert body["id"] == user.pk
     assert body["email"] == user.email
     assert body["is_staff"] is False
+    assert body["email_verified"] is False
 
 
 def test_me_requires_authentication(api_client):
