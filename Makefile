@@ -7,7 +7,9 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 DEMO_CATALOG ?= fixtures/demo_catalog.json
 
-.PHONY: run test test-fast lint format install install-dev worker beat superuser bench bench-quick clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test test-fast test-browser lint format install install-dev worker beat superuser bench bench-quick clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +40,12 @@ test: install-dev
 # (subprocesses, the whole OpenAPI document). `make test` and CI still run the whole suite.
 test-fast: install-dev
 	$(PY) -m pytest -q -m "not fuzz and not slow" $(PYTEST_ARGS)
+
+# The browser suite (tests/browser/): Playwright drives Debian's chromium (installed here with apt-get
+# when missing, never downloaded) against a live test server; screenshots land in browser-screenshots/.
+test-browser: install-dev
+	.ci/install-chromium "$(CHROMIUM)"
+	NOVACART_BROWSER_TESTS=1 NOVACART_CHROMIUM="$(CHROMIUM)" $(PY) -m pytest -q tests/browser $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -2,15 +2,17 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path, reverse_lazy
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .docs import OfflineRedocView, redoc_bundle
 from .views import HealthView, api_not_found
 
 api_patterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="docs/redoc.html"), name="redoc"),
+    path("redoc/", OfflineRedocView.as_view(url_name="schema"), name="redoc"),
+    path("redoc/redoc.standalone.js", redoc_bundle, name="redoc-bundle"),
     path("", include("users.urls")),
     path("", include("products.urls")),
     path("cart/", include("cart.urls")),

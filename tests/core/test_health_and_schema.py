@@ -96,4 +96,18 @@ def test_docs_pages_load_nothing_from_another_origin(api_client, path):
     assert urls, html
     assert [url for url in urls if re.match(r"^(?:[a-z]+:)?//", url)] == []
     assert "googleapis" not in html and "jsdelivr" not in html and "validator.swagger.io" not in html
-    assert any("/static/drf_spectacular_sidecar/" in url for url in urls)
+    assert any("/static/drf_spectacular_sidecar/" in url or url == "/api/redoc/redoc.standalone.js" for url in urls)
+
+
+def test_the_redoc_bundle_asks_no_cdn_for_its_badge(api_client):
+    """The sidecar's ReDoc bundle always loads its sidebar badge from cdn.redoc.ly; ours serves the
+    same bundle with that image inline, so the page requests nothing from another origin (the
+    browser suite checks the page itself, tests/browser/test_api_docs.py)."""
+    response = api_client.get("/api/redoc/redoc.standalone.js")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert b"cdn.redoc.ly" not in body
+    assert b"API docs by Redocly" in body  # the same bundle, the badge's link kept
+    assert api_client.get("/api/redoc/redoc.standalone.js", HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
