@@ -13,6 +13,10 @@ With DEBUG off, NovaCart refuses to start when:
   names this machine (localhost, 127.0.0.0/8, [::1]): development values which in production would
   send customers' links nowhere and trust, with credentials, whatever runs on a visitor's own machine.
 
+- `novacart.E004`: PAYMENT_GATEWAY=razorpay without RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET or
+  RAZORPAY_WEBHOOK_SECRET: checkout could not start, verify could not check a signature, or every
+  webhook would be refused, one error per missing variable.
+
 The check is registered for every run, not only for `check --deploy`, so that every command that
 runs system checks stops: `migrate` (Render's pre-deploy command), `runserver`, `check`. Gunicorn
 and the Celery worker run no system checks: novacart.wsgi, novacart.asgi and the worker's start-up
@@ -127,11 +131,32 @@ def _local_origin_errors() -> list[Error]:
     return errors
 
 
+RAZORPAY_SECRETS = {
+    "RAZORPAY_KEY_ID": "Razorpay Checkout in the browser needs it",
+    "RAZORPAY_KEY_SECRET": "API calls and the checkout signature of POST /api/payments/verify/ need it",
+    "RAZORPAY_WEBHOOK_SECRET": "every Razorpay webhook would be refused without it",
+}
+
+
+def _payment_gateway_errors() -> list[Error]:
+    if settings.PAYMENT_GATEWAY != "razorpay":
+        return []
+    return [
+        Error(
+            f"PAYMENT_GATEWAY is razorpay but {name} is empty: {why}.",
+            hint=f"Set {name} (Razorpay dashboard, Account & Settings: API keys and webhooks).",
+            id="novacart.E004",
+        )
+        for name, why in RAZORPAY_SECRETS.items()
+        if not getattr(settings, name)
+    ]
+
+
 def production_configuration(app_configs=None, **kwargs) -> list[Error]:
     """The system check (registered by novacart.apps): nothing to say when DEBUG is on."""
     if settings.DEBUG:
         return []
-    return [*_email_errors(), *_frontend_url_errors(), *_local_origin_errors()]
+    return [*_email_errors(), *_frontend_url_errors(), *_local_origin_errors(), *_payment_gateway_errors()]
 
 
 def refuse_to_start() -> None:

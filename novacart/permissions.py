@@ -6,12 +6,14 @@ of API.md ("Staff roles") are groups bundling them, made by the migration
 a 403 `permission_denied` on the API and no button in the admin; superusers have everything (Django's
 `has_perm`). Being staff (`is_staff`) only opens the admin's door: it grants nothing by itself.
 
-Changing `ROLES` needs a new data migration that calls `sync_roles` again (a test compares the
-groups the migrations made with this table).
+The migration makes the groups; after every `migrate` (and every flush of a test database)
+`sync_roles_after_migrate` makes them match `ROLES` again, so changing the table needs no new
+migration. A test compares the groups in the database with this table.
 """
 
 from enum import StrEnum
 
+from django.apps import apps as django_apps
 from rest_framework.permissions import BasePermission
 
 
@@ -84,19 +86,24 @@ ROLES: dict[str, frozenset[str]] = {
 }
 
 
-def sync_roles(apps) -> None:
-    """Make each role's group hold exactly its permissions (for data migrations: `apps` is the
-    migration's app registry). Creates the permissions first, which Django otherwise only does
-    after the whole `migrate` run."""
-    # Imported here: only migrations call this, and the module is imported by every staff view.
+def sync_roles(apps, *, strict: bool = True) -> None:
+    """Make each role's group hold exactly its permissions. `apps` is an app registry: a data
+    migration's, or the project's own after `migrate` (`sync_roles_after_migrate`). Creates the
+    permissions first, which Django otherwise only does after the whole `migrate` run. With
+    `strict=False` a permission whose model is not migrated yet is left out instead of failing."""
+    # Imported here: only migrate runs this, and the module is imported by every staff view.
     from django.contrib.auth.management import create_permissions
 
     labels = {perm.split(".")[0] for perms in ROLES.values() for perm in perms}
     for label in labels:
         app_config = apps.get_app_config(label)
-        app_config.models_module = True  # the historical registry leaves it None; create_permissions skips those
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
+        models_module = getattr(app_config, "models_module", None)
+        # A migration's registry leaves it None, and create_permissions skips such apps.
+        app_config.models_module = models_module or True
+        try:
+            create_permissions(app_config, verbosity=0, apps=apps)
+        finally:
+            app_config.models_module = models_module
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, perms in ROLES.items():
@@ -104,8 +111,20 @@ def sync_roles(apps) -> None:
         wanted = []
         for perm in sorted(perms):
             app_label, codename = perm.split(".")
-            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if found is None and strict:
+                raise Permission.DoesNotExist(perm)
+            if found is not None:
+                wanted.append(found)
         group.permissions.set(wanted)
+
+
+def sync_roles_after_migrate(sender, apps=None, **kwargs) -> None:
+    """post_migrate: the role groups match `ROLES` after every `migrate`, and after a test database
+    is flushed (which empties what the data migration made). The four groups are the code's: give
+    someone other permissions through a group of your own, not by editing these."""
+    # `migrate` passes its registry; `flush` sends none: the project's own then.
+    sync_roles(apps or django_apps, strict=False)
 
 
 class StaffPermission(BasePermission):

@@ -5,32 +5,46 @@ provider's SDK. Adding a provider means one module that implements the protocol 
 GATEWAYS (and, if it sends webhooks, one in WEBHOOK_PARSERS).
 
 - "stripe" (payments.stripe_client): the real thing.
+- "razorpay" (payments.razorpay_client): the second real gateway (seed 004, Indian shops).
 - "dummy" (payments.dummy_gateway): development only, refused with DEBUG off at settings load.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from django.conf import settings
 
 from novacart.exceptions import ProviderError, ServiceError, ServiceUnavailable
 
-from . import stripe_client
+from . import razorpay_client, stripe_client
 from .dummy_gateway import DummyGateway
 from .error_codes import PaymentErrorCode
 from .provider_types import GatewayError, PaymentGateway, ProviderEvent
+from .razorpay_client import RazorpayGateway
 from .stripe_client import StripeGateway
 
 GATEWAYS: dict[str, type] = {
     "stripe": StripeGateway,
+    "razorpay": RazorpayGateway,
     "dummy": DummyGateway,
 }
 
 # The header that carries a provider's webhook signature -> (provider, the secret setting it needs,
-# the function that verifies the raw body and returns the event).
-WEBHOOK_PARSERS: dict[str, tuple[str, str, Callable[[bytes, str | None], ProviderEvent]]] = {
-    "Stripe-Signature": ("stripe", "STRIPE_WEBHOOK_SECRET", stripe_client.parse_webhook),
+# the function that verifies the raw body against the request's headers and returns the event).
+WEBHOOK_PARSERS: dict[str, tuple[str, str, Callable[[bytes, Mapping[str, str]], ProviderEvent]]] = {
+    "Stripe-Signature": (
+        "stripe",
+        "STRIPE_WEBHOOK_SECRET",
+        lambda body, headers: stripe_client.parse_webhook(body, headers.get("Stripe-Signature")),
+    ),
+    "X-Razorpay-Signature": (
+        "razorpay",
+        "RAZORPAY_WEBHOOK_SECRET",
+        lambda body, headers: razorpay_client.parse_webhook(
+            body, headers.get("X-Razorpay-Signature"), headers.get(razorpay_client.EVENT_ID_HEADER)
+        ),
+    ),
 }
 
 
@@ -46,7 +60,7 @@ def get_gateway() -> PaymentGateway:
     gateway_class = GATEWAYS.get(settings.PAYMENT_GATEWAY)
     if gateway_class is None:
         raise ServiceUnavailable(
-            "Payments are not configured on this server (set STRIPE_SECRET_KEY).",
+            "Payments are not configured on this server (set STRIPE_SECRET_KEY, or PAYMENT_GATEWAY=razorpay).",
             code=PaymentErrorCode.PAYMENT_NOT_CONFIGURED,
         )
     return gateway_class()

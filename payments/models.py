@@ -21,6 +21,7 @@ PAYMENT_OPEN_STATUSES = (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED)
 class Payment(models.Model):
     class Provider(models.TextChoices):
         STRIPE = "stripe", "Stripe"
+        RAZORPAY = "razorpay", "Razorpay"
         DUMMY = "dummy", "Development gateway"
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="payments")

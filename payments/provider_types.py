@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 # https://docs.stripe.com/currencies#zero-decimal (the same list holds for the other providers we use)
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -144,6 +144,28 @@ class ProviderCheckoutSession:
         return self.payment_status in ("paid", "no_payment_required")
 
 
+@dataclass(frozen=True)
+class ProviderCharge:
+    """One attempt to pay a provider order (a Razorpay payment, `pay_...`): the browser's checkout
+    names it, and the provider is asked about it before anything is applied.
+
+    `order_id` is the provider object we record as Payment.provider_payment_id (a Razorpay order).
+    """
+
+    id: str
+    order_id: str
+    # Razorpay's vocabulary: created, authorized, captured, refunded, failed.
+    status: str
+    amount_minor: int | None
+    currency: str
+    last_error: str = ""
+
+    @property
+    def is_captured(self) -> bool:
+        """The money is taken (a later refund does not undo that it was)."""
+        return self.status in ("captured", "refunded")
+
+
 class EventKind(StrEnum):
     """What a provider event means to us, whatever the provider calls it."""
 
@@ -201,3 +223,16 @@ class PaymentGateway(Protocol):
     ) -> ProviderCheckoutSession: ...
 
     def retrieve_checkout_session(self, session_id: str) -> ProviderCheckoutSession: ...
+
+
+@runtime_checkable
+class SignedCheckoutGateway(Protocol):
+    """A gateway whose browser checkout hands back a signed (order, charge) pair to verify (Razorpay)."""
+
+    name: str
+
+    def checkout_signature_is_valid(self, *, order_id: str, charge_id: str, signature: str) -> bool: ...
+
+    def retrieve_charge(self, charge_id: str) -> ProviderCharge: ...
+
+    def capture_charge(self, *, charge_id: str, amount: Decimal, currency: str) -> ProviderCharge: ...

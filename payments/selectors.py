@@ -58,7 +58,7 @@ def payment_inconsistencies(*, gateway: PaymentGateway | None = None, days: int 
     - `refunded_order_payment_not_refunded`: a succeeded payment on a REFUNDED order;
     - `pending_order_payment_succeeded`: a succeeded payment on an order still PENDING;
     - `amount_mismatch`: a taken payment whose amount or currency differs from the order's;
-    - with `gateway` (e.g. --stripe): for payments of the last `days` days, what the provider says
+    - with `gateway` (--stripe or --razorpay): for payments of the last `days` days, what the provider says
       about each intent (`provider_succeeded_not_recorded`, `provider_not_succeeded`,
       `provider_amount_mismatch`, `provider_unreachable`).
     """

@@ -66,3 +66,31 @@ class DummyConfirmSerializer(serializers.Serializer):
     order_status = serializers.CharField()
     event_id = serializers.CharField()
     outcome = serializers.CharField()
+
+
+class StripeInitiateSerializer(PaymentIntentSerializer):
+    gateway = serializers.ChoiceField(choices=["stripe"])
+
+
+class RazorpayInitiateSerializer(serializers.Serializer):
+    gateway = serializers.ChoiceField(choices=["razorpay"])
+    razorpay_order_id = serializers.CharField(help_text="Open Razorpay Checkout with it (`order_id`).")
+    amount = serializers.IntegerField(
+        help_text="The order total in the currency's minor unit (paise for INR), as Razorpay Checkout takes it."
+    )
+    currency = serializers.CharField(help_text="ISO 4217, lower case.")
+    key_id = serializers.CharField(help_text="The Razorpay key id Checkout is opened with (`key`).")
+
+
+class DummyInitiateSerializer(serializers.Serializer):
+    gateway = serializers.ChoiceField(
+        choices=["dummy"], help_text="The development gateway: confirm with POST /api/payments/dummy/confirm/."
+    )
+
+
+class RazorpayVerifySerializer(serializers.Serializer):
+    """What Razorpay Checkout's `handler` receives after a payment, passed on unchanged."""
+
+    razorpay_order_id = serializers.CharField(max_length=255)
+    razorpay_payment_id = serializers.CharField(max_length=255)
+    razorpay_signature = serializers.CharField(max_length=255)

@@ -32,7 +32,14 @@ from .error_codes import PaymentErrorCode
 from .gateways import get_gateway, provider_error
 from .lock_objects import lock_order_and_payment
 from .models import PAYMENT_CAPTURED_STATUSES, PAYMENT_OPEN_STATUSES, PAYMENT_TAKEN_STATUSES, Payment, PaymentStatus
-from .provider_types import GatewayError, PaymentGateway, ProviderCheckoutSession, ProviderIntent, to_minor_units
+from .provider_types import (
+    GatewayError,
+    PaymentGateway,
+    ProviderCheckoutSession,
+    ProviderIntent,
+    SignedCheckoutGateway,
+    to_minor_units,
+)
 from .tasks import payment_auto_refund
 
 logger = logging.getLogger(__name__)
@@ -116,6 +123,21 @@ class IntentAnswer:
             "publishable_key": self.publishable_key,
         }
 
+    def as_initiate_body(self) -> dict:
+        """What the configured gateway's browser side needs to start paying (POST payments/initiate/)."""
+        gateway = self.payment.provider
+        if gateway == Payment.Provider.STRIPE:
+            return {"gateway": gateway, **self.as_body()}
+        if gateway == Payment.Provider.RAZORPAY:
+            return {
+                "gateway": gateway,
+                "razorpay_order_id": self.payment.provider_payment_id,
+                "amount": self.payment.amount_minor,
+                "currency": self.order.currency,
+                "key_id": self.publishable_key,
+            }
+        return {"gateway": gateway}  # the development gateway: confirm with payments/dummy/confirm/
+
 
 def _record_intent(*, order: Order, gateway: PaymentGateway, intent) -> Payment:
     """Records (or finds) the Payment for a provider intent, in a short transaction."""
@@ -197,6 +219,108 @@ def payment_intent_create(*, user, order_id: int) -> IntentAnswer:
     return IntentAnswer(payment, order, gateway.publishable_key)
 
 
+def payment_initiate(*, user, order_id: int) -> IntentAnswer:
+    """Starts (or resumes) paying the user's PENDING card order with whichever gateway is configured:
+    the gateway's payment intent (a Razorpay order for Razorpay), through payment_intent_create, so
+    the same order gives the same provider object, also after a lost answer. Raises what
+    payment_intent_create raises."""
+    return payment_intent_create(user=user, order_id=order_id)
+
+
+# --- Signed browser checkouts (Razorpay) ------------------------------------------------------------
+
+
+def _signed_checkout_gateway() -> SignedCheckoutGateway:
+    gateway = get_gateway()
+    if not isinstance(gateway, SignedCheckoutGateway):
+        raise NotFound(
+            "This server's payment gateway does not verify signed checkouts.",
+            code=PaymentErrorCode.NOT_FOUND,
+            attr="razorpay_order_id",
+        )
+    return gateway
+
+
+def _flag_for_review(*, payment_id: int, reason: str) -> None:
+    with transaction.atomic():
+        _order, payment = lock_order_and_payment(payment_id=payment_id)
+        if payment.status in PAYMENT_TAKEN_STATUSES:
+            return
+        payment.needs_review = True
+        payment.last_error = reason[:2000]
+        payment.save(update_fields=["needs_review", "last_error", "updated_at"])
+    logger.error("payment %s: %s", payment_id, reason)
+
+
+def payment_checkout_signed_verify(*, user, provider_order_id: str, charge_id: str, signature: str) -> Order:
+    """The browser's word that it paid (Razorpay Checkout's `razorpay_order_id`, `razorpay_payment_id`,
+    `razorpay_signature`), checked and then confirmed with the provider before anything is applied.
+
+    1. the signature must be HMAC-SHA256(key secret, `order_id|payment_id`) (constant-time compare);
+    2. the provider order must be one we recorded for an order of this user;
+    3. the payment is fetched from the provider and must belong to that provider order;
+    4. an `authorized` payment is captured by us for exactly the order's amount while the order is
+       PENDING (orders are auto-captured, so this covers Razorpay's capture lag); one whose amount or
+       currency differs is not captured, and is flagged `needs_review`;
+    5. a captured payment goes through payment_apply_success (what the `payment.captured` webhook
+       does, so the two are idempotent with each other): amount and currency must match the order
+       (else `needs_review`, the order stays unpaid); a failed one through payment_apply_failure.
+
+    Returns the order as it is afterwards. Raises ValidationFailed(`invalid_signature`), NotFound
+    (not this user's, or the gateway is not Razorpay), Conflict(`payment_mismatch`), ProviderError /
+    ServiceUnavailable (`payment_provider_error`: nothing changed, retry).
+    """
+    gateway = _signed_checkout_gateway()
+    if not gateway.checkout_signature_is_valid(order_id=provider_order_id, charge_id=charge_id, signature=signature):
+        raise ValidationFailed(
+            "The checkout signature does not match the order and payment.",
+            code=PaymentErrorCode.INVALID_SIGNATURE,
+            attr="razorpay_signature",
+        )
+    payment = Payment.objects.filter(
+        provider=gateway.name, provider_payment_id=provider_order_id, order__user=user
+    ).first()
+    if payment is None:
+        raise NotFound("Payment not found.", code=PaymentErrorCode.NOT_FOUND, attr="razorpay_order_id")
+    order = Order.objects.get(pk=payment.order_id)
+    try:
+        charge = gateway.retrieve_charge(charge_id)
+    except GatewayError as exc:
+        if exc.not_found:
+            raise NotFound("Payment not found.", code=PaymentErrorCode.NOT_FOUND, attr="razorpay_payment_id") from exc
+        raise provider_error(exc) from exc
+    if charge.order_id != provider_order_id:
+        raise Conflict(
+            "The provider's payment belongs to another order.",
+            code=PaymentErrorCode.PAYMENT_MISMATCH,
+            attr="razorpay_payment_id",
+        )
+    source = f"{gateway.name} payment {charge.id} (order {provider_order_id})"
+    matches = (charge.amount_minor, charge.currency) == (order_amount_minor(order), order.currency.lower())
+    if charge.status == "authorized":
+        if not matches:
+            _flag_for_review(
+                payment_id=payment.pk,
+                reason=f"amount_mismatch: {source} authorised {charge.amount_minor} {charge.currency.upper()}, "
+                f"order {order.number} is {order_amount_minor(order)} {order.currency.upper()}; not captured",
+            )
+        elif order.status == OrderStatus.PENDING:
+            try:
+                charge = gateway.capture_charge(charge_id=charge.id, amount=order.total, currency=order.currency)
+            except GatewayError as exc:
+                raise provider_error(exc) from exc
+    if charge.is_captured:
+        with transaction.atomic():
+            payment_apply_success(
+                payment_id=payment.pk, amount_minor=charge.amount_minor, currency=charge.currency, source=source
+            )
+    elif charge.status == "failed":
+        with transaction.atomic():
+            payment_apply_failure(payment_id=payment.pk, reason=charge.last_error or "payment failed")
+    order.refresh_from_db()
+    return order
+
+
 # --- Checkout sessions ------------------------------------------------------------
 
 
@@ -241,6 +365,12 @@ def payment_checkout_session_create(*, user, order_id: int, success_url: str, ca
     validate_redirect_url(success_url, attr="success_url")
     validate_redirect_url(cancel_url, attr="cancel_url")
     gateway = get_gateway()
+    if isinstance(gateway, SignedCheckoutGateway):
+        # Razorpay's checkout opens in the page from the order that payments/initiate/ creates.
+        raise NotFound(
+            "This server's payment gateway has no hosted checkout sessions; use POST /api/payments/initiate/.",
+            code=PaymentErrorCode.NOT_FOUND,
+        )
     order = payment_order_for_owner(user=user, order_id=order_id)
     payment_ensure_payable(order)
     order_amount_minor(order)

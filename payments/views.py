@@ -1,7 +1,13 @@
 """Payment endpoints: thin views over payments.services, payments.refunds and payments.webhooks."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,15 +20,21 @@ from novacart.openapi import (
 )
 from novacart.permissions import Perm, StaffPermission
 from orders.idempotency import idempotent_response, run_idempotent, validate_idempotency_key
+from orders.selectors import order_get_for_user
+from orders.serializers import OrderDetailSerializer
 
 from . import refunds, services, webhooks
 from .serializers import (
     CheckoutSessionCreateSerializer,
     CheckoutSessionSerializer,
     DummyConfirmSerializer,
+    DummyInitiateSerializer,
     OrderIdSerializer,
     PaymentIntentSerializer,
+    RazorpayInitiateSerializer,
+    RazorpayVerifySerializer,
     RefundSerializer,
+    StripeInitiateSerializer,
     VerifyQuerySerializer,
     VerifySerializer,
     WebhookAckSerializer,
@@ -41,9 +53,12 @@ NOT_PAYABLE = _error(
     "`payment_not_allowed` (cash on delivery), `invalid_transition` (the order is not PENDING), "
     "`already_paid`, `idempotency_request_in_progress`."
 )
-PROVIDER_FAILED = _error("`payment_provider_error`: Stripe failed or timed out; nothing was recorded, retry.")
+PROVIDER_FAILED = _error(
+    "`payment_provider_error`: the payment provider failed or timed out; nothing was recorded, retry."
+)
 NOT_CONFIGURED = _error(
-    "`payment_not_configured`: no payment gateway on this server; `payment_provider_error`: Stripe rate-limited us."
+    "`payment_not_configured`: no payment gateway on this server; `payment_provider_error`: the provider "
+    "rate-limited us."
 )
 
 
@@ -81,6 +96,84 @@ class PaymentIntentView(APIView):
         )
 
 
+INITIATE_RESPONSE = PolymorphicProxySerializer(
+    component_name="PaymentInitiate",
+    serializers={
+        "stripe": StripeInitiateSerializer,
+        "razorpay": RazorpayInitiateSerializer,
+        "dummy": DummyInitiateSerializer,
+    },
+    resource_type_field_name="gateway",
+)
+
+
+class PaymentInitiateView(APIView):
+    """Starts paying the caller's pending card order with whichever gateway the server runs."""
+
+    @extend_schema(
+        operation_id="payments_initiate",
+        summary="Start paying an order with the configured gateway",
+        description="One call for every gateway: Stripe answers with the payment-intent fields, Razorpay with "
+        "the Razorpay order to open Razorpay Checkout with (amount in paise), the development gateway with "
+        "nothing to do but confirm. Calling again for the same order returns the same provider object, also "
+        "after a lost answer; the `Idempotency-Key` header replays the first response.",
+        request=OrderIdSerializer,
+        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
+        responses={
+            200: INITIATE_RESPONSE,
+            400: BAD_REQUEST,
+            404: ORDER_NOT_FOUND,
+            409: NOT_PAYABLE,
+            422: _error("`idempotency_key_reused`: this Idempotency-Key was used with a different body."),
+            502: PROVIDER_FAILED,
+            503: NOT_CONFIGURED,
+        },
+        examples=[
+            OpenApiExample("Request", value={"order_id": 42}, request_only=True),
+            OpenApiExample(
+                "Razorpay",
+                value={
+                    "gateway": "razorpay",
+                    "razorpay_order_id": "order_Q1w2E3r4T5y6U7",
+                    "amount": 249900,
+                    "currency": "inr",
+                    "key_id": "rzp_live_AbCdEf123456",
+                },
+                response_only=True,
+            ),
+            OpenApiExample(
+                "Stripe",
+                value={
+                    "gateway": "stripe",
+                    "client_secret": "pi_3PqR5s_secret_Xy9",
+                    "payment_intent_id": "pi_3PqR5s",
+                    "amount": "19.99",
+                    "currency": "usd",
+                    "publishable_key": "pk_live_51Hx",
+                },
+                response_only=True,
+            ),
+            OpenApiExample("Development gateway", value={"gateway": "dummy"}, response_only=True),
+        ],
+    )
+    def post(self, request):
+        key = validate_idempotency_key(request.headers.get("Idempotency-Key"))
+        serializer = OrderIdSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order_id = serializer.validated_data["order_id"]
+        # The owner's order; a guest's order token (guest checkout) will resolve its order here too.
+        user = request.user
+
+        def initiate() -> tuple[int, dict]:
+            return 200, services.payment_initiate(user=user, order_id=order_id).as_initiate_body()
+
+        return idempotent_response(
+            run_idempotent(
+                user=user, scope="payments.initiate", key=key, payload=serializer.validated_data, call=initiate
+            )
+        )
+
+
 class CheckoutSessionView(APIView):
     """Creates a Stripe Checkout session for the caller's pending card order."""
 
@@ -105,12 +198,54 @@ class CheckoutSessionView(APIView):
 
 
 class VerifyView(APIView):
-    """Fallback when the webhook is late: asks Stripe about the session and applies the same
-    transition the `checkout.session.completed` webhook would."""
+    """GET: the Stripe Checkout fallback when the webhook is late (asks Stripe about the session and
+    applies what `checkout.session.completed` would). POST: Razorpay Checkout's signed answer."""
+
+    @extend_schema(
+        operation_id="payments_verify_signed_checkout",
+        summary="Confirm a Razorpay Checkout payment",
+        description="Razorpay (seed 004): pass on what Razorpay Checkout's handler received. The signature "
+        "must be HMAC-SHA256(key secret, `razorpay_order_id|razorpay_payment_id`); the payment is then "
+        "fetched from Razorpay and the order is paid only when it is captured for exactly the order's "
+        "amount and currency (an authorised payment is captured for that amount). A mismatch leaves the "
+        "order unpaid and the payment flagged for review. Idempotent with the webhook: repeating it, or the "
+        "webhook arriving first, changes nothing more. Answers with the order.",
+        request=RazorpayVerifySerializer,
+        responses={
+            200: OrderDetailSerializer,
+            400: _error("`invalid_signature`: the signature does not match; or a field is missing (attr names it)."),
+            404: _error("`not_found`: no such Razorpay order or payment of yours, or the gateway is not Razorpay."),
+            409: _error("`payment_mismatch`: the payment belongs to another Razorpay order."),
+            502: PROVIDER_FAILED,
+            503: NOT_CONFIGURED,
+        },
+        examples=[
+            OpenApiExample(
+                "Razorpay Checkout's answer",
+                value={
+                    "razorpay_order_id": "order_Q1w2E3r4T5y6U7",
+                    "razorpay_payment_id": "pay_Q1w9ZxCvBn8M7L",
+                    "razorpay_signature": "3f1c9a7e0d5b2f84c6e1a9d07b3c5e2f8a4d6b0c9e7f1a3d5b8c2e4f6a0d9b7c",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        serializer = RazorpayVerifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = services.payment_checkout_signed_verify(
+            user=request.user,
+            provider_order_id=data["razorpay_order_id"],
+            charge_id=data["razorpay_payment_id"],
+            signature=data["razorpay_signature"],
+        )
+        return Response(OrderDetailSerializer(order_get_for_user(user=request.user, order_id=order.pk)).data)
 
     @extend_schema(
         operation_id="payments_verify",
-        summary="Check a Checkout session (when the webhook is late)",
+        summary="Check a Stripe Checkout session (when the webhook is late)",
         parameters=[VerifyQuerySerializer],
         responses={
             200: VerifySerializer,
@@ -154,8 +289,8 @@ class RefundView(APIView):
 
 
 class WebhookView(APIView):
-    """Stripe's webhook: verified by the Stripe-Signature header, each event processed once.
-    No authentication, no CSRF, no throttling."""
+    """Provider webhooks (Stripe's and Razorpay's, told apart by their signature header), each event
+    processed once. No authentication, no CSRF, no throttling."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -166,14 +301,60 @@ class WebhookView(APIView):
         summary="Stripe webhook",
         request=OpenApiTypes.OBJECT,
         parameters=[
-            OpenApiParameter("Stripe-Signature", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("Stripe-Signature", str, OpenApiParameter.HEADER, description="Stripe's events carry it."),
+            OpenApiParameter(
+                "X-Razorpay-Signature",
+                str,
+                OpenApiParameter.HEADER,
+                description="Razorpay's events: HMAC-SHA256(RAZORPAY_WEBHOOK_SECRET, raw body), hex.",
+            ),
+            OpenApiParameter(
+                "X-Razorpay-Event-Id",
+                str,
+                OpenApiParameter.HEADER,
+                description="Razorpay's event id, with X-Razorpay-Signature: each id is processed once.",
+            ),
         ],
         responses={
             200: WebhookAckSerializer,
-            400: _error("`invalid_signature` (missing, wrong or stale Stripe-Signature) or `invalid_payload`."),
-            500: _error("`webhook_processing_failed`: nothing was kept; Stripe retries the event."),
-            503: _error("`payment_not_configured`: no gateway or STRIPE_WEBHOOK_SECRET."),
+            400: _error("`invalid_signature` (missing, wrong or stale signature) or `invalid_payload`."),
+            500: _error("`webhook_processing_failed`: nothing was kept; the provider retries the event."),
+            503: _error("`payment_not_configured`: no gateway, or no webhook secret for that provider."),
         },
+        examples=[
+            OpenApiExample(
+                "Razorpay payment.captured",
+                request_only=True,
+                value={
+                    "entity": "event",
+                    "account_id": "acc_BFQ7uQEaa7j2z7",
+                    "event": "payment.captured",
+                    "contains": ["payment"],
+                    "payload": {
+                        "payment": {
+                            "entity": {
+                                "id": "pay_Q1w9ZxCvBn8M7L",
+                                "entity": "payment",
+                                "amount": 249900,
+                                "currency": "INR",
+                                "status": "captured",
+                                "order_id": "order_Q1w2E3r4T5y6U7",
+                                "captured": True,
+                                "method": "upi",
+                                "amount_refunded": 0,
+                                "notes": {"order_id": "42", "order_number": "NC-2026-000042"},
+                            }
+                        }
+                    },
+                    "created_at": 1764650000,
+                },
+            ),
+            OpenApiExample(
+                "Answer",
+                response_only=True,
+                value={"received": True, "duplicate": False, "outcome": "order_paid"},
+            ),
+        ],
         auth=[],
     )
     def post(self, request):

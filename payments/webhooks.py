@@ -130,7 +130,7 @@ def webhook_receive(*, payload: bytes, headers) -> WebhookResult:
             code=PaymentErrorCode.PAYMENT_NOT_CONFIGURED,
         )
     try:
-        event = parse(payload, headers.get(header))
+        event = parse(payload, headers)
     except WebhookSignatureError as exc:
         logger.warning("webhook signature rejected: %s", exc)
         raise ValidationFailed(

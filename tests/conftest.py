@@ -3,6 +3,8 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests.factories import StaffFactory, UserFactory
+from tests.payments import fake_razorpay
+from tests.payments.fake_razorpay import FakeRazorpay
 from tests.payments.fake_stripe import SECRET_KEY, FakeStripe
 from tests.payments.helpers import WEBHOOK_SECRET
 from tests.users.fake_google import CLIENT_ID as GOOGLE_CLIENT_ID
@@ -88,6 +90,29 @@ def stripe_gateway(settings, fake_stripe):
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     settings.STRIPE_TIMEOUT_SECONDS = 2
     return fake_stripe
+
+
+# --- Razorpay: the official SDK against a local fake (tests.payments.fake_razorpay) ---
+
+
+@pytest.fixture
+def fake_razorpay_server():
+    server = FakeRazorpay().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def razorpay_gateway(settings, fake_razorpay_server):
+    """The real Razorpay gateway and SDK, pointed at the fake server, for orders in rupees."""
+    settings.PAYMENT_GATEWAY = "razorpay"
+    settings.RAZORPAY_KEY_ID = fake_razorpay.KEY_ID
+    settings.RAZORPAY_KEY_SECRET = fake_razorpay.KEY_SECRET
+    settings.RAZORPAY_WEBHOOK_SECRET = fake_razorpay.WEBHOOK_SECRET
+    settings.RAZORPAY_API_BASE = fake_razorpay_server.url
+    settings.RAZORPAY_TIMEOUT_SECONDS = 1
+    settings.STORE_CURRENCY = "inr"
+    return fake_razorpay_server
 
 
 # --- Google sign-in: google-auth against a local certificate server (users, security tests) ---

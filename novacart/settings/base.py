@@ -458,12 +458,22 @@ STRIPE_API_VERSION = env_str("STRIPE_API_VERSION", "2025-09-30.clover")
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 10)
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+# Razorpay (seed 004): PAYMENT_GATEWAY=razorpay. The key id goes to Razorpay Checkout in the browser;
+# the key secret signs the checkout's answer and authenticates our API calls; the webhook secret is
+# the one set on the webhook in Razorpay's dashboard. RAZORPAY_API_BASE points the SDK elsewhere.
+RAZORPAY_KEY_ID = env_str("RAZORPAY_KEY_ID")
+RAZORPAY_KEY_SECRET = env_str("RAZORPAY_KEY_SECRET")
+RAZORPAY_WEBHOOK_SECRET = env_str("RAZORPAY_WEBHOOK_SECRET")
+RAZORPAY_API_BASE = env_str("RAZORPAY_API_BASE") or "https://api.razorpay.com"
+RAZORPAY_TIMEOUT_SECONDS = env_int("RAZORPAY_TIMEOUT_SECONDS", 10)
 # "stripe" when a secret key is configured; the development gateway under `make run`.
 PAYMENT_GATEWAY = env_str(
     "PAYMENT_GATEWAY", "stripe" if STRIPE_SECRET_KEY else ("dummy" if DEV and DEBUG else "")
 ).lower()
-if PAYMENT_GATEWAY not in ("", "stripe", "dummy"):
-    raise ImproperlyConfigured(f"PAYMENT_GATEWAY must be 'stripe', 'dummy' or empty, got {PAYMENT_GATEWAY!r}.")
+if PAYMENT_GATEWAY not in ("", "stripe", "razorpay", "dummy"):
+    raise ImproperlyConfigured(
+        f"PAYMENT_GATEWAY must be 'stripe', 'razorpay', 'dummy' or empty, got {PAYMENT_GATEWAY!r}."
+    )
 if PAYMENT_GATEWAY == "dummy" and not DEBUG:
     raise ImproperlyConfigured(
         "PAYMENT_GATEWAY=dummy confirms payments without taking money and is refused when DEBUG is off."

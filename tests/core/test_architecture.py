@@ -150,3 +150,23 @@ def test_rows_are_locked_only_in_lock_objects_modules():
         if "select_for_update(" in line
     ]
     assert elsewhere == []
+
+
+# Each provider's SDK is imported by its one module, which turns its data into our types.
+PROVIDER_SDKS = {"stripe": "payments.stripe_client", "razorpay": "payments.razorpay_client"}
+
+
+@pytest.mark.parametrize("sdk", sorted(PROVIDER_SDKS))
+def test_only_the_providers_module_imports_its_sdk(sdk):
+    importers = set()
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            if any(name == sdk or name.startswith(f"{sdk}.") for name in names):
+                importers.add(module)
+    assert importers == {PROVIDER_SDKS[sdk]}

@@ -172,3 +172,31 @@ def test_the_test_settings_start_their_localhost_origins_are_silenced_on_purpose
     """novacart.settings.test runs DEBUG off with locmem mail and the development SPA's origins."""
     assert {error.id for error in production_configuration()} == {"novacart.E003"}
     refuse_to_start()
+
+
+def test_razorpay_without_its_secrets_is_refused_naming_each_variable(production):
+    production.PAYMENT_GATEWAY = "razorpay"
+    production.RAZORPAY_KEY_ID = "rzp_live_abc"
+    production.RAZORPAY_KEY_SECRET = ""
+    production.RAZORPAY_WEBHOOK_SECRET = ""
+
+    found = _found(id_prefix="novacart.E004")
+
+    assert [message.split(" but ")[1].split(" ")[0] for _, message, _ in found] == [
+        "RAZORPAY_KEY_SECRET",
+        "RAZORPAY_WEBHOOK_SECRET",
+    ]
+    with pytest.raises(ImproperlyConfigured, match="RAZORPAY_KEY_SECRET"):
+        refuse_to_start()
+
+
+def test_razorpay_with_its_secrets_passes_and_other_gateways_need_none(production):
+    production.PAYMENT_GATEWAY = "stripe"
+    production.RAZORPAY_KEY_ID = production.RAZORPAY_KEY_SECRET = production.RAZORPAY_WEBHOOK_SECRET = ""
+    assert production_configuration() == []
+
+    production.PAYMENT_GATEWAY = "razorpay"
+    production.RAZORPAY_KEY_ID = "rzp_live_abc"
+    production.RAZORPAY_KEY_SECRET = "secret"
+    production.RAZORPAY_WEBHOOK_SECRET = "whsecret"
+    assert production_configuration() == []

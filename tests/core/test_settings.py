@@ -144,3 +144,16 @@ def test_every_env_example_entry_has_a_comment():
     for index, line in enumerate(lines):
         if re.match(r"^#?\s*[A-Z][A-Z0-9_]*=", line):
             assert index > 0 and lines[index - 1].startswith("#"), f"no comment above: {line}"
+
+
+def test_razorpay_is_a_payment_gateway_the_settings_accept():
+    result = _django_setup(
+        PAYMENT_GATEWAY="razorpay",
+        RAZORPAY_KEY_ID="rzp_live_abc",
+        RAZORPAY_KEY_SECRET="secret",
+        RAZORPAY_WEBHOOK_SECRET="whsecret",
+        RAZORPAY_API_BASE="http://127.0.0.1:9/",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout

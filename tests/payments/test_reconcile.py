@@ -8,6 +8,7 @@ from payments.models import PaymentStatus
 from payments.tasks import reconcile_payments
 from tests.factories import PaymentFactory
 from tests.payments.helpers import INTENT_URL, make_order
+from tests.payments.razorpay_helpers import initiate, rupee_order, verify
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +121,42 @@ def test_with_stripe_an_unreachable_provider_is_reported(stripe_gateway, user, u
 def test_stripe_option_needs_the_stripe_gateway(db):
     with pytest.raises(CommandError, match="needs the Stripe gateway"):
         call_command("reconcile_payments", "--stripe", stdout=StringIO())
+
+
+def test_with_razorpay_a_payment_razorpay_took_but_we_did_not_record_is_reported(razorpay_gateway, user, user_client):
+    order = rupee_order(user)
+    rzp_order = initiate(user_client, order).json()["razorpay_order_id"]
+    razorpay_gateway.checkout(rzp_order)  # paid at Razorpay; neither verify nor the webhook came
+
+    output, error = _run("--razorpay")
+
+    assert error is not None and error.returncode == 1
+    assert f"INCONSISTENT provider_succeeded_not_recorded: order {order.number}" in output
+    assert f"{rzp_order} succeeded at the provider" in output
+    assert len(razorpay_gateway.requests_to("GET", f"/v1/orders/{rzp_order}")) == 1
+
+
+def test_with_razorpay_a_paid_and_recorded_order_is_all_clear(razorpay_gateway, user, user_client):
+    order = rupee_order(user)
+    answer = razorpay_gateway.checkout(initiate(user_client, order).json()["razorpay_order_id"])
+    assert verify(user_client, answer).json()["status"] == OrderStatus.PAID
+
+    output, error = _run("--razorpay")
+
+    assert error is None
+    assert "Razorpay agree" in output
+
+
+def test_with_razorpay_an_unreachable_provider_is_reported(razorpay_gateway, user, user_client):
+    initiate(user_client, rupee_order(user))
+    razorpay_gateway.fail_next(1, status=500)
+
+    output, error = _run("--razorpay")
+
+    assert error is not None
+    assert "provider_unreachable" in output
+
+
+def test_razorpay_option_needs_the_razorpay_gateway(stripe_gateway):
+    with pytest.raises(CommandError, match="needs the Razorpay gateway"):
+        call_command("reconcile_payments", "--razorpay", stdout=StringIO())

@@ -255,6 +255,8 @@ PUBLIC_OR_CUSTOMER: set[tuple[str, str]] = {
     ("/api/payments/payment-intent/", "POST"),
     ("/api/payments/checkout-session/", "POST"),
     ("/api/payments/verify/", "GET"),
+    ("/api/payments/verify/", "POST"),
+    ("/api/payments/initiate/", "POST"),
     ("/api/payments/dummy/confirm/", "POST"),
     ("/api/payments/webhook/", "POST"),
 }

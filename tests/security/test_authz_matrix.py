@@ -252,6 +252,18 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("/api/payments/verify/", "GET"): Cell(
         r(401, 200, 404, 404), query=lambda w: {"session_id": w.checkout_payment.provider_checkout_session_id}
     ),
+    ("/api/payments/initiate/", "POST"): Cell(r(401, 200, 404, 404), body=lambda w, role: {"order_id": w.order.pk}),
+    # Razorpay Checkout's signed answer. This matrix runs the development gateway, which has no signed
+    # checkout: a 404 for every signed-in caller. With Razorpay on, the owner's is a 200 and another
+    # customer's a 404 (tests/payments/test_razorpay.py, test_verify_of_another_users_payment_is_404).
+    ("/api/payments/verify/", "POST"): Cell(
+        r(401, 404, 404, 404),
+        body=lambda w, role: {
+            "razorpay_order_id": "order_Q1w2E3r4T5y6U7",
+            "razorpay_payment_id": "pay_Q1w9ZxCvBn8M7L",
+            "razorpay_signature": "0" * 64,
+        },
+    ),
     ("/api/payments/dummy/confirm/", "POST"): Cell(
         r(401, 200, 404, 404), body=lambda w, role: {"order_id": w.order.pk}
     ),

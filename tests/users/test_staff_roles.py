@@ -72,3 +72,15 @@ def test_anonymous_holds_nothing():
 
 def test_the_default_staff_factory_holds_every_role():
     assert set(StaffFactory().groups.values_list("name", flat=True)) == set(ROLES)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_groups_come_back_after_a_flush():
+    """A flush (every transactional test ends with one) empties what the data migration made; the
+    post_migrate handler makes the groups again, so a staff account's roles never silently vanish."""
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+
+    assert set(Group.objects.values_list("name", flat=True)) == set(ROLES)
+    assert user_has(staff_in(FINANCE), Perm.REFUND_PAYMENT)

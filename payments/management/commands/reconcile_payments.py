@@ -1,7 +1,9 @@
-"""`manage.py reconcile_payments [--stripe] [--days N]`
+"""`manage.py reconcile_payments [--stripe | --razorpay] [--days N]`
 
 Prints one line per order whose status disagrees with its payments and exits with status 1 when
-there is any; prints a one-line all-clear and exits 0 on a consistent database.
+there is any; prints a one-line all-clear and exits 0 on a consistent database. `--stripe` or
+`--razorpay` also compares recent payments with what that provider (which must be the configured
+gateway) reports.
 """
 
 from django.conf import settings
@@ -10,27 +12,36 @@ from django.core.management.base import BaseCommand, CommandError
 from payments.gateways import get_gateway
 from payments.selectors import payment_inconsistencies
 
+PROVIDERS = {
+    "stripe": ("Stripe", "set STRIPE_SECRET_KEY"),
+    "razorpay": ("Razorpay", "set PAYMENT_GATEWAY=razorpay and its keys"),
+}
+
 
 class Command(BaseCommand):
     help = "Reports orders whose status disagrees with their payments (exit status 1 when any do)."
 
     def add_arguments(self, parser):
+        providers = parser.add_mutually_exclusive_group()
+        for name, (label, _) in PROVIDERS.items():
+            providers.add_argument(
+                f"--{name}", action="store_true", help=f"Also compare recent payments with what {label} reports."
+            )
         parser.add_argument(
-            "--stripe", action="store_true", help="Also compare recent payments with what Stripe reports."
-        )
-        parser.add_argument(
-            "--days", type=int, default=30, help="With --stripe: how many days of payments to check (default 30)."
+            "--days", type=int, default=30, help="With a provider: how many days of payments to check (default 30)."
         )
 
-    def handle(self, *args, stripe=False, days=30, **options):
+    def handle(self, *args, days=30, **options):
+        provider = next((name for name in PROVIDERS if options.get(name)), None)
         gateway = None
-        if stripe:
-            if settings.PAYMENT_GATEWAY != "stripe":
-                raise CommandError("--stripe needs the Stripe gateway (set STRIPE_SECRET_KEY).")
+        if provider is not None:
+            label, how = PROVIDERS[provider]
+            if provider != settings.PAYMENT_GATEWAY:
+                raise CommandError(f"--{provider} needs the {label} gateway ({how}).")
             gateway = get_gateway()
         issues = payment_inconsistencies(gateway=gateway, days=days)
         if not issues:
-            scope = " and Stripe" if stripe else ""
+            scope = f" and {PROVIDERS[provider][0]}" if provider else ""
             self.stdout.write(f"Payments reconciled: orders{scope} agree, no inconsistencies.")
             return
         for issue in issues:
