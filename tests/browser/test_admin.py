@@ -185,3 +185,36 @@ def test_the_order_list_fits_a_phone(admin_page_as, shot):
     shot(page, "order-list-390px")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"the order list scrolls sideways on a phone ({width}px)"
+
+
+def test_the_product_list_fits_a_phone(admin_page_as, shot):
+    product = ProductFactory(name="Blue Mug", price=Decimal("7.50"), stock=12)
+    catalog = admin_page_as(CATALOG_MANAGERS)
+    catalog.set_viewport_size({"width": 390, "height": 844})
+
+    catalog.goto("/admin/products/product/")
+    row = catalog.get_by_role("row").filter(has_text="Blue Mug")
+    expect(row.locator("td.field-price input")).to_have_value("7.50")  # editable on the list
+    expect(row.locator("td.field-price input")).to_be_visible()
+    expect(row.locator("td.field-stock")).to_have_text(str(product.stock))
+    expect(row.locator("td.field-stock")).to_be_visible()
+    expect(row.locator("td.field-sku")).to_be_hidden()
+    shot(catalog, "product-list-390px")
+    assert catalog.evaluate("document.documentElement.scrollWidth") <= 391
+
+
+def test_the_ship_form_fits_a_phone(admin_page_as, shot):
+    order = _paid_order()
+    ship = admin_page_as(ORDER_MANAGERS)
+    ship.set_viewport_size({"width": 390, "height": 844})
+    ship.goto(f"/admin/orders/order/{order.pk}/change/")
+    ship.get_by_role("link", name="Ship…").click()
+    tracking = ship.get_by_label(re.compile("Tracking number", re.I))
+    tracking.fill("1Z-PHONE")
+    box = tracking.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    shot(ship, "ship-form-390px")
+    ship.locator("input[type=submit]").first.click()
+    expect(ship.locator(".messagelist")).to_contain_text(order.number)
+    order.refresh_from_db()
+    assert (order.status, order.tracking_number) == (OrderStatus.SHIPPED, "1Z-PHONE")
