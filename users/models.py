@@ -69,6 +69,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         return self.email
 
+    def save(self, *args, **kwargs):
+        """A new password on an existing account ends every session, whoever set it: the API's
+        change and reset (which also say so through users.services), the admin, `manage.py
+        changepassword`, a shell. Django keeps the new raw password in `_password` until saved."""
+        if self._password is not None and self.pk is not None:
+            self.token_generation = models.F("token_generation") + 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "token_generation"}
+            super().save(*args, **kwargs)
+            self.refresh_from_db(fields=["token_generation"])
+            return
+        super().save(*args, **kwargs)
+
     def get_full_name(self):
         return f"{self.first_name} {self.last_name}".strip() or self.email
 

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlencode, urlsafe_base64_encode
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from .models import UsedGoogleCredential
 from .tokens import make_email_verification_token
@@ -74,4 +75,18 @@ def purge_used_google_credentials() -> int:
     deleted, _ = UsedGoogleCredential.objects.filter(expires_at__lt=timezone.now()).delete()
     if deleted:
         logger.info("purged %s expired Google credential record(s)", deleted)
+    return deleted
+
+
+@shared_task
+def purge_expired_tokens() -> int:
+    """Deletes refresh tokens past their expiry from SimpleJWT's outstanding and blacklist tables
+    (what its `flushexpiredtokens` command does): every login adds a row, and an expired token is
+    refused by its own `exp`, so its row only takes space. Returns how many outstanding rows went."""
+    expired = OutstandingToken.objects.filter(expires_at__lte=timezone.now())
+    # Blacklist rows go with their outstanding token (CASCADE).
+    deleted = expired.count()
+    expired.delete()
+    if deleted:
+        logger.info("purged %s expired refresh token record(s)", deleted)
     return deleted

@@ -427,6 +427,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "users.tasks.purge_used_google_credentials",
         "schedule": 3600.0,
     },
+    "purge-expired-tokens": {
+        "task": "users.tasks.purge_expired_tokens",
+        "schedule": 24 * 3600.0,
+    },
     "reconcile-payments": {
         "task": "payments.tasks.reconcile_payments",
         "schedule": 24 * 3600.0,
