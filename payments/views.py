@@ -263,7 +263,9 @@ class VerifyView(APIView):
 
 
 class RefundView(APIView):
-    """Staff with the refund permission: refunds an order's payment in full through Stripe."""
+    """Staff with the refund permission: refunds an order's payment in full through the provider
+    that took it. With an `Idempotency-Key`, a retry (a lost answer, a double click) returns the first
+    answer instead of a 409 for the refund it already made."""
 
     permission_classes = [StaffPermission.require(Perm.REFUND_PAYMENT)]
 
@@ -271,21 +273,34 @@ class RefundView(APIView):
         operation_id="payments_refund",
         summary="Refund an order in full (staff)",
         request=OrderIdSerializer,
+        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
         responses={
             200: RefundSerializer,
             400: BAD_REQUEST,
             403: staff_forbidden(Perm.REFUND_PAYMENT),
             404: ORDER_NOT_FOUND,
-            409: _error("`payment_not_refundable`: the order has no succeeded payment (or was refunded)."),
+            409: _error(
+                "`payment_not_refundable`: the order has no succeeded payment (or was refunded); "
+                "`idempotency_request_in_progress`: the first request with this key is still running."
+            ),
+            422: _error("`idempotency_key_reused`: this Idempotency-Key was used with a different body."),
             502: _error("`payment_provider_error`, `refund_failed`."),
             503: NOT_CONFIGURED,
         },
     )
     def post(self, request):
+        key = validate_idempotency_key(request.headers.get("Idempotency-Key"))
         serializer = OrderIdSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        answer = refunds.payment_refund(order_id=serializer.validated_data["order_id"], user=request.user)
-        return Response(RefundSerializer(answer.as_body()).data)
+        user = request.user
+
+        def refund() -> tuple[int, dict]:
+            answer = refunds.payment_refund(order_id=serializer.validated_data["order_id"], user=user)
+            return 200, RefundSerializer(answer.as_body()).data
+
+        return idempotent_response(
+            run_idempotent(user=user, scope="payments.refund", key=key, payload=serializer.validated_data, call=refund)
+        )
 
 
 class WebhookView(APIView):

@@ -141,6 +141,24 @@ def test_refund_twice_after_completion_is_409(stripe_gateway, staff_client, paid
     assert "already refunded" in again.json()["errors"][0]["detail"]
 
 
+def test_a_retried_refund_with_its_idempotency_key_gets_the_first_answer(stripe_gateway, staff_client, paid):
+    """API.md: refund takes an Idempotency-Key. Staff whose first answer was lost retry and see the
+    refund they made, not a 409; Stripe was asked once."""
+    order, _payment = paid
+    headers = {"HTTP_IDEMPOTENCY_KEY": "refund-NC-1-attempt"}
+
+    first = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json", **headers)
+    retry = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json", **headers)
+    other_body = staff_client.post(REFUND_URL, {"order_id": order.pk + 1}, format="json", **headers)
+
+    assert first.status_code == retry.status_code == 200
+    assert retry.json() == first.json() and retry["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert len(stripe_gateway.requests_to("POST", "/v1/refunds")) == 1
+    assert other_body.status_code == 422
+    assert other_body.json()["errors"][0]["code"] == "idempotency_key_reused"
+
+
 def test_refund_of_an_unknown_order_is_404(stripe_gateway, staff_client):
     assert staff_client.post(REFUND_URL, {"order_id": 999999}, format="json").status_code == 404
 
