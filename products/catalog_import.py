@@ -171,7 +171,8 @@ def _price(record: dict, errors: list, where: str) -> Decimal:
             f"{where}: 'price' must have at most {apnumber(PRICE_DECIMAL_PLACES)} decimal places "
             f"and {PRICE_INTEGER_DIGITS} digits before them"
         )
-    return price.quantize(PRICE_STEP) if price.is_finite() else Decimal("0")
+    # Only a price within the field's bounds is rounded: quantize refuses one with too many digits.
+    return price.quantize(PRICE_STEP) if price.is_finite() and 0 < price <= MAX_PRICE else Decimal("0")
 
 
 def load_catalog(path: Path) -> CatalogFile:

@@ -171,6 +171,9 @@ def test_invalid_json_is_a_clear_error(tmp_path):
         (lambda d: d["products"][7].pop("price"), "products[7]: missing field 'price'"),
         (lambda d: d["products"][3].update(price="-1.00"), "products[3]: 'price' must be greater than zero"),
         (lambda d: d["products"][3].update(price="abc"), "products[3]: 'price' is not a number"),
+        # Too large to round to cents (Decimal's quantize refuses): an error, not a traceback.
+        (lambda d: d["products"][3].update(price="1e30"), "products[3]: 'price' must have at most two decimal"),
+        (lambda d: d["products"][3].update(price="NaN"), "products[3]: 'price' must be greater than zero"),
         (lambda d: d["products"][4].update(stock=-2), "products[4]: 'stock' must be between 0"),
         (lambda d: d["products"][4].update(stock="ten"), "products[4]: 'stock' must be an integer"),
         (lambda d: d["products"][2].update(category="nowhere"), "unknown category 'nowhere'"),
