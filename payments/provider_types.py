@@ -8,10 +8,12 @@ integer minor units (`*_minor`); `to_minor_units` / `from_minor_units` are the o
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 # https://docs.stripe.com/currencies#zero-decimal (the same list holds for the other providers we use)
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -236,3 +238,24 @@ class SignedCheckoutGateway(Protocol):
     def retrieve_charge(self, charge_id: str) -> ProviderCharge: ...
 
     def capture_charge(self, *, charge_id: str, amount: Decimal, currency: str) -> ProviderCharge: ...
+
+
+Client = TypeVar("Client")
+
+
+class ClientsByConfig(Generic[Client]):
+    """One SDK client per configuration, built once (under a lock, so two threads never build two)
+    and reused: each provider module keeps one of these, keyed by the settings its client is made
+    from, so a test pointing the API base at a fake server gets a client of its own."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple, Client] = {}
+        self._lock = threading.Lock()
+
+    def get(self, config: tuple, build: Callable[..., Client]) -> Client:
+        """The client for `config`, made by `build(*config)` the first time."""
+        with self._lock:
+            client = self._clients.get(config)
+            if client is None:
+                client = self._clients[config] = build(*config)
+            return client

@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import threading
 
 import razorpay
 import requests
@@ -43,6 +42,7 @@ from django.conf import settings
 from novacart.parsers import load_json
 
 from .provider_types import (
+    ClientsByConfig,
     EventKind,
     GatewayError,
     ProviderCharge,
@@ -265,8 +265,15 @@ class _Session(requests.Session):
         return response
 
 
-_clients: dict[tuple, razorpay.Client] = {}
-_clients_lock = threading.Lock()
+_clients: ClientsByConfig[razorpay.Client] = ClientsByConfig()
+
+
+def _build_client(key_id, key_secret, base_url, timeout) -> razorpay.Client:
+    if not key_id or not key_secret:
+        raise GatewayError("RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET are not set")
+    # The SDK's own retry (off by default) only repeats connection errors; we leave it off:
+    # our callers retry, and every create here looks for its first object before creating.
+    return razorpay.Client(session=_Session(timeout), auth=(key_id, key_secret), base_url=base_url.rstrip("/"))
 
 
 def _client() -> razorpay.Client:
@@ -277,19 +284,7 @@ def _client() -> razorpay.Client:
         settings.RAZORPAY_API_BASE,
         settings.RAZORPAY_TIMEOUT_SECONDS,
     )
-    with _clients_lock:
-        client = _clients.get(config)
-        if client is None:
-            key_id, key_secret, base_url, timeout = config
-            if not key_id or not key_secret:
-                raise GatewayError("RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET are not set")
-            # The SDK's own retry (off by default) only repeats connection errors; we leave it off:
-            # our callers retry, and every create here looks for its first object before creating.
-            client = razorpay.Client(
-                session=_Session(timeout), auth=(key_id, key_secret), base_url=base_url.rstrip("/")
-            )
-            _clients[config] = client
-        return client
+    return _clients.get(config, _build_client)
 
 
 def _call(what: str, call):

@@ -9,7 +9,6 @@ clients' retries reuse it and Stripe never creates a second object.
 from __future__ import annotations
 
 import logging
-import threading
 
 import stripe
 from django.conf import settings
@@ -17,6 +16,7 @@ from django.conf import settings
 from novacart.parsers import load_json
 
 from .provider_types import (
+    ClientsByConfig,
     EventKind,
     GatewayError,
     ProviderChargeRefund,
@@ -179,8 +179,19 @@ def parse_webhook(payload: bytes, sig_header: str | None) -> ProviderEvent:
 
 # --- The API client -----------------------------------------------------------
 
-_clients: dict[tuple, stripe.StripeClient] = {}
-_clients_lock = threading.Lock()
+_clients: ClientsByConfig[stripe.StripeClient] = ClientsByConfig()
+
+
+def _build_client(api_key, api_base, api_version, retries, timeout) -> stripe.StripeClient:
+    if not api_key:
+        raise GatewayError("STRIPE_SECRET_KEY is not set")
+    return stripe.StripeClient(
+        api_key,
+        stripe_version=api_version,
+        base_addresses={"api": api_base} if api_base else None,
+        max_network_retries=retries,
+        http_client=stripe.RequestsClient(timeout=timeout),
+    )
 
 
 def _client() -> stripe.StripeClient:
@@ -192,21 +203,7 @@ def _client() -> stripe.StripeClient:
         settings.STRIPE_MAX_NETWORK_RETRIES,
         settings.STRIPE_TIMEOUT_SECONDS,
     )
-    with _clients_lock:
-        client = _clients.get(config)
-        if client is None:
-            api_key, api_base, api_version, retries, timeout = config
-            if not api_key:
-                raise GatewayError("STRIPE_SECRET_KEY is not set")
-            client = stripe.StripeClient(
-                api_key,
-                stripe_version=api_version,
-                base_addresses={"api": api_base} if api_base else None,
-                max_network_retries=retries,
-                http_client=stripe.RequestsClient(timeout=timeout),
-            )
-            _clients[config] = client
-        return client
+    return _clients.get(config, _build_client)
 
 
 def _translate(exc: stripe.StripeError, what: str) -> GatewayError:
