@@ -205,9 +205,9 @@ CROSS_SITE_RESPONSE = OpenApiResponse(
 )
 
 
-class LoginView(APIView):
-    """Like /api/token/, and also sets HttpOnly `access`/`refresh` cookies (plus the CSRF cookie)
-    for browser SPAs."""
+class _BrowserSignInView(APIView):
+    """What every sign-in that answers with cookies shares: no authentication of its own, the
+    cross-site check, JSON only, and the sign-in limits."""
 
     authentication_classes: list = []
     permission_classes = SIGN_IN_PERMISSIONS
@@ -215,8 +215,13 @@ class LoginView(APIView):
     throttle_classes = [SignInThrottle]
 
     def get_authenticate_header(self, request):
-        # Without an authenticator DRF would turn a wrong password into 403; it is a 401.
+        # Without an authenticator DRF would turn a refused sign-in into 403; it is a 401.
         return 'Bearer realm="api"'
+
+
+class LoginView(_BrowserSignInView):
+    """Like /api/token/, and also sets HttpOnly `access`/`refresh` cookies (plus the CSRF cookie)
+    for browser SPAs."""
 
     @extend_schema(
         summary="Sign in (tokens and HttpOnly cookies)",
@@ -264,7 +269,7 @@ def _error_example(name: str, status_code: str, code: str, detail: str, *, error
 
 
 @extend_validation_errors([UserErrorCode.INVALID_GOOGLE_TOKEN], field_name="credential", methods=["post"])
-class GoogleSignInView(APIView):
+class GoogleSignInView(_BrowserSignInView):
     """Sign in with Google: `credential` is the ID token Google Sign-In (or One Tap) gave the front
     end. Google's signature, our client id (`aud`), the issuer and the expiry are checked, and each
     token signs in once. The first sign-in creates the account (e-mail verified, no password); an
@@ -272,14 +277,6 @@ class GoogleSignInView(APIView):
     linked to the Google account, so a later change of address at Google signs into the same
     account. Answers like `POST /api/auth/login/`: the token pair and HttpOnly cookies; an anonymous
     cart sent as `X-Cart-Token` is merged. The same sign-in limits apply."""
-
-    authentication_classes: list = []
-    permission_classes = SIGN_IN_PERMISSIONS
-    parser_classes = SIGN_IN_PARSERS
-    throttle_classes = [SignInThrottle]
-
-    def get_authenticate_header(self, request):
-        return 'Bearer realm="api"'
 
     @extend_schema(
         summary="Sign in with Google",
