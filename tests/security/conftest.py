@@ -110,6 +110,8 @@ def payments_on(settings):
     """The development gateway and a webhook secret: every payment endpoint does real work."""
     settings.PAYMENT_GATEWAY = "dummy"
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    # Razorpay's webhooks share the path (told apart by their signature header): verified too.
+    settings.RAZORPAY_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.FRONTEND_ALLOWED_ORIGINS = [FRONTEND]
 
 
