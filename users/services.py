@@ -184,9 +184,11 @@ def user_change_password(*, user, old_password: str, new_password: str) -> None:
 
 def password_reset_request(*, email: str) -> None:
     """Mails a reset link when the address belongs to an active user. Says nothing either way,
-    so the endpoint cannot be used to find out who has an account."""
+    so the endpoint cannot be used to find out who has an account. An account without a usable
+    password (made by a Google sign-in, or whose registrant's password ended when Google vouched for
+    the owner) gets a link too: it is how its owner sets a password."""
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
-    if user is None or not user.has_usable_password():
+    if user is None:
         logger.info("password reset requested for an unknown or inactive address")
         return
     enqueue_on_commit(send_password_reset_email, user.pk)
