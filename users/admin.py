@@ -17,7 +17,7 @@ from novacart.admin_base import money
 from novacart.permissions import Perm, user_has
 
 from .models import SocialAccount, User
-from .services import user_revoke_all_tokens
+from .services import user_email_changed, user_revoke_all_tokens
 from .throttles import SignInLimiter
 
 
@@ -124,6 +124,12 @@ class UserAdmin(BaseUserAdmin):
         if obj is not None and user_has(request.user, Perm.VIEW_ORDER):
             fieldsets = (*fieldsets, ("Orders", {"fields": ("orders_summary",)}))
         return fieldsets
+
+    def save_model(self, request, obj, form, change):
+        previous_email = form.initial.get("email", "") if change else ""
+        super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data:
+            user_email_changed(user=obj, previous_email=previous_email)
 
     def get_inlines(self, request, obj=None):
         return self.inlines if obj is not None else []

@@ -264,6 +264,18 @@ def user_resend_verification_email(*, user) -> None:
     enqueue_on_commit(send_email_verification_email, user.pk)
 
 
+def user_email_changed(*, user, previous_email: str) -> None:
+    """After staff changed the user's address (the admin; customers cannot): unless only its case
+    changed, nobody has proved the new one, so it is unverified again (cash on delivery waits) and
+    a verification link goes to it. Links mailed to the old address stopped working with the change
+    (users.tokens)."""
+    if user.email.casefold() == previous_email.casefold():
+        return
+    User.objects.filter(pk=user.pk).update(email_verified=False)
+    user.email_verified = False
+    enqueue_on_commit(send_email_verification_email, user.pk)
+
+
 # --- Google sign-in ---------------------------------------------------------------------------
 
 
