@@ -15,9 +15,10 @@ from django.utils.timesince import timeuntil
 from addresses.models import Address
 from novacart.admin_base import money
 from novacart.permissions import Perm, user_has
+from novacart.throttling import CacheUnavailable
 
 from .models import SocialAccount, User
-from .services import user_revoke_all_tokens
+from .services import user_email_changed, user_revoke_all_tokens
 from .throttles import SignInLimiter
 
 
@@ -38,6 +39,8 @@ class AdminLoginForm(AdminAuthenticationForm):
     error_messages = {
         **AdminAuthenticationForm.error_messages,
         "throttled": "Too many failed sign-in attempts for this account or from this address. Try again in %(wait)s.",
+        "unavailable": "Signing in is unavailable for a moment (the limit on attempts cannot be checked). Try again "
+        "shortly.",
     }
 
     def clean(self):
@@ -45,6 +48,14 @@ class AdminLoginForm(AdminAuthenticationForm):
         if email is None or not password:
             return super().clean()  # the required-field errors; no password is checked
         limiter = SignInLimiter(self.request, email=email)
+        try:
+            # Fails closed like the API's sign-in, but this is a Django page, not a DRF view: the
+            # refusal is a form error (DRF's 503 exception would be a 500 here).
+            return self._clean_within_limit(limiter)
+        except CacheUnavailable:
+            raise ValidationError(self.error_messages["unavailable"], code="unavailable") from None
+
+    def _clean_within_limit(self, limiter):
         wait = limiter.admit()
         if wait is not None:
             now = timezone.now()
@@ -124,6 +135,12 @@ class UserAdmin(BaseUserAdmin):
         if obj is not None and user_has(request.user, Perm.VIEW_ORDER):
             fieldsets = (*fieldsets, ("Orders", {"fields": ("orders_summary",)}))
         return fieldsets
+
+    def save_model(self, request, obj, form, change):
+        previous_email = form.initial.get("email", "") if change else ""
+        super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data:
+            user_email_changed(user=obj, previous_email=previous_email)
 
     def get_inlines(self, request, obj=None):
         return self.inlines if obj is not None else []

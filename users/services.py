@@ -184,9 +184,11 @@ def user_change_password(*, user, old_password: str, new_password: str) -> None:
 
 def password_reset_request(*, email: str) -> None:
     """Mails a reset link when the address belongs to an active user. Says nothing either way,
-    so the endpoint cannot be used to find out who has an account."""
+    so the endpoint cannot be used to find out who has an account. An account without a usable
+    password (made by a Google sign-in, or whose registrant's password ended when Google vouched for
+    the owner) gets a link too: it is how its owner sets a password."""
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
-    if user is None or not user.has_usable_password():
+    if user is None:
         logger.info("password reset requested for an unknown or inactive address")
         return
     enqueue_on_commit(send_password_reset_email, user.pk)
@@ -259,6 +261,18 @@ def user_resend_verification_email(*, user) -> None:
     if user.email_verified:
         logger.info("verification mail not sent: user %s is verified already", user.pk)
         return
+    enqueue_on_commit(send_email_verification_email, user.pk)
+
+
+def user_email_changed(*, user, previous_email: str) -> None:
+    """After staff changed the user's address (the admin; customers cannot): unless only its case
+    changed, nobody has proved the new one, so it is unverified again (cash on delivery waits) and
+    a verification link goes to it. Links mailed to the old address stopped working with the change
+    (users.tokens)."""
+    if user.email.casefold() == previous_email.casefold():
+        return
+    User.objects.filter(pk=user.pk).update(email_verified=False)
+    user.email_verified = False
     enqueue_on_commit(send_email_verification_email, user.pk)
 
 

@@ -15,7 +15,7 @@ import pytest
 from django.core.cache import caches
 
 from tests.conftest import auth_client
-from tests.factories import DEFAULT_PASSWORD, CategoryFactory, ProductFactory, UserFactory
+from tests.factories import DEFAULT_PASSWORD, CategoryFactory, ProductFactory, StaffFactory, UserFactory
 
 from .conftest import assert_error_shape
 
@@ -178,3 +178,21 @@ def test_the_schema_documents_the_503_where_a_limit_fails_closed(api_client):
         assert "503" in paths[path]["post"]["responses"], path
     for path in ("/api/auth/register/", "/api/token/refresh/", "/api/cart/add/"):
         assert "503" not in paths[path]["post"]["responses"], path
+
+
+@pytest.mark.parametrize("password", [DEFAULT_PASSWORD, "wrong-password"], ids=["right", "wrong"])
+def test_the_admin_login_is_a_503_page_not_a_500_when_its_limit_cannot_be_kept(client, failing_cache, password):
+    # The admin login shares the API's sign-in limit (users.admin.AdminLoginForm), which fails closed;
+    # the admin is a Django page, not a DRF view, so the refusal is the login page saying so.
+    staff = StaffFactory()
+    client.raise_request_exception = False
+
+    response = client.post("/admin/login/?next=/admin/", {"username": staff.email, "password": password})
+
+    if failing_cache == "writes" and password == DEFAULT_PASSWORD:  # nothing to write: it signs in
+        assert response.status_code == 302
+        return
+    assert response.status_code == 200, response.content[:500]
+    assert response["Content-Type"].startswith("text/html")
+    assert "Signing in is unavailable for a moment" in response.content.decode()
+    assert "_auth_user_id" not in client.session

@@ -1,12 +1,15 @@
 """POST /api/auth/google/: Google ID tokens signed by a local RSA key, checked by google-auth against
 the certificates of a local server (tests.users.fake_google)."""
 
+import re
 import socket
 import time
 from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
@@ -411,3 +414,33 @@ def test_concurrent_first_sign_ins_make_one_account_and_spend_a_token_once(fake_
     assert sorted(statuses) == [200, 200, 400]
     assert User.objects.count() == 1 and SocialAccount.objects.count() == 1
     assert UsedGoogleCredential.objects.count() == 2
+
+
+# --- a password for a Google account ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("registered_before", [False, True], ids=["created-by-google", "squatted-then-linked"])
+def test_a_google_account_can_set_a_password_by_reset(
+    api_client, fake_google, django_capture_on_commit_callbacks, registered_before
+):
+    # The account has no usable password (made by Google, or its registrant's ended when Google
+    # vouched for the owner): the reset link is how its owner gets one, as the services promise.
+    if registered_before:
+        UserFactory(email="ada@gmail.com", email_verified=False)
+    assert sign_in(api_client, id_token()).status_code == 200
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = APIClient().post("/api/auth/password-reset/", {"email": "ada@gmail.com"}, format="json")
+
+    assert response.status_code == 202
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["ada@gmail.com"]
+    query = parse_qs(urlparse(re.findall(r"https?://\S+", mail.outbox[0].body)[0]).query)
+    confirm = APIClient().post(
+        "/api/auth/password-reset/confirm/",
+        {"uid": query["uid"][0], "token": query["token"][0], "new_password": "A-new-Passw0rd-for-Ada"},
+        format="json",
+    )
+    assert confirm.status_code == 200, confirm.json()
+    login = APIClient().post("/api/auth/login/", {"email": "ada@gmail.com", "password": "A-new-Passw0rd-for-Ada"})
+    assert login.status_code == 200, login.json()

@@ -5,6 +5,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 
 from novacart.permissions import CATALOG_MANAGERS, FINANCE, SUPPORT
@@ -136,3 +137,64 @@ def test_a_new_user_whose_email_differs_only_in_case_gets_a_plain_message(admin_
     assert "A user with this email address already exists." in html
     assert "Constraint" not in html
     assert User.objects.filter(email__iexact="ada@example.com").count() == 1
+
+
+def _change_form_data(user, **changes):
+    """What the change form posts when a superuser saves `user` with `changes`."""
+    data = {
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "phone": user.phone,
+        "is_active": "on",
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+    }
+    for prefix in ("addresses", "social_accounts"):
+        data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"}
+    return data | changes
+
+
+def test_a_new_address_set_in_the_admin_is_not_verified_until_its_link_is_opened(
+    admin_client, django_capture_on_commit_callbacks
+):
+    # Whoever proved the old address has proved nothing about the new one (a typo fixed by staff,
+    # or someone else's address): cash on delivery waits until the new address is verified.
+    customer = UserFactory(email="ada@example.com", email_verified=True)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:users_user_change", args=[customer.pk]),
+            _change_form_data(customer, email="ada.lovelace@example.org"),
+        )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    customer.refresh_from_db()
+    assert customer.email == "ada.lovelace@example.org"
+    assert customer.email_verified is False
+    assert [message.to for message in mail.outbox] == [["ada.lovelace@example.org"]]
+
+
+def test_saving_a_customer_without_changing_the_address_keeps_it_verified(admin_client):
+    customer = UserFactory(email="ada@example.com", email_verified=True)
+
+    response = admin_client.post(
+        reverse("admin:users_user_change", args=[customer.pk]), _change_form_data(customer, first_name="Augusta")
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.email_verified) == ("Augusta", True)
+
+
+def test_changing_only_the_case_of_the_address_keeps_it_verified(admin_client):
+    customer = UserFactory(email="ada@example.com", email_verified=True)
+
+    response = admin_client.post(
+        reverse("admin:users_user_change", args=[customer.pk]), _change_form_data(customer, email="Ada@example.com")
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    customer.refresh_from_db()
+    assert customer.email_verified is True
