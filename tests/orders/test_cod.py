@@ -15,11 +15,10 @@ from django.utils import timezone
 
 from cart.models import CartItem
 from orders.models import Order, OrderStatus, PaymentMethod
-from orders.services import order_cancel_expired, order_place_from_cart, order_transition
+from orders.services import order_cancel_expired, order_transition
 from orders.transitions import Actor
 from products.models import Product
-from tests.concurrency import run_concurrently
-from tests.conftest import auth_client, requires_postgres
+from tests.conftest import auth_client
 from tests.factories import AddressFactory, ProductFactory, UserFactory
 
 from .helpers import fill_cart, place_order
@@ -164,30 +163,6 @@ def test_staff_may_cancel_a_confirmed_cod_order_and_the_stock_comes_back(user, s
 
     assert Product.objects.get(pk=product.pk).stock == 3
     assert Order.objects.get(pk=order.pk).status == S.CANCELLED
-
-
-@requires_postgres
-@pytest.mark.django_db(transaction=True)
-def test_checkouts_at_once_never_pass_the_limit(settings):
-    """Four devices of one customer at the same moment, one COD order already open, limit 2: the
-    count runs under the cart lock, so exactly one more order is placed and the others are refused
-    (the cart is empty once the first one took it, or the limit is reached)."""
-    settings.COD_MAX_OPEN_ORDERS = 2
-    buyer = UserFactory()
-    product = ProductFactory(stock=20)
-    place_order(buyer, payment_method=COD, lines=[(product, 1)])
-    fill_cart(buyer, (product, 1))
-    address = AddressFactory(user=buyer)
-
-    def checkout():
-        return order_place_from_cart(user=buyer, address_id=address.pk, payment_method=COD)
-
-    placed, refused = run_concurrently(*[checkout] * 4)
-
-    assert len(placed) == 1 and isinstance(placed[0], Order)
-    assert {error.code for error in refused} <= {"cart_empty", "too_many_open_orders"} and len(refused) == 3
-    assert Order.objects.filter(user=buyer).count() == 2
-    assert Product.objects.get(pk=product.pk).stock == 18
 
 
 def test_cash_on_delivery_needs_a_verified_email(settings):
