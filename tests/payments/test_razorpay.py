@@ -1,6 +1,8 @@
 """Razorpay (seed 004) through the official SDK against the fake Razorpay server: initiate, the signed
 checkout verify, webhooks, refunds and provider failures."""
 
+import json
+
 import pytest
 from django.core import mail
 
@@ -573,3 +575,55 @@ def test_a_signed_webhook_body_that_is_not_json_is_400_invalid_payload(razorpay_
 
     assert (response.status_code, error_code(response)) == (400, "invalid_payload")
     assert WebhookEvent.objects.count() == 0
+
+
+def test_the_webhook_signature_is_checked_on_the_raw_bytes_not_a_reserialised_body(
+    razorpay_gateway, user, user_client, api_client
+):
+    """Razorpay signs the bytes it sends: a body with its own spacing and escapes verifies as sent, and
+    the same event re-serialised (what a parse-then-dump would check) does not."""
+    order = rupee_order(user)
+    answer = razorpay_gateway.checkout(initiate(user_client, order).json()["razorpay_order_id"])
+    event = captured_event(razorpay_gateway, answer["razorpay_payment_id"])
+    event["payload"]["payment"]["entity"]["description"] = "Rs. 2499 \u2013 order"
+    raw = json.dumps(event, indent=1, ensure_ascii=True).encode()
+    compact = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def deliver(body: bytes, signed: bytes):
+        return api_client.post(
+            "/api/payments/webhook/",
+            data=body,
+            content_type="application/json",
+            HTTP_X_RAZORPAY_SIGNATURE=sign_webhook(signed),
+            HTTP_X_RAZORPAY_EVENT_ID=f"evt_raw_{len(signed)}",
+        )
+
+    reserialised = deliver(raw, compact)
+    as_sent = deliver(raw, raw)
+
+    assert (reserialised.status_code, error_code(reserialised)) == (400, "invalid_signature")
+    assert as_sent.status_code == 200 and as_sent.json()["outcome"] == "order_paid"
+
+
+def test_a_refund_processed_arriving_before_the_capture_leaves_the_order_unpaid(
+    razorpay_gateway, user, user_client, api_client
+):
+    """Out of order: the refund's event first (a dashboard refund right after paying), then the capture's.
+    The payment ends refunded and flagged, the order is not paid, nothing is refunded again."""
+    order = rupee_order(user)
+    answer = razorpay_gateway.checkout(initiate(user_client, order).json()["razorpay_order_id"])
+    payment = razorpay_gateway.payment(answer["razorpay_payment_id"])
+    refund = {"id": "rfnd_Dash01", "entity": "refund", "amount": TOTAL_PAISE, "currency": "INR", "status": "processed"}
+    refunded_payment = {**payment, "status": "refunded", "amount_refunded": TOTAL_PAISE, "refund_status": "full"}
+
+    first = post_razorpay_event(api_client, webhook_event("refund.processed", refund=refund, payment=refunded_payment))
+    late_capture = post_razorpay_event(api_client, webhook_event("payment.captured", payment=payment))
+
+    assert first.json()["outcome"] == "payment_refunded: order stays PENDING"
+    assert late_capture.json()["outcome"] == "ignored: payment already succeeded"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    row = Payment.objects.get(order=order)
+    assert (row.status, row.needs_review, row.provider_refund_id) == (PaymentStatus.REFUNDED, True, "rfnd_Dash01")
+    assert razorpay_gateway.state.refunds == {}
+    assert transitions(order, OrderStatus.PAID) == 0

@@ -160,3 +160,17 @@ def test_with_razorpay_an_unreachable_provider_is_reported(razorpay_gateway, use
 def test_razorpay_option_needs_the_razorpay_gateway(stripe_gateway):
     with pytest.raises(CommandError, match="needs the Razorpay gateway"):
         call_command("reconcile_payments", "--razorpay", stdout=StringIO())
+
+
+@pytest.mark.parametrize("days", ["0", "-5", "1000000000"])
+def test_days_that_are_not_a_positive_bounded_window_are_refused(razorpay_gateway, user, user_client, days):
+    """`--days 0` or a negative window used to check no payment and print the all-clear; a huge one was
+    an OverflowError traceback. Each is a usage error now, and Razorpay is not asked."""
+    initiate(user_client, rupee_order(user))
+    requests_before = len(razorpay_gateway.state.requests)
+
+    output, error = _run("--razorpay", "--days", days)
+
+    assert error is not None and "--days" in str(error)
+    assert "agree" not in output
+    assert len(razorpay_gateway.state.requests) == requests_before

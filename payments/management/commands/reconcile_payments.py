@@ -6,6 +6,8 @@ there is any; prints a one-line all-clear and exits 0 on a consistent database. 
 gateway) reports.
 """
 
+import argparse
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -16,6 +18,20 @@ PROVIDERS = {
     "stripe": ("Stripe", "set STRIPE_SECRET_KEY"),
     "razorpay": ("Razorpay", "set PAYMENT_GATEWAY=razorpay and its keys"),
 }
+# A window of 0 or fewer days checks no payment (and would print the all-clear); past ~2.7 million
+# days the date arithmetic overflows. Ten years is more than any provider keeps answering about.
+MAX_DAYS = 3650
+
+
+def days_window(raw: str) -> int:
+    """`--days`: a whole number of days from 1 to MAX_DAYS (argparse turns the error into a usage error)."""
+    try:
+        days = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of days") from None
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"{days} is not between 1 and {MAX_DAYS} days")
+    return days
 
 
 class Command(BaseCommand):
@@ -28,7 +44,10 @@ class Command(BaseCommand):
                 f"--{name}", action="store_true", help=f"Also compare recent payments with what {label} reports."
             )
         parser.add_argument(
-            "--days", type=int, default=30, help="With a provider: how many days of payments to check (default 30)."
+            "--days",
+            type=days_window,
+            default=30,
+            help=f"With a provider: how many days of payments to check (1 to {MAX_DAYS}, default 30).",
         )
 
     def handle(self, *args, days=30, **options):
