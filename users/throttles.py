@@ -317,7 +317,9 @@ class RegisterThrottle(_CounterThrottle):
     """Registration, per client address (`register`): every attempt counts. Registration answers
     `email_taken` for a registered address (the contract; a shop front must tell the customer to
     sign in instead), so this limit is what stops it from listing who has an account. A capacity
-    limit like the others of novacart/throttling.py: fails open."""
+    limit like the others of novacart/throttling.py: fails open. The verification mail it sends
+    does not change that: an address gets it once (registering it again is `email_taken`), so no
+    mailbox can be flooded through here; the resend, which could, fails closed."""
 
     fail_open = True
 
