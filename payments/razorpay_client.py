@@ -315,9 +315,12 @@ def _notes(metadata: dict, idempotency_key: str) -> dict:
 
 
 def _receipt(idempotency_key: str) -> str:
-    if len(idempotency_key) <= RECEIPT_MAX_LENGTH:
-        return idempotency_key
-    return hashlib.sha256(idempotency_key.encode()).hexdigest()[:RECEIPT_MAX_LENGTH]
+    """Our key as Razorpay's receipt, behind this installation's RAZORPAY_RECEIPT_PREFIX; hashed when
+    longer than Razorpay takes."""
+    receipt = f"{settings.RAZORPAY_RECEIPT_PREFIX}{idempotency_key}"
+    if len(receipt) <= RECEIPT_MAX_LENGTH:
+        return receipt
+    return hashlib.sha256(receipt.encode()).hexdigest()[:RECEIPT_MAX_LENGTH]
 
 
 def _items(collection) -> list[dict]:

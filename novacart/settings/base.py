@@ -470,6 +470,10 @@ RAZORPAY_KEY_SECRET = env_str("RAZORPAY_KEY_SECRET")
 RAZORPAY_WEBHOOK_SECRET = env_str("RAZORPAY_WEBHOOK_SECRET")
 RAZORPAY_API_BASE = env_str("RAZORPAY_API_BASE") or "https://api.razorpay.com"
 RAZORPAY_TIMEOUT_SECONDS = env_int("RAZORPAY_TIMEOUT_SECONDS", 10)
+# Razorpay keeps receipts for ever and our retries find their first order or refund by receipt: two
+# installations sharing one Razorpay account (staging and production in test mode, a restored copy)
+# each need their own prefix, or one could pick up the other's order for the same order id.
+RAZORPAY_RECEIPT_PREFIX = env_str("RAZORPAY_RECEIPT_PREFIX")
 # "stripe" when a secret key is configured; the development gateway under `make run`.
 PAYMENT_GATEWAY = env_str(
     "PAYMENT_GATEWAY", "stripe" if STRIPE_SECRET_KEY else ("dummy" if DEV and DEBUG else "")

@@ -66,6 +66,28 @@ def test_initiate_creates_one_razorpay_order_for_the_total_in_paise(razorpay_gat
     )
 
 
+@pytest.mark.parametrize("prefixes", [("", ""), ("staging-", "shop-")], ids=["one-prefix", "own-prefixes"])
+def test_installations_sharing_a_razorpay_account_keep_their_orders_apart(
+    razorpay_gateway, user, user_client, settings, prefixes
+):
+    """Two databases on one Razorpay account have orders with the same id: with the same receipts,
+    the second one's initiate would take the first one's Razorpay order (maybe already paid)."""
+    order = rupee_order(user)
+    settings.RAZORPAY_RECEIPT_PREFIX = prefixes[0]
+    first = initiate(user_client, order).json()["razorpay_order_id"]
+    Payment.objects.filter(order=order).delete()  # the other database has no payment for its order yet
+
+    settings.RAZORPAY_RECEIPT_PREFIX = prefixes[1]
+    second = initiate(user_client, order).json()["razorpay_order_id"]
+
+    receipts = [sent.body["receipt"] for sent in razorpay_gateway.requests_to("POST", "/v1/orders")]
+    if prefixes[0] == prefixes[1]:
+        assert second == first and receipts == [f"order-{order.pk}-intent-1"]
+    else:
+        assert second != first
+        assert receipts == [f"staging-order-{order.pk}-intent-1", f"shop-order-{order.pk}-intent-1"]
+
+
 def test_initiate_after_a_lost_answer_gives_the_same_razorpay_order(razorpay_gateway, user, user_client):
     order = rupee_order(user)
     # The receipt lookup is answered; the create is carried out but answered past the client's timeout.
