@@ -491,7 +491,15 @@ class OrderAdmin(admin.ModelAdmin):
         `shown`: the status each order had on the confirmation page (the move is made only from it)."""
         done = []
         for order, _move in orders:
-            number = (tracking or {}).get(order.pk, "")
+            number = (tracking or {}).get(order.pk, "").strip()
+            if len(number) > TRACKING_MAX_LENGTH:
+                self.message_user(
+                    request,
+                    f"{order.number} was not {staff_move.done}: the tracking number is longer than "
+                    f"{TRACKING_MAX_LENGTH} characters.",
+                    messages.ERROR,
+                )
+                continue
             try:
                 order_transition(
                     order_id=order.pk,

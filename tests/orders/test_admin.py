@@ -586,3 +586,24 @@ def test_bulk_cancel_skips_an_order_confirmed_since_the_confirmation_page(manage
         "nothing was changed."
     ) in _messages(done)
     assert f"Cancelled: {pending.number}." in _messages(done)
+
+
+def test_bulk_ship_with_an_overlong_tracking_number_says_so_and_ships_nothing(managers, user):
+    paid = _paid(user)
+
+    done = managers.post(
+        reverse(CHANGELIST),
+        {
+            "action": "mark_shipped",
+            "_selected_action": [paid.pk],
+            "apply": "yes",
+            f"tracking_{paid.pk}": "T" * 101,
+            f"shown_status_{paid.pk}": S.PAID,
+        },
+        follow=True,
+    )
+
+    assert done.status_code == 200
+    assert f"{paid.number} was not shipped: the tracking number is longer than 100 characters." in _messages(done)
+    paid.refresh_from_db()
+    assert (paid.status, paid.tracking_number) == (S.PAID, "")
