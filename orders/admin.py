@@ -271,7 +271,7 @@ class OrderAdmin(admin.ModelAdmin):
             '<a href="{}">{}</a> &middot; <a href="{}">their orders</a>',
             reverse("admin:users_user_change", args=[obj.user_id]),
             obj.user.email,
-            reverse("admin:orders_order_changelist") + "?" + urlencode({"q": obj.user.email}),
+            reverse("admin:orders_order_changelist") + "?" + urlencode({"user__id__exact": obj.user_id}),
         )
 
     @admin.display(description="payments")

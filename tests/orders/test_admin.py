@@ -607,3 +607,17 @@ def test_bulk_ship_with_an_overlong_tracking_number_says_so_and_ships_nothing(ma
     assert f"{paid.number} was not shipped: the tracking number is longer than 100 characters." in _messages(done)
     paid.refresh_from_db()
     assert (paid.status, paid.tracking_number) == (S.PAID, "")
+
+
+def test_their_orders_from_the_order_page_lists_only_that_customers_orders(admin_client):
+    bob = UserFactory(email="bob@example.com")
+    jimbob = UserFactory(email="jimbob@example.com")  # the e-mail contains bob's
+    mine, theirs = OrderFactory(user=bob), OrderFactory(user=jimbob)
+    page = _change_page(admin_client, mine).content.decode()
+    link = page.split(">their orders</a>")[0].rsplit('href="', 1)[1].rstrip('"').replace("&amp;", "&")
+
+    listed = admin_client.get(link)
+
+    assert listed.status_code == 200
+    assert {order.pk for order in listed.context["cl"].result_list} == {mine.pk}
+    assert theirs.number not in listed.content.decode()
