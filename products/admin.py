@@ -23,6 +23,7 @@ from novacart.exceptions import ServiceError
 from novacart.permissions import Perm, user_has
 
 from . import services
+from .error_codes import ProductErrorCode
 from .models import Category, Product, ProductImage, Review, StockMovement, WishlistItem
 from .serializers import image_url
 
@@ -184,6 +185,8 @@ class StockAdjustmentForm(forms.Form):
         help_text="+20 when 20 arrive, -2 when 2 are damaged or lost.",
     )
     reason = forms.CharField(max_length=200, help_text="e.g. received, damaged, stock count")
+    # The product's latest movement when the page was shown: a resent form is refused, not applied twice.
+    seen_movement = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2**63 - 1)
 
     def clean_delta(self):
         if self.cleaned_data["delta"] == 0:
@@ -275,12 +278,28 @@ class ProductAdmin(admin.ModelAdmin):
         if not user_has(request.user, Perm.ADJUST_STOCK):
             raise PermissionDenied
         product = get_object_or_404(Product, pk=product_id)
-        form = StockAdjustmentForm(request.POST or None)
+        form = StockAdjustmentForm(
+            request.POST or None, initial={"seen_movement": services.product_last_movement_id(product_id=product.pk)}
+        )
         if request.method == "POST" and form.is_valid():
             try:
-                movement = services.product_stock_adjust(product_id=product.pk, actor=request.user, **form.cleaned_data)
+                movement = services.product_stock_adjust(
+                    product_id=product.pk,
+                    actor=request.user,
+                    delta=form.cleaned_data["delta"],
+                    reason=form.cleaned_data["reason"],
+                    seen_movement_id=form.cleaned_data["seen_movement"],
+                )
             except ServiceError as exc:
-                form.add_error("delta", str(exc))
+                if exc.code == ProductErrorCode.STOCK_CHANGED:
+                    # Shown again with what is recorded now: submitting it once more is a new decision.
+                    data = request.POST.copy()
+                    data["seen_movement"] = services.product_last_movement_id(product_id=product.pk)
+                    form = StockAdjustmentForm(data)
+                    form.is_valid()
+                    form.add_error(None, str(exc))
+                else:
+                    form.add_error("delta", str(exc))
             else:
                 self.message_user(
                     request,
