@@ -123,10 +123,12 @@ def _transition_once(*, order_id, to_status, actor, user, note, tracking_number,
         if from_status == to_status:
             return order
         if expected_status is not None and from_status != expected_status:
-            shown = str(dict(OrderStatus.choices).get(expected_status, expected_status)).lower()
+            shown = dict(OrderStatus.choices).get(expected_status)
+            now = f"Order {order.number} is {order.get_status_display().lower()} now"
             raise Conflict(
-                f"Order {order.number} is {order.get_status_display().lower()} now, not {shown} as shown; "
-                "nothing was changed.",
+                f"{now}, not {str(shown).lower()} as shown; nothing was changed."
+                if shown
+                else f"{now}, which the page did not show; nothing was changed.",
                 code=OrderErrorCode.INVALID_TRANSITION,
                 attr="status",
             )
