@@ -27,7 +27,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-from novacart.admin_base import money
+from novacart.admin_base import ActionSelectionGuard, money
 from novacart.exceptions import ServiceError
 from novacart.permissions import Perm, user_has
 from payments.models import PaymentStatus
@@ -207,7 +207,7 @@ class OrderStatusChangeInline(_ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
     list_display = ["number", "user_email", "status", "payment_method", "total_display", "created_at", "paid_at"]
     list_filter = ["status", "payment_method", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["number", "user__email"]

@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from novacart.admin_base import ReadOnlyModelAdmin, money
+from novacart.admin_base import ActionSelectionGuard, ReadOnlyModelAdmin, money
 from novacart.exceptions import ServiceError
 from novacart.permissions import Perm, user_has
 
@@ -81,7 +81,7 @@ class CategoryAdminForm(forms.ModelForm):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ActionSelectionGuard, admin.ModelAdmin):
     """Categories are deleted only while empty (a mistake, a merge). One that still holds products or
     sub-categories is refused with what it holds and what to do: move them, or deactivate the category,
     which is how a category is retired (it leaves the tree; its products and their orders stay)."""
@@ -209,7 +209,7 @@ class StockMovementInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ActionSelectionGuard, admin.ModelAdmin):
     # On a phone (products/admin/products.css) the list keeps name, price and stock.
     list_display = ["thumbnail", "name", "sku", "category", "price", "stock", "is_active", "is_featured", "rating_avg"]
     list_display_links = ["name"]
@@ -354,7 +354,7 @@ def _set_active_message(changed: int, selected: int, done: str) -> str:
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(ActionSelectionGuard, admin.ModelAdmin):
     list_display = ["product", "user", "rating", "is_visible", "created_at"]
     list_filter = ["is_visible", "rating"]
     search_fields = ["product__name", "product__sku", "user__email", "comment"]
