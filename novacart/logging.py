@@ -22,7 +22,8 @@ _SECRET_KEY = re.compile(rf"(?i)(?:{_SECRET_FIELDS})")
 REDACTED = "[redacted]"
 # Personal fields (users, addresses, order snapshots): their values never go to error monitoring.
 _PERSONAL_KEY = re.compile(r"(?i)email|phone|full_name|first_name|last_name|line1|line2|postal_code")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Also URL-encoded (`q=ada%40example.com` in a query string).
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
 _PATTERNS = [
     # JWTs (access and refresh tokens).

@@ -138,6 +138,7 @@ def test_redact_data_redacts_strings_and_the_values_of_secret_keys():
             {"new_password": "p", "cvc": "123", "email": "a@example.com", "full_name": "Ada L", "line1": "1 St"},
             "password=hunter2&x=1",
             "no account for a@example.com",
+            "page=2&q=ada.l%40example.com",
         ],
         "settings": {"RAZORPAY_KEY_SECRET": "k", "webhook_secret": "w", "Stripe-Signature": "t=1,v1=ab"},
         "count": 3,
@@ -156,6 +157,7 @@ def test_redact_data_redacts_strings_and_the_values_of_secret_keys():
             },
             "password=[redacted]&x=1",
             "no account for [redacted-email]",
+            "page=2&q=[redacted-email]",
         ],
         "settings": {
             "RAZORPAY_KEY_SECRET": "[redacted]",
