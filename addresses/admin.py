@@ -1,11 +1,13 @@
 from django.contrib import admin, messages
 
+from novacart.admin_base import ActionSelectionGuard
+
 from . import services
 from .models import Address
 
 
 @admin.register(Address)
-class AddressAdmin(admin.ModelAdmin):
+class AddressAdmin(ActionSelectionGuard, admin.ModelAdmin):
     """Writes go through the services, so the one-default rule holds here too."""
 
     list_display = ["id", "user", "full_name", "city", "country", "address_type", "is_default", "updated_at"]

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.db.models import Count, Sum
 
+from novacart.admin_base import ActionSelectionGuard
+
 from .models import Cart, CartItem
 
 
@@ -40,7 +42,7 @@ class CartItemInline(admin.TabularInline):
 
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(ActionSelectionGuard, admin.ModelAdmin):
     list_display = ["id", "user", "is_anonymous", "line_count", "unit_count", "updated_at", "created_at"]
     list_filter = [CartOwnerFilter, "updated_at"]
     search_fields = ["user__email", "=id"]

@@ -27,7 +27,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-from novacart.admin_base import money
+from novacart.admin_base import ActionSelectionGuard, money
 from novacart.exceptions import ServiceError
 from novacart.permissions import Perm, user_has
 from payments.models import PaymentStatus
@@ -66,6 +66,9 @@ STAFF_MOVES = (
 _STAFF_MOVE = {move.name: move for move in STAFF_MOVES}
 SHIP, DELIVER, CANCEL = (_STAFF_MOVE[name] for name in ("ship", "deliver", "cancel"))
 REFUND_BUTTON = "Refund…"
+# The hidden field of a confirmation page holding the status the order had when the page was shown
+# (`shown_status_<pk>` on the list's pages): a move is made only from that status.
+SHOWN_STATUS = "shown_status"
 
 
 def _lifecycle_move(order: Order, target: str):
@@ -96,14 +99,24 @@ def _tracking_required(order: Order, move) -> bool:
     )
 
 
+def _shown_statuses(request, can) -> dict[int, str]:
+    """The status each order had on the list's confirmation page (its hidden `shown_status_<pk>`)."""
+    return {order.pk: request.POST.get(f"{SHOWN_STATUS}_{order.pk}", "") for order, _move in can}
+
+
 def _numbers(numbers: list[str], limit: int = 10) -> str:
     shown = ", ".join(numbers[:limit])
     return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
 
 
+TRACKING_MAX_LENGTH = Order._meta.get_field("tracking_number").max_length
+
+
 class TrackingForm(forms.Form):
     tracking_number = forms.CharField(
-        label="Tracking number", max_length=100, help_text="The carrier's tracking number for this parcel."
+        label="Tracking number",
+        max_length=TRACKING_MAX_LENGTH,
+        help_text="The carrier's tracking number for this parcel.",
     )
 
 
@@ -194,7 +207,7 @@ class OrderStatusChangeInline(_ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
     list_display = ["number", "user_email", "status", "payment_method", "total_display", "created_at", "paid_at"]
     list_filter = ["status", "payment_method", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["number", "user__email"]
@@ -258,7 +271,7 @@ class OrderAdmin(admin.ModelAdmin):
             '<a href="{}">{}</a> &middot; <a href="{}">their orders</a>',
             reverse("admin:users_user_change", args=[obj.user_id]),
             obj.user.email,
-            reverse("admin:orders_order_changelist") + "?" + urlencode({"q": obj.user.email}),
+            reverse("admin:orders_order_changelist") + "?" + urlencode({"user__id__exact": obj.user_id}),
         )
 
     @admin.display(description="payments")
@@ -384,6 +397,7 @@ class OrderAdmin(admin.ModelAdmin):
                     user=request.user,
                     note=f"Marked {staff_move.done} in the admin.",
                     tracking_number=tracking,
+                    expected_status=request.POST.get(SHOWN_STATUS, ""),
                 )
             except ServiceError as exc:
                 logger.info("admin: %s of order %s refused: %s", staff_move.name, order.number, exc)
@@ -472,10 +486,20 @@ class OrderAdmin(admin.ModelAdmin):
                 can.append((order, move))
         return can, skipped
 
-    def _apply(self, request, orders, staff_move: StaffMove, tracking=None) -> None:
-        """Makes the move for each order through order_transition and says what happened, by number."""
+    def _apply(self, request, orders, staff_move: StaffMove, tracking=None, shown=None) -> None:
+        """Makes the move for each order through order_transition and says what happened, by number.
+        `shown`: the status each order had on the confirmation page (the move is made only from it)."""
         done = []
         for order, _move in orders:
+            number = (tracking or {}).get(order.pk, "").strip()
+            if len(number) > TRACKING_MAX_LENGTH:
+                self.message_user(
+                    request,
+                    f"{order.number} was not {staff_move.done}: the tracking number is longer than "
+                    f"{TRACKING_MAX_LENGTH} characters.",
+                    messages.ERROR,
+                )
+                continue
             try:
                 order_transition(
                     order_id=order.pk,
@@ -483,7 +507,8 @@ class OrderAdmin(admin.ModelAdmin):
                     actor=Actor.STAFF,
                     user=request.user,
                     note=f"Marked {staff_move.done} in the admin.",
-                    tracking_number=(tracking or {}).get(order.pk, ""),
+                    tracking_number=number,
+                    expected_status=None if shown is None else shown.get(order.pk, ""),
                 )
             except ServiceError as exc:
                 logger.info("admin: %s of order %s refused: %s", staff_move.name, order.number, exc)
@@ -525,7 +550,7 @@ class OrderAdmin(admin.ModelAdmin):
         if request.POST.get("apply"):
             tracking = {order.pk: request.POST.get(f"tracking_{order.pk}", "") for order, _move in can}
             self._skipped(request, skipped)
-            self._apply(request, can, SHIP, tracking)
+            self._apply(request, can, SHIP, tracking, shown=_shown_statuses(request, can))
             return None
         if not can:
             self._skipped(request, skipped)
@@ -543,7 +568,7 @@ class OrderAdmin(admin.ModelAdmin):
         can, skipped = self._split(list(queryset.select_related("user").order_by("pk")), CANCEL)
         if request.POST.get("apply") or not can:
             self._skipped(request, skipped)
-            self._apply(request, can, CANCEL)
+            self._apply(request, can, CANCEL, shown=_shown_statuses(request, can))
             return None
         return self._bulk_page(request, CANCEL, can, skipped, "cancel_pending")
 

@@ -72,6 +72,7 @@ def order_transition(
     user=None,
     note: str = "",
     tracking_number: str = "",
+    expected_status: str | None = None,
 ) -> Order:
     """Moves an order to `to_status` if the lifecycle allows `actor` to make that move.
 
@@ -84,8 +85,12 @@ def order_transition(
     `note` is shown to the customer in the order's `status_history`: it never names a person (the
     actor label says "staff"); `user` is who did it, kept on the status change for the admin.
 
-    Raises Conflict(`invalid_transition`) when the move is not allowed, and
-    ValidationFailed(`tracking_number_required`) when shipping a card order without a tracking number.
+    `expected_status`, when given, is the status the caller showed the person deciding (an admin
+    confirmation page): an order found in another status under the lock is not moved.
+
+    Raises Conflict(`invalid_transition`) when the move is not allowed or the order is no longer in
+    `expected_status`, and ValidationFailed(`tracking_number_required`) when shipping a card order
+    without a tracking number.
     """
     for _attempt in range(3):
         try:
@@ -96,13 +101,14 @@ def order_transition(
                 user=user,
                 note=note,
                 tracking_number=(tracking_number or "").strip(),
+                expected_status=expected_status,
             )
         except _LockOrderChanged:
             continue
     raise Conflict("The order is changing too quickly; try again.", code=OrderErrorCode.INVALID_TRANSITION)
 
 
-def _transition_once(*, order_id, to_status, actor, user, note, tracking_number) -> Order:
+def _transition_once(*, order_id, to_status, actor, user, note, tracking_number, expected_status) -> Order:
     with transaction.atomic():
         current = Order.objects.filter(pk=order_id).values("status", "payment_method").first()
         if current is None:
@@ -116,6 +122,16 @@ def _transition_once(*, order_id, to_status, actor, user, note, tracking_number)
         from_status = order.status
         if from_status == to_status:
             return order
+        if expected_status is not None and from_status != expected_status:
+            shown = dict(OrderStatus.choices).get(expected_status)
+            now = f"Order {order.number} is {order.get_status_display().lower()} now"
+            raise Conflict(
+                f"{now}, not {str(shown).lower()} as shown; nothing was changed."
+                if shown
+                else f"{now}, which the page did not show; nothing was changed.",
+                code=OrderErrorCode.INVALID_TRANSITION,
+                attr="status",
+            )
         move = allowed_move(source=from_status, target=to_status, actor=actor, payment_method=order.payment_method)
         if move is None:
             allowed = allowed_targets(source=from_status, actor=actor, payment_method=order.payment_method)

@@ -18,11 +18,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from novacart.admin_base import ReadOnlyModelAdmin, money
+from novacart.admin_base import ActionSelectionGuard, ReadOnlyModelAdmin, money
 from novacart.exceptions import ServiceError
 from novacart.permissions import Perm, user_has
 
 from . import services
+from .error_codes import ProductErrorCode
 from .models import Category, Product, ProductImage, Review, StockMovement, WishlistItem
 from .serializers import image_url
 
@@ -80,7 +81,7 @@ class CategoryAdminForm(forms.ModelForm):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ActionSelectionGuard, admin.ModelAdmin):
     """Categories are deleted only while empty (a mistake, a merge). One that still holds products or
     sub-categories is refused with what it holds and what to do: move them, or deactivate the category,
     which is how a category is retired (it leaves the tree; its products and their orders stay)."""
@@ -184,6 +185,8 @@ class StockAdjustmentForm(forms.Form):
         help_text="+20 when 20 arrive, -2 when 2 are damaged or lost.",
     )
     reason = forms.CharField(max_length=200, help_text="e.g. received, damaged, stock count")
+    # The product's latest movement when the page was shown: a resent form is refused, not applied twice.
+    seen_movement = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2**63 - 1)
 
     def clean_delta(self):
         if self.cleaned_data["delta"] == 0:
@@ -206,7 +209,7 @@ class StockMovementInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ActionSelectionGuard, admin.ModelAdmin):
     # On a phone (products/admin/products.css) the list keeps name, price and stock.
     list_display = ["thumbnail", "name", "sku", "category", "price", "stock", "is_active", "is_featured", "rating_avg"]
     list_display_links = ["name"]
@@ -275,12 +278,28 @@ class ProductAdmin(admin.ModelAdmin):
         if not user_has(request.user, Perm.ADJUST_STOCK):
             raise PermissionDenied
         product = get_object_or_404(Product, pk=product_id)
-        form = StockAdjustmentForm(request.POST or None)
+        form = StockAdjustmentForm(
+            request.POST or None, initial={"seen_movement": services.product_last_movement_id(product_id=product.pk)}
+        )
         if request.method == "POST" and form.is_valid():
             try:
-                movement = services.product_stock_adjust(product_id=product.pk, actor=request.user, **form.cleaned_data)
+                movement = services.product_stock_adjust(
+                    product_id=product.pk,
+                    actor=request.user,
+                    delta=form.cleaned_data["delta"],
+                    reason=form.cleaned_data["reason"],
+                    seen_movement_id=form.cleaned_data["seen_movement"],
+                )
             except ServiceError as exc:
-                form.add_error("delta", str(exc))
+                if exc.code == ProductErrorCode.STOCK_CHANGED:
+                    # Shown again with what is recorded now: submitting it once more is a new decision.
+                    data = request.POST.copy()
+                    data["seen_movement"] = services.product_last_movement_id(product_id=product.pk)
+                    form = StockAdjustmentForm(data)
+                    form.is_valid()
+                    form.add_error(None, str(exc))
+                else:
+                    form.add_error("delta", str(exc))
             else:
                 self.message_user(
                     request,
@@ -335,7 +354,7 @@ def _set_active_message(changed: int, selected: int, done: str) -> str:
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(ActionSelectionGuard, admin.ModelAdmin):
     list_display = ["product", "user", "rating", "is_visible", "created_at"]
     list_filter = ["is_visible", "rating"]
     search_fields = ["product__name", "product__sku", "user__email", "comment"]

@@ -17,6 +17,7 @@ class ProductErrorCode(StrEnum):
     BLANK = "blank"
     INVALID = "invalid"
     OUT_OF_STOCK = "out_of_stock"
+    STOCK_CHANGED = "stock_changed"
     STOCK_NOT_WRITABLE = "stock_not_writable"
     IMAGE_TOO_MANY_FRAMES = "image_too_many_frames"
     MEDIA_STORAGE_UNAVAILABLE = "media_storage_unavailable"

@@ -328,13 +328,20 @@ _PRODUCT_ADMIN_UPDATE_FIELDS = [
 ]
 
 
-def product_stock_adjust(*, product_id: int, delta: int, reason: str, actor=None) -> StockMovement:
+def product_stock_adjust(
+    *, product_id: int, delta: int, reason: str, actor=None, seen_movement_id: int | None = None
+) -> StockMovement:
     """Moves a product's stock by `delta` units ("+20 received", "-2 damaged") with one conditional
     update, so it composes with checkouts and cancellations running at the same time (no value read
     earlier is ever written back), and records who, when, why and the stock it left.
 
+    `seen_movement_id`, when given, is the product's latest movement (0: none) on the page the person
+    decided from (the admin's form): an adjustment recorded since (a double submit, a colleague) refuses
+    this one, checked after the update so two at once queue on the product row.
+
     Raises NotFound (no such product), ValidationFailed (`min_value` for a zero delta, `blank` for no
-    reason), Conflict (`out_of_stock`) when removing more units than are in stock.
+    reason), Conflict (`out_of_stock`) when removing more units than are in stock, Conflict
+    (`stock_changed`) when another adjustment was recorded after `seen_movement_id`.
     """
     reason = (reason or "").strip()
     if not delta:
@@ -356,12 +363,23 @@ def product_stock_adjust(*, product_id: int, delta: int, reason: str, actor=None
             raise Conflict(
                 f"Only {stock} in stock; cannot remove {-delta}.", code=ProductErrorCode.OUT_OF_STOCK, attr="delta"
             )
+        if seen_movement_id is not None and seen_movement_id != product_last_movement_id(product_id=product_id):
+            raise Conflict(
+                f"The stock was adjusted since this page was shown (now {stock - delta}); nothing was changed.",
+                code=ProductErrorCode.STOCK_CHANGED,
+                attr="delta",
+            )
         movement = StockMovement.objects.create(
             product_id=product_id, delta=delta, reason=reason[:200], stock_after=stock, actor=actor
         )
     catalog_cache_bump()
     logger.info("stock of product %s moved by %+d to %s (%s) by %s", product_id, delta, stock, reason, actor)
     return movement
+
+
+def product_last_movement_id(*, product_id: int) -> int:
+    """The id of the product's latest stock movement, 0 when it has none."""
+    return StockMovement.objects.filter(product_id=product_id).order_by("-id").values_list("id", flat=True).first() or 0
 
 
 def category_save_from_admin(*, category: Category) -> Category:

@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timeuntil
 
 from addresses.models import Address
-from novacart.admin_base import money
+from novacart.admin_base import ActionSelectionGuard, money
 from novacart.permissions import Perm, user_has
 from novacart.throttling import CacheUnavailable
 
@@ -109,7 +109,7 @@ class SocialAccountInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ActionSelectionGuard, BaseUserAdmin):
     """Customers and staff. A customer's page shows their latest orders (each linking to its order
     page, and to the order list filtered to them) to staff who may see orders, and their addresses
     to staff who may see addresses."""

@@ -23,6 +23,11 @@ QUERY_TOKEN = "qtok-5d1e8f2a9c7b"
 CARD = "4000056655665556"  # a Luhn-valid test card number
 CARD_SPACED = "4000 0566 5566 5556"
 TASK_TOKEN = "ttok-8e2b4c6a1f9d"
+# Personal data (issue 15: none reaches Sentry, a third party) and secrets with no recognisable shape.
+EMAIL = "ada.lovelace@example.com"
+PHONE = "+44 20 7946 0958"
+KEY_SECRET = "rzpsecret4Xq9Lm2"  # a Razorpay key secret: a bare value under a name ending in _secret
+SIGNATURE = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 
 @pytest.fixture
@@ -60,8 +65,17 @@ def test_an_unhandled_error_in_a_request_is_one_event_without_secrets(sentry, li
 
     status, body = _post(
         f"{live_server.url}/boom/drf/?token={QUERY_TOKEN}&page=2",
-        {"password": PASSWORD, "refresh": body_token, "card_number": CARD_SPACED, "note": f"card {CARD}"},
         {
+            "password": PASSWORD,
+            "refresh": body_token,
+            "card_number": CARD_SPACED,
+            "note": f"card {CARD}, write to {EMAIL}",
+            "email": EMAIL,
+            "phone": PHONE,
+            "key_secret": KEY_SECRET,
+        },
+        {
+            "X-Razorpay-Signature": SIGNATURE,
             "Authorization": f"Bearer {tokens['access']}",
             "Cookie": f"refresh={tokens['refresh']}; sessionid={SESSION_ID}",
             "X-Cart-Token": "cart-7c1d9e3f5a",
@@ -81,12 +95,13 @@ def test_an_unhandled_error_in_a_request_is_one_event_without_secrets(sentry, li
     assert request["url"].endswith("/boom/drf/") and request["method"] == "POST"
     assert request["data"]["refresh"] == "[redacted]"
     assert request["data"]["password"] == "[redacted]"
-    assert request["data"]["note"] == "card [redacted-pan]"
+    assert request["data"]["note"] == "card [redacted-pan], write to [redacted-email]"
+    assert request["data"]["email"] == request["data"]["phone"] == request["data"]["key_secret"] == "[redacted]"
     assert "page=2" in request["query_string"]
     assert request["headers"]["Content-Type"] == "application/json"
     raw = sentry.raw().decode()
     secrets = (tokens["access"], tokens["refresh"], body_token, PASSWORD, SESSION_ID, QUERY_TOKEN, CARD, CARD_SPACED)
-    for secret in (*secrets, "cart-7c1d9e3f5a"):
+    for secret in (*secrets, "cart-7c1d9e3f5a", EMAIL, PHONE, KEY_SECRET, SIGNATURE):
         assert secret not in raw
 
 
@@ -119,7 +134,13 @@ def test_redact_data_redacts_strings_and_the_values_of_secret_keys():
     data = {
         "headers": {"Authorization": "Bearer x", "X-Cart-Token": "abc", "Accept": "application/json"},
         "cookies": {"sessionid": "s"},
-        "body": [{"new_password": "p", "cvc": "123", "email": "a@example.com"}, "password=hunter2&x=1"],
+        "body": [
+            {"new_password": "p", "cvc": "123", "email": "a@example.com", "full_name": "Ada L", "line1": "1 St"},
+            "password=hunter2&x=1",
+            "no account for a@example.com",
+            "page=2&q=ada.l%40example.com",
+        ],
+        "settings": {"RAZORPAY_KEY_SECRET": "k", "webhook_secret": "w", "Stripe-Signature": "t=1,v1=ab"},
         "count": 3,
     }
 
@@ -127,9 +148,22 @@ def test_redact_data_redacts_strings_and_the_values_of_secret_keys():
         "headers": {"Authorization": "[redacted]", "X-Cart-Token": "[redacted]", "Accept": "application/json"},
         "cookies": "[redacted]",
         "body": [
-            {"new_password": "[redacted]", "cvc": "[redacted]", "email": "a@example.com"},
+            {
+                "new_password": "[redacted]",
+                "cvc": "[redacted]",
+                "email": "[redacted]",
+                "full_name": "[redacted]",
+                "line1": "[redacted]",
+            },
             "password=[redacted]&x=1",
+            "no account for [redacted-email]",
+            "page=2&q=[redacted-email]",
         ],
+        "settings": {
+            "RAZORPAY_KEY_SECRET": "[redacted]",
+            "webhook_secret": "[redacted]",
+            "Stripe-Signature": "[redacted]",
+        },
         "count": 3,
     }
 

@@ -239,8 +239,8 @@ def test_ship_from_the_order_page_asks_the_tracking_number_then_ships(managers, 
     url = reverse("admin:orders_order_ship", args=[order.pk])
 
     form = managers.get(url)
-    empty = managers.post(url, {"tracking_number": ""})
-    done = managers.post(url, {"tracking_number": "1Z-999"}, follow=True)
+    empty = managers.post(url, {"tracking_number": "", "shown_status": S.PAID})
+    done = managers.post(url, {"tracking_number": "1Z-999", "shown_status": S.PAID}, follow=True)
 
     assert form.status_code == 200
     assert 'name="tracking_number"' in form.content.decode() and "csrfmiddlewaretoken" in form.content.decode()
@@ -259,9 +259,10 @@ def test_mark_delivered_from_the_order_page(managers, user):
     url = reverse("admin:orders_order_deliver", args=[order.pk])
 
     confirm = managers.get(url)
-    done = managers.post(url, follow=True)
+    done = managers.post(url, {"shown_status": S.SHIPPED}, follow=True)
 
     assert "Mark delivered" in confirm.content.decode()
+    assert 'name="shown_status" value="SHIPPED"' in confirm.content.decode()
     order.refresh_from_db()
     assert order.status == S.DELIVERED and order.paid_at is not None
     assert f"{order.number} delivered." in _messages(done)
@@ -273,13 +274,13 @@ def test_cancel_a_pending_order_from_its_page_restores_stock(managers, user):
     url = reverse("admin:orders_order_cancel", args=[order.pk])
 
     confirm = managers.get(url)
-    done = managers.post(url, follow=True)
+    done = managers.post(url, {"shown_status": S.PENDING}, follow=True)
 
     assert confirm.status_code == 200 and "back in stock" in confirm.content.decode()
     order.refresh_from_db()
     assert order.status == S.CANCELLED and _stock(order) == 5
     assert f"{order.number} cancelled; its items are back in stock." in _messages(done)
-    assert managers.post(url, follow=True).status_code == 200  # again: nothing more happens
+    assert managers.post(url, {"shown_status": S.PENDING}, follow=True).status_code == 200  # again: nothing more
     assert _stock(order) == 5
 
 
@@ -323,7 +324,9 @@ def test_a_service_refusal_is_shown_in_plain_words(managers, user, monkeypatch):
         raise Conflict("The order is changing too quickly; try again.", code="invalid_transition")
 
     monkeypatch.setattr("orders.admin.order_transition", refuse)
-    response = managers.post(reverse("admin:orders_order_ship", args=[order.pk]), {"tracking_number": "T"})
+    response = managers.post(
+        reverse("admin:orders_order_ship", args=[order.pk]), {"tracking_number": "T", "shown_status": S.PAID}
+    )
 
     assert response.status_code == 200
     assert "The order is changing too quickly; try again." in response.content.decode()
@@ -365,6 +368,8 @@ def test_mark_shipped_ships_and_reports_by_number(managers, user):
             f"tracking_{paid.pk}": "1Z-PAID",
             f"tracking_{cod.pk}": "1Z-COD",
             f"tracking_{unpaid.pk}": "1Z-NO",
+            f"shown_status_{paid.pk}": S.PAID,
+            f"shown_status_{cod.pk}": S.PROCESSING,
         },
         follow=True,
     )
@@ -385,7 +390,13 @@ def test_mark_shipped_without_a_tracking_number_says_so(managers, user):
 
     done = managers.post(
         reverse(CHANGELIST),
-        {"action": "mark_shipped", "_selected_action": [paid.pk], "apply": "yes", f"tracking_{paid.pk}": ""},
+        {
+            "action": "mark_shipped",
+            "_selected_action": [paid.pk],
+            "apply": "yes",
+            f"tracking_{paid.pk}": "",
+            f"shown_status_{paid.pk}": S.PAID,
+        },
         follow=True,
     )
 
@@ -423,7 +434,10 @@ def test_cancel_pending_orders_confirms_then_cancels_and_restores_stock(managers
     assert f"{paid.number} is paid: only pending orders can be cancelled." in confirm.content.decode()
     assert Order.objects.get(pk=pending.pk).status == S.PENDING
 
-    done = managers.post(reverse(CHANGELIST), {**selected, "apply": "yes"}, follow=True)
+    assert f'name="shown_status_{pending.pk}" value="PENDING"' in confirm.content.decode()
+    done = managers.post(
+        reverse(CHANGELIST), {**selected, "apply": "yes", f"shown_status_{pending.pk}": S.PENDING}, follow=True
+    )
 
     assert Order.objects.get(pk=pending.pk).status == S.CANCELLED and _stock(pending) == 5
     assert Order.objects.get(pk=paid.pk).status == S.PAID
@@ -503,9 +517,110 @@ def test_the_export_with_a_bad_filter_says_so(support):
 def test_confirm_a_cash_on_delivery_order_from_its_page(managers, user):
     order = place_order(user, payment_method=PaymentMethod.COD)
 
-    done = managers.post(reverse("admin:orders_order_confirm", args=[order.pk]), follow=True)
+    done = managers.post(
+        reverse("admin:orders_order_confirm", args=[order.pk]), {"shown_status": S.PENDING}, follow=True
+    )
 
     order.refresh_from_db()
     assert order.status == S.PROCESSING
     assert f"{order.number} confirmed." in _messages(done)
     assert _buttons(done) == {"Ship…", "Cancel order…"}
+
+
+# --- forged and stale posts: never a 500, never a move from a status the page did not show ----------
+
+
+def test_cancel_shown_for_a_pending_order_does_not_cancel_it_once_confirmed(managers, user):
+    # The page showed a pending cash-on-delivery order; another staff member confirmed it meanwhile.
+    order = place_order(user, payment_method=PaymentMethod.COD, stock=5)
+    url = reverse("admin:orders_order_cancel", args=[order.pk])
+    page = managers.get(url)
+    assert 'name="shown_status" value="PENDING"' in page.content.decode()
+    order_transition(order_id=order.pk, to_status=S.PROCESSING, actor=Actor.STAFF)
+
+    response = managers.post(url, {"shown_status": S.PENDING})
+
+    assert response.status_code == 200
+    assert f"Order {order.number} is processing now, not pending as shown; nothing was changed." in (
+        response.content.decode()
+    )
+    order.refresh_from_db()
+    assert order.status == S.PROCESSING and _stock(order) == 4
+
+
+def test_a_move_post_without_the_status_shown_changes_nothing(managers, user):
+    order = place_order(user, payment_method=PaymentMethod.COD, stock=5)
+
+    for shown in ({}, {"shown_status": "NOT-A-STATUS"}):
+        response = managers.post(reverse("admin:orders_order_cancel", args=[order.pk]), shown)
+        assert response.status_code == 200
+        assert f"Order {order.number} is pending now, which the page did not show; nothing was changed." in (
+            response.content.decode()
+        )
+
+    order.refresh_from_db()
+    assert order.status == S.PENDING and _stock(order) == 4
+
+
+def test_bulk_cancel_skips_an_order_confirmed_since_the_confirmation_page(managers, user):
+    confirmed = place_order(user, payment_method=PaymentMethod.COD, stock=5)
+    pending = place_order(user, payment_method=PaymentMethod.COD, stock=5)
+    selected = {"action": "cancel_pending", "_selected_action": [confirmed.pk, pending.pk]}
+    page = managers.post(reverse(CHANGELIST), selected)
+    assert f'name="shown_status_{confirmed.pk}" value="PENDING"' in page.content.decode()
+    order_transition(order_id=confirmed.pk, to_status=S.PROCESSING, actor=Actor.STAFF)
+
+    done = managers.post(
+        reverse(CHANGELIST),
+        {
+            **selected,
+            "apply": "yes",
+            f"shown_status_{confirmed.pk}": S.PENDING,
+            f"shown_status_{pending.pk}": S.PENDING,
+        },
+        follow=True,
+    )
+
+    assert done.status_code == 200
+    assert Order.objects.get(pk=confirmed.pk).status == S.PROCESSING and _stock(confirmed) == 4
+    assert Order.objects.get(pk=pending.pk).status == S.CANCELLED and _stock(pending) == 5
+    assert (
+        f"{confirmed.number} was not cancelled: Order {confirmed.number} is processing now, not pending as shown; "
+        "nothing was changed."
+    ) in _messages(done)
+    assert f"Cancelled: {pending.number}." in _messages(done)
+
+
+def test_bulk_ship_with_an_overlong_tracking_number_says_so_and_ships_nothing(managers, user):
+    paid = _paid(user)
+
+    done = managers.post(
+        reverse(CHANGELIST),
+        {
+            "action": "mark_shipped",
+            "_selected_action": [paid.pk],
+            "apply": "yes",
+            f"tracking_{paid.pk}": "T" * 101,
+            f"shown_status_{paid.pk}": S.PAID,
+        },
+        follow=True,
+    )
+
+    assert done.status_code == 200
+    assert f"{paid.number} was not shipped: the tracking number is longer than 100 characters." in _messages(done)
+    paid.refresh_from_db()
+    assert (paid.status, paid.tracking_number) == (S.PAID, "")
+
+
+def test_their_orders_from_the_order_page_lists_only_that_customers_orders(admin_client):
+    bob = UserFactory(email="bob@example.com")
+    jimbob = UserFactory(email="jimbob@example.com")  # the e-mail contains bob's
+    mine, theirs = OrderFactory(user=bob), OrderFactory(user=jimbob)
+    page = _change_page(admin_client, mine).content.decode()
+    link = page.split(">their orders</a>")[0].rsplit('href="', 1)[1].rstrip('"').replace("&amp;", "&")
+
+    listed = admin_client.get(link)
+
+    assert listed.status_code == 200
+    assert {order.pk for order in listed.context["cl"].result_list} == {mine.pk}
+    assert theirs.number not in listed.content.decode()

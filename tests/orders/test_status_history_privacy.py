@@ -102,7 +102,13 @@ def test_staff_ship_and_deliver_in_the_admin_do_not_name_staff(user, staff_membe
 
     staff_admin.post(
         changelist,
-        {"action": "mark_shipped", "_selected_action": [order.pk], "apply": "1", f"tracking_{order.pk}": "TRK-9"},
+        {
+            "action": "mark_shipped",
+            "_selected_action": [order.pk],
+            "apply": "1",
+            f"tracking_{order.pk}": "TRK-9",
+            f"shown_status_{order.pk}": "PROCESSING",
+        },
     )
     staff_admin.post(changelist, {"action": "mark_delivered", "_selected_action": [order.pk]})
 

@@ -139,7 +139,7 @@ def test_the_adjust_stock_page_by_role(client, role):
     _signed_in(client, role)
 
     page = client.get(url)
-    done = client.post(url, {"delta": "5", "reason": "received"})
+    done = client.post(url, {"delta": "5", "reason": "received", "seen_movement": "0"})
 
     product.refresh_from_db()
     if role in CAN_CHANGE:

@@ -1,5 +1,6 @@
 """Stock moves only by signed adjustments (issue: the admin's lost update that oversold)."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -115,8 +116,8 @@ def test_the_admin_adjusts_stock_through_the_service_and_shows_the_record(admin_
     product = ProductFactory(stock=4)
     url = reverse("admin:products_product_adjust_stock", args=[product.pk])
 
-    refused = admin_client.post(url, {"delta": "-5", "reason": "damaged"})
-    done = admin_client.post(url, {"delta": "20", "reason": "received"}, follow=True)
+    refused = admin_client.post(url, {"delta": "-5", "reason": "damaged", "seen_movement": "0"})
+    done = admin_client.post(url, {"delta": "20", "reason": "received", "seen_movement": "0"}, follow=True)
 
     assert refused.status_code == 200 and b"Only 4 in stock" in refused.content
     assert done.status_code == 200
@@ -124,6 +125,38 @@ def test_the_admin_adjusts_stock_through_the_service_and_shows_the_record(admin_
     assert b"received" in admin_client.get(reverse("admin:products_stockmovement_changelist")).content
     product.refresh_from_db()
     assert product.stock == 24
+
+
+def test_a_double_submitted_adjustment_is_applied_once(admin_client):
+    product = ProductFactory(stock=4)
+    url = reverse("admin:products_product_adjust_stock", args=[product.pk])
+    page = admin_client.get(url).content.decode()
+    seen = re.search(r'name="seen_movement" value="(\d+)"', page).group(1)
+    form = {"delta": "20", "reason": "received", "seen_movement": seen}
+
+    first = admin_client.post(url, form)
+    again = admin_client.post(url, form)  # a double click, or the browser's resend
+
+    assert first.status_code == 302
+    assert again.status_code == 200
+    assert "The stock was adjusted since this page was shown (now 24); nothing was changed." in again.content.decode()
+    product.refresh_from_db()
+    assert product.stock == 24
+    [movement] = StockMovement.objects.filter(product=product)
+    # The refusal shows what is recorded now, so submitting once more is a deliberate second adjustment.
+    assert f'name="seen_movement" value="{movement.pk}"' in again.content.decode()
+
+
+def test_an_adjustment_post_without_what_the_page_showed_changes_nothing(admin_client):
+    product = ProductFactory(stock=4)
+    url = reverse("admin:products_product_adjust_stock", args=[product.pk])
+
+    for seen in ({}, {"seen_movement": "abc"}, {"seen_movement": "99999999999999999999"}):
+        response = admin_client.post(url, {"delta": "20", "reason": "received", **seen})
+        assert response.status_code == 200
+
+    product.refresh_from_db()
+    assert product.stock == 4 and not StockMovement.objects.filter(product=product).exists()
 
 
 def test_staff_without_the_adjust_permission_cannot_adjust_in_the_admin(client):
