@@ -10,7 +10,9 @@ class OrderCreateSerializer(serializers.Serializer):
 
 class OrderStatusUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=OrderStatus.choices)
-    tracking_number = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    tracking_number = serializers.CharField(
+        required=False, allow_blank=True, max_length=Order._meta.get_field("tracking_number").max_length
+    )
 
 
 class OrderListQuerySerializer(serializers.Serializer):
