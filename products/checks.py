@@ -69,3 +69,24 @@ def one_media_storage(app_configs, **kwargs):
             )
         )
     return issues
+
+
+@register()
+def cached_image_links_outlive_their_signature(app_configs, **kwargs):
+    """products.E003: S3 image URLs are signed for AWS_QUERYSTRING_EXPIRE seconds, and anonymous
+    catalog answers are cached for CATALOG_CACHE_SECONDS with those URLs in them: a cache that keeps
+    an answer as long as a signature lasts serves image links that have already expired (403s)."""
+    options = settings.S3_STORAGE_OPTIONS
+    signed = settings.USE_S3 and options["querystring_auth"] and not options["custom_domain"]
+    if not signed or options["querystring_expire"] > settings.CATALOG_CACHE_SECONDS:
+        return []
+    return [
+        Error(
+            f"Catalog answers are cached for {settings.CATALOG_CACHE_SECONDS} s, but the signed S3 image URLs in "
+            f"them expire after {options['querystring_expire']} s: cached answers would carry dead image links.",
+            hint="Make CATALOG_CACHE_SECONDS smaller than AWS_QUERYSTRING_EXPIRE, or serve images unsigned "
+            "(AWS_QUERYSTRING_AUTH=0 with a public-read bucket, or AWS_S3_CUSTOM_DOMAIN for a CDN).",
+            id="products.E003",
+        )
+    ]
+
