@@ -5,10 +5,11 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .docs import OfflineRedocView, RedocBundleView
-from .views import HealthView, api_not_found
+from .views import HealthView, LivenessView, api_not_found
 
 api_patterns = [
     path("health/", HealthView.as_view(), name="health"),
+    path("health/live/", LivenessView.as_view(), name="health-live"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", OfflineRedocView.as_view(url_name="schema"), name="redoc"),

@@ -45,14 +45,23 @@ _DOWN = {
 }
 
 
+_CHECKS = {"database": _database_status, "cache": cache_status, "broker": broker_status}
+
+_HEALTH_DOWN = inline_serializer(
+    "HealthDown",
+    {"type": serializers.CharField(), "errors": serializers.ListField(child=serializers.DictField())},
+)
+
+
 class HealthView(APIView):
-    """200 with each dependency's state (`ok` or `not_configured`); 503 in the error shape, one
-    `<dependency>_unavailable` error each, when a configured one does not answer. Render stops
-    routing to an instance that fails this for 15 seconds and restarts it after 60."""
+    """Readiness: 200 with each dependency's state (`ok` or `not_configured`); 503 in the error
+    shape, one `<dependency>_unavailable` error each, when a configured one does not answer. For
+    monitoring and load balancers that should hear about the cache or the broker too."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes: list = []
+    checks: tuple[str, ...] = ("database", "cache", "broker")
 
     @extend_schema(
         operation_id="health",
@@ -67,17 +76,11 @@ class HealthView(APIView):
                     "broker": serializers.CharField(help_text="`ok`, or `not_configured` without CELERY_BROKER_URL"),
                 },
             ),
-            503: inline_serializer(
-                "HealthDown",
-                {
-                    "type": serializers.CharField(),
-                    "errors": serializers.ListField(child=serializers.DictField()),
-                },
-            ),
+            503: _HEALTH_DOWN,
         },
     )
     def get(self, request):
-        states = {"database": _database_status(), "cache": cache_status(), "broker": broker_status()}
+        states = {name: _CHECKS[name]() for name in self.checks}
         down = [name for name, state in states.items() if state == "unavailable"]
         if down:
             # A response, not a raised ServiceError: a failing health check is logged above, not
@@ -85,6 +88,27 @@ class HealthView(APIView):
             errors = [asdict(ErrorItem(*_DOWN[name])) for name in down]
             return Response({"type": "server_error", "errors": errors}, status=503)
         return Response({"status": "ok", **states})
+
+
+class LivenessView(HealthView):
+    """Liveness: this instance can serve, which needs the database only. Render's health check
+    (render.yaml) uses it: it restarts an instance failing it, and a cache or broker outage is not
+    cured by restarting every instance (the API degrades instead: see novacart/throttling.py)."""
+
+    checks = ("database",)
+
+    @extend_schema(
+        operation_id="health_live",
+        summary="Liveness check (database only)",
+        responses={
+            200: inline_serializer(
+                "Liveness", {"status": serializers.CharField(), "database": serializers.CharField()}
+            ),
+            503: _HEALTH_DOWN,
+        },
+    )
+    def get(self, request):
+        return super().get(request)
 
 
 # A plain Django view is not CSRF-exempt like DRF's views: without this, a POST to a mistyped

@@ -89,4 +89,3 @@ def cached_image_links_outlive_their_signature(app_configs, **kwargs):
             id="products.E003",
         )
     ]
-

@@ -38,7 +38,8 @@ def test_web_service_builds_migrates_and_serves_with_production_settings():
     assert "DJANGO_SETTINGS_MODULE=novacart.settings.prod" in web["buildCommand"]
     assert "migrate" in web["preDeployCommand"]
     assert web["startCommand"].startswith("gunicorn novacart.wsgi")
-    assert web["healthCheckPath"] == "/api/health/"
+    # Liveness (the database only): a cache or broker outage must not make Render restart every instance.
+    assert web["healthCheckPath"] == "/api/health/live/"
     env = _env(web)
     assert env["DJANGO_SETTINGS_MODULE"]["value"] == "novacart.settings.prod"
     assert env["SECRET_KEY"].get("generateValue") is True

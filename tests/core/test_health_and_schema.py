@@ -19,13 +19,14 @@ def test_health_is_ok_when_the_database_answers(api_client):
     assert response.json()["database"] == "ok"
 
 
-def test_health_is_503_in_the_shape_when_the_database_is_down(api_client, monkeypatch, caplog):
+@pytest.mark.parametrize("path", ["/api/health/", "/api/health/live/"])
+def test_health_is_503_in_the_shape_when_the_database_is_down(api_client, monkeypatch, caplog, path):
     def broken_cursor(*args, **kwargs):
         raise OperationalError("connection refused: db-secret-host:5432")
 
     monkeypatch.setattr(connection, "cursor", broken_cursor)
 
-    response = api_client.get("/api/health/")
+    response = api_client.get(path)
 
     assert response.status_code == 503
     body = response.json()

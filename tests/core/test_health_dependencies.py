@@ -108,3 +108,17 @@ def test_health_reports_a_working_redis_cache_and_broker(api_client, settings):
 
     assert response.status_code == 200, response.content
     assert response.json() == {"status": "ok", "database": "ok", "cache": "ok", "broker": "ok"}
+
+
+def test_liveness_ignores_the_cache_and_the_broker_that_readiness_reports(api_client, settings):
+    """Render restarts an instance failing its health check (render.yaml uses the liveness path):
+    restarting every instance does not bring Redis back, while the API keeps serving without it."""
+    _use_cache(settings, f"redis://127.0.0.1:{_closed_port()}/0")
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+
+    ready = api_client.get("/api/health/")
+    live = api_client.get("/api/health/live/")
+
+    assert ready.status_code == 503 and sorted(_codes(ready)) == ["broker_unavailable", "cache_unavailable"]
+    assert live.status_code == 200
+    assert live.json() == {"status": "ok", "database": "ok"}

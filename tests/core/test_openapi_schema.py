@@ -31,6 +31,7 @@ PUBLIC = {
     ("post", "/api/auth/google/"),
     ("post", "/api/auth/verify-email/"),
     ("get", "/api/health/"),
+    ("get", "/api/health/live/"),
     ("get", "/api/products/"),
     ("get", "/api/products/{id}/"),
     ("get", "/api/products/featured/"),

@@ -211,6 +211,7 @@ MATRIX: dict[str, Row] = {
 # nothing (test_authz_matrix.py decides who may call them).
 PUBLIC_OR_CUSTOMER: set[tuple[str, str]] = {
     ("/api/health/", "GET"),
+    ("/api/health/live/", "GET"),
     ("/api/schema/", "GET"),
     ("/api/docs/", "GET"),
     ("/api/redoc/", "GET"),

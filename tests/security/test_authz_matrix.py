@@ -112,6 +112,7 @@ def _verify_email_body(w, role):
 MATRIX: dict[tuple[str, str], Cell] = {
     # Health and docs: public.
     ("/api/health/", "GET"): Cell(PUBLIC),
+    ("/api/health/live/", "GET"): Cell(PUBLIC),
     ("/api/schema/", "GET"): Cell(PUBLIC),
     ("/api/docs/", "GET"): Cell(PUBLIC),
     ("/api/redoc/", "GET"): Cell(PUBLIC),
