@@ -124,7 +124,13 @@ def sync_roles_after_migrate(sender, apps=None, **kwargs) -> None:
     is flushed (which empties what the data migration made). The four groups are the code's: give
     someone other permissions through a group of your own, not by editing these."""
     # `migrate` passes its registry; `flush` sends none: the project's own then.
-    sync_roles(apps or django_apps, strict=False)
+    apps = apps or django_apps
+    try:
+        apps.get_model("auth", "Group")
+        apps.get_model("contenttypes", "ContentType")
+    except LookupError:  # a partial migrate that has not reached auth yet: nothing to sync into
+        return
+    sync_roles(apps, strict=False)
 
 
 class StaffPermission(BasePermission):
