@@ -345,7 +345,12 @@ def _google_account_user(identity: google.GoogleIdentity):
         )
     else:
         _refuse_inactive(user)
-        if SocialAccount.objects.filter(user=user, provider=SocialAccount.Provider.GOOGLE).exists():
+        linked = SocialAccount.objects.filter(user=user, provider=SocialAccount.Provider.GOOGLE).first()
+        if linked is not None and linked.subject == identity.subject:
+            # A concurrent first sign-in of this same person linked it after our look-up by subject.
+            SocialAccount.objects.filter(pk=linked.pk).update(email=identity.email[:254], last_sign_in_at=now)
+            return user
+        if linked is not None:
             raise Conflict(
                 "This account is linked to another Google account.", code=UserErrorCode.GOOGLE_ACCOUNT_CONFLICT
             )

@@ -398,6 +398,31 @@ def test_the_admin_shows_the_google_link_read_only(api_client, fake_google, clie
 # --- concurrency (PostgreSQL) ---------------------------------------------------------------
 
 
+def test_a_link_made_a_moment_ago_by_the_same_person_is_not_a_conflict(api_client, fake_google, monkeypatch):
+    """The race the PostgreSQL test below hit now and then: a concurrent first sign-in of the same
+    Google user commits the account and its link between this one's look-up by subject (nothing yet)
+    and its look-up by e-mail (the account, already linked). That link is this person's: sign in,
+    never 409 `google_account_conflict`."""
+    user = UserFactory(email="ada@gmail.com", email_verified=True)
+    SocialAccount.objects.create(
+        user=user, provider=SocialAccount.Provider.GOOGLE, subject=claims()["sub"], email="ada@gmail.com"
+    )
+    real = SocialAccount.objects.select_related
+    lookups = []
+
+    def first_lookup_before_the_other_commit(*fields):
+        lookups.append(fields)
+        return SocialAccount.objects.none() if len(lookups) == 1 else real(*fields)
+
+    monkeypatch.setattr(SocialAccount.objects, "select_related", first_lookup_before_the_other_commit)
+
+    response = sign_in(api_client, id_token())
+
+    assert response.status_code == 200, response.content
+    assert lookups  # the look-up by subject really missed
+    assert User.objects.count() == 1 and SocialAccount.objects.count() == 1
+
+
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_sign_ins_make_one_account_and_spend_a_token_once(fake_google):
