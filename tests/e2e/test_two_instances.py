@@ -37,7 +37,7 @@ from cart.models import CartItem
 from orders.models import Order, OrderItem, OrderStatus
 from payments.models import PaymentStatus, WebhookEvent
 from products.models import Product
-from tests.conftest import requires_postgres
+from tests.conftest import REQUIRE_SERVICES, requires_postgres
 from tests.factories import AddressFactory, PaymentFactory, ProductFactory, StaffFactory, UserFactory
 from tests.orders.helpers import fill_cart
 from tests.payments.fake_stripe import SECRET_KEY as STRIPE_TEST_SECRET_KEY
@@ -74,11 +74,11 @@ pytestmark = [
     pytest.mark.postgres,
     requires_postgres,
     pytest.mark.skipif(
-        settings.IS_POSTGRES and not _postgres_reachable(),
+        settings.IS_POSTGRES and not REQUIRE_SERVICES and not _postgres_reachable(),
         reason="PostgreSQL from DATABASE_URL is not reachable: two app instances need a shared database",
     ),
     pytest.mark.skipif(
-        settings.IS_POSTGRES and not _redis_reachable(),
+        settings.IS_POSTGRES and not REQUIRE_SERVICES and not _redis_reachable(),
         reason=f"Redis is not answering at {REDIS_URL}: two app instances need a shared cache",
     ),
     pytest.mark.django_db(transaction=True),

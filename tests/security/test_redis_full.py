@@ -14,6 +14,7 @@ import pytest
 import redis
 from redis.exceptions import OutOfMemoryError
 
+from tests.conftest import service_missing
 from tests.factories import DEFAULT_PASSWORD, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def _free_port() -> int:
 def tiny_redis(tmp_path, settings):
     """A 2 MB noeviction Redis as the default cache (REDIS_URL), the catalog cache on."""
     if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        service_missing("redis-server is not installed (apt-get install redis-server)")
     port = _free_port()
     process = subprocess.Popen(
         [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]

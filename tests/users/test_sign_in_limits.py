@@ -12,6 +12,7 @@ from django.core.cache import caches
 from django.test import Client
 from rest_framework.test import APIClient
 
+from tests.conftest import service_missing
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from tests.users.test_auth import assert_error_shape
 from users import throttles
@@ -271,7 +272,7 @@ def redis_cache(settings):
     try:
         client.ping()
     except redis.RedisError:
-        pytest.skip(f"needs Redis at {REDIS_URL} (CI starts one); the locmem tests above cover the logic")
+        service_missing(f"needs Redis at {REDIS_URL} (CI starts one); the locmem tests above cover the logic")
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "t"}
     }
