@@ -259,3 +259,21 @@ class ClientsByConfig(Generic[Client]):
             if client is None:
                 client = self._clients[config] = build(*config)
             return client
+
+
+# --- Reading a provider's JSON leniently: a webhook body is signed, not well-formed --------------
+# Each provider module reads fields through these, so a missing or mistyped field is an empty value
+# its parser then refuses or ignores, never a TypeError.
+
+
+def json_str(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def json_int_or_none(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def json_dict(value) -> dict:
+    # Razorpay, for one, sends `"notes": []` for an object without notes.
+    return value if isinstance(value, dict) else {}

@@ -54,6 +54,9 @@ from .provider_types import (
     WebhookSignatureError,
     to_minor_units,
 )
+from .provider_types import json_dict as _dict
+from .provider_types import json_int_or_none as _int_or_none
+from .provider_types import json_str as _str
 
 logger = logging.getLogger(__name__)
 
@@ -61,19 +64,6 @@ RECEIPT_MAX_LENGTH = 40  # Razorpay's limit for an order's or a refund's receipt
 NOTES_MAX_VALUE_LENGTH = 256
 
 # --- Parsing: Razorpay's JSON -> our types (lenient: a webhook body is signed, not well-formed) ---
-
-
-def _str(value) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _int_or_none(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _dict(value) -> dict:
-    # Razorpay sends `"notes": []` for an object without notes.
-    return value if isinstance(value, dict) else {}
 
 
 def _currency(obj: dict) -> str:

@@ -28,22 +28,13 @@ from .provider_types import (
     WebhookSignatureError,
     to_minor_units,
 )
+from .provider_types import json_dict as _dict
+from .provider_types import json_int_or_none as _int_or_none
+from .provider_types import json_str as _str
 
 logger = logging.getLogger(__name__)
 
 # --- Parsing: Stripe's JSON -> our types (lenient: a webhook body is signed, not well-formed) -----
-
-
-def _str(value) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _int_or_none(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _dict(value) -> dict:
-    return value if isinstance(value, dict) else {}
 
 
 def _plain(obj) -> dict:
