@@ -38,9 +38,11 @@ KEEP_RUN_DIRS = 5
 PAIRS = (("floor_list", "product_list"), ("floor_detail", "product_detail"))
 SINGLE_SCENARIOS = (
     ("search", "cycle"),
+    ("product_detail_variants", "cycle"),
     ("category_tree", "cycle"),
     ("cart_read", "cycle"),
     ("cart_add", "cycle"),
+    ("cart_add_variant", "cycle"),
     ("order_list", "cycle"),
     ("order_create", "once"),  # last: it empties carts and moves stock
 )
@@ -52,10 +54,12 @@ ORDER = [
     "product_detail",
     "floor_list",
     "floor_detail",
+    "product_detail_variants",
     "search",
     "category_tree",
     "cart_read",
     "cart_add",
+    "cart_add_variant",
     "order_create",
     "order_list",
 ]
@@ -699,8 +703,8 @@ def _targets(by_name: dict, result: dict) -> list[dict]:
             }
         )
 
-    ratio_target("product_list", 0.7)
-    ratio_target("product_detail", 0.8)
+    ratio_target("product_list", 0.8)
+    ratio_target("product_detail", 0.85)
     for item in result["size_comparison"]:
         targets.append(
             {

@@ -3,7 +3,8 @@
 These views are mounted only by `novacart.settings.bench` (through bench/urls.py), never by the
 application. They run under the same gunicorn, the same middleware and the same database as the
 API, and send the same SQL a well-indexed list page needs (categories for the sub-tree, the count,
-the page with its category joined, the page's images), but read rows with `.values()` and answer
+the page with its category joined, the page's images; the detail also its active variants), but read
+rows with `.values()` and answer
 with a plain `JsonResponse`: no DRF request/response cycle, no authentication or throttling, no
 django-filter, no serializers. The API's throughput divided by the floor's is the share of the
 achievable speed that the API reaches; the rest is what our framework layers cost.
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.http import JsonResponse
 
-from products.models import Category, Product, ProductImage
+from products.models import Category, Product, ProductImage, ProductVariant
 from products.selectors import PRODUCT_ROW_FIELDS
 
 PAGE_SIZE = 20
@@ -66,6 +67,28 @@ def _images_by_product(product_ids: list[int]) -> dict[int, list[dict]]:
     return images
 
 
+def _variants(product_id: int) -> list[dict]:
+    """The active variants of a product, in position order: one query, as the API's detail."""
+    rows = (
+        ProductVariant.objects.filter(product_id=product_id, is_active=True)
+        .order_by("position", "id")
+        .values_list("id", "sku", "name", "price", "stock", "options", "image_id")
+    )
+    return [
+        {
+            "id": variant_id,
+            "sku": sku,
+            "name": name,
+            "price": format(price, ".2f"),
+            "stock": stock,
+            "in_stock": stock > 0,
+            "options": options,
+            "image_id": image_id,
+        }
+        for variant_id, sku, name, price, stock, options, image_id in rows
+    ]
+
+
 def _product_dict(row: dict, images: list[dict], description: str | None = None) -> dict:
     data = {
         "id": row["id"],
@@ -73,6 +96,7 @@ def _product_dict(row: dict, images: list[dict], description: str | None = None)
         "slug": row["slug"],
         "sku": row["sku"],
         "price": format(row["price"], ".2f"),
+        "price_max": format(row["price_max"], ".2f"),
         "currency": settings.STORE_CURRENCY,
         "stock": row["stock"],
         "in_stock": row["stock"] > 0,
@@ -87,9 +111,24 @@ def _product_dict(row: dict, images: list[dict], description: str | None = None)
         "is_featured": row["is_featured"],
         "is_active": row["is_active"],
         "created_at": row["created_at"].isoformat().replace("+00:00", "Z"),
+        "variant_count": row["variant_count"],
     }
     if description is not None:
         data["description"] = description
+    return data
+
+
+def _with_variants(data: dict, option_names: list[str], variants: list[dict]) -> dict:
+    """The detail's `options` (each option's values in the variants' order) and `variants`."""
+    urls = {image["id"]: image["url"] for image in data["images"]}
+    values: dict[str, list[str]] = {name: [] for name in option_names}
+    for variant in variants:
+        variant["image"] = urls.get(variant.pop("image_id"))
+        for name, value in variant["options"].items():
+            if name in values and value not in values[name]:
+                values[name].append(value)
+    data["options"] = [{"name": name, "values": values[name]} for name in option_names]
+    data["variants"] = variants
     return data
 
 
@@ -141,9 +180,15 @@ def floor_product_list(request):
 
 
 def floor_product_detail(request, product_id: int):
-    """GET /bench/floor/products/<id>/: one product with its category and images."""
-    row = Product.objects.filter(pk=product_id, is_active=True).values(*_LIST_FIELDS, "description").first()
+    """GET /bench/floor/products/<id>/: one product with its category, images and active variants
+    (three queries, the API's own)."""
+    row = (
+        Product.objects.filter(pk=product_id, is_active=True)
+        .values(*_LIST_FIELDS, "description", "option_names")
+        .first()
+    )
     if row is None:
         return _error(404, "not_found", "Product not found.")
     images = _images_by_product([product_id])[product_id]
-    return JsonResponse(_product_dict(row, images, description=row["description"]))
+    data = _product_dict(row, images, description=row["description"])
+    return JsonResponse(_with_variants(data, row["option_names"], _variants(product_id)))

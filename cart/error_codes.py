@@ -9,3 +9,4 @@ class CartErrorCode(StrEnum):
     CART_ITEM_NOT_FOUND = "cart_item_not_found"
     CART_NOT_FOUND = "cart_not_found"
     MAX_VALUE = "max_value"
+    VARIANT_REQUIRED = "variant_required"

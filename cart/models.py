@@ -34,6 +34,8 @@ class Cart(models.Model):
 class CartItem(models.Model):
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="cart_items")
+    # The form of the product the line holds; `product` is its product, kept beside it for the joins.
+    variant = models.ForeignKey("products.ProductVariant", on_delete=models.CASCADE, related_name="cart_items")
     quantity = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -42,9 +44,9 @@ class CartItem(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["cart", "product"],
-                name="cart_item_unique_product",
-                violation_error_message="This product is already in the cart; change the quantity of its line.",
+                fields=["cart", "variant"],
+                name="cart_item_unique_variant",
+                violation_error_message="This variant is already in the cart; change the quantity of its line.",
             ),
             models.CheckConstraint(
                 condition=Q(quantity__gt=0),
@@ -54,4 +56,4 @@ class CartItem(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.quantity} × {self.product_id}"
+        return f"{self.quantity} × {self.variant_id}"

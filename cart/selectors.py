@@ -27,7 +27,7 @@ def cart_token_clean(raw: str | None) -> str | None:
 
 
 def _carts_with_lines() -> QuerySet[Cart]:
-    items = CartItem.objects.select_related("product").prefetch_related(
+    items = CartItem.objects.select_related("product", "variant").prefetch_related(
         Prefetch("product__images", queryset=ProductImage.objects.order_by("position", "id"))
     )
     return Cart.objects.prefetch_related(Prefetch("items", queryset=items))
@@ -46,7 +46,7 @@ def cart_get_for_owner(*, user, cart_token: str | None, with_lines: bool = False
 
 
 def cart_get_with_lines(*, cart_id: int) -> Cart | None:
-    """A cart with its lines, their products and the products' images: three queries. None when
+    """A cart with its lines, their variants and products and the products' images: three queries. None when
     the cart is gone (an anonymous cart merged into a login a moment ago)."""
     return _carts_with_lines().filter(pk=cart_id).first()
 
@@ -60,7 +60,7 @@ class CartLine:
 
 @dataclass(frozen=True)
 class CartSummary:
-    """What a cart response shows. Prices are the products' current prices, totals are computed
+    """What a cart response shows. Prices are the variants' current prices, totals are computed
     here in Decimal; `cart` is None for a client that has no cart yet."""
 
     cart: Cart | None
@@ -86,7 +86,7 @@ def cart_summarize(*, cart: Cart | None) -> CartSummary:
     lines = []
     if cart is not None:
         for item in cart.items.all():
-            unit_price = item.product.price
+            unit_price = item.variant.price
             lines.append(
                 CartLine(item=item, unit_price=unit_price, line_total=(unit_price * item.quantity).quantize(CENT))
             )

@@ -19,8 +19,25 @@ class QuantityField(serializers.IntegerField):
 
 
 class CartAddSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The product to add.")
+    variant_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="The variant to add (from the product detail)."
+    )
+    product_id = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="The product to add, for a product sold in one form; with several variants a 400 "
+        "`variant_required`. With `variant_id`, it must be that variant's product.",
+    )
     quantity = QuantityField(min_value=1, default=1, help_text="Units to add (default 1).")
+
+    def validate(self, attrs):
+        if attrs.get("variant_id") is None and attrs.get("product_id") is None:
+            # Reported on product_id, as before variants, so that clients that know none see no change.
+            raise serializers.ValidationError(
+                {"product_id": "This field is required (or give variant_id)."}, code="required"
+            )
+        return attrs
 
 
 class CartUpdateSerializer(serializers.Serializer):
@@ -49,11 +66,21 @@ class CartProductSerializer(serializers.ModelSerializer):
         return None
 
 
+class CartVariantSerializer(serializers.Serializer):
+    """The variant a line holds: which form of the product."""
+
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField(help_text='The option values, e.g. "M / Red"; empty for a product in one form.')
+    options = serializers.DictField(child=serializers.CharField(), help_text='e.g. {"Size": "M", "Colour": "Red"}')
+
+
 class CartLineSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="item.id", help_text="The cart item's id (`cart_id` in update/remove).")
     product = CartProductSerializer(source="item.product")
+    variant = CartVariantSerializer(source="item.variant")
     quantity = serializers.IntegerField(source="item.quantity")
-    unit_price = serializers.DecimalField(max_digits=None, decimal_places=2, help_text="The product's current price.")
+    unit_price = serializers.DecimalField(max_digits=None, decimal_places=2, help_text="The variant's current price.")
     line_total = serializers.DecimalField(max_digits=None, decimal_places=2)
 
 

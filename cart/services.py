@@ -2,8 +2,9 @@
 stale anonymous carts.
 
 Locks are taken in the project's one order (CONTRIBUTING.md; cart/lock_objects.py): cart rows first (by
-primary key when there are two), then product rows sorted by primary key. Every write to a cart
-holds its cart row lock, which is what keeps two concurrent adds of one product to one line.
+primary key when there are two), then product rows (with their variants) sorted by primary key. Every
+write to a cart holds its cart row lock, which is what keeps two concurrent adds of one variant to
+one line. A line is one variant of a product.
 """
 
 import logging
@@ -16,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from novacart.exceptions import Conflict, NotFound, ValidationFailed
-from products.lock_objects import lock_products
-from products.models import Product
+from products.lock_objects import lock_variants
+from products.models import ProductVariant
 
 from .error_codes import CartErrorCode
 from .lock_objects import lock_cart, lock_carts
@@ -42,7 +43,11 @@ def _touch(cart: Cart) -> None:
     Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
 
 
-def _check_quantity(*, product: Product, quantity: int, in_cart: int = 0) -> None:
+def _variant_label(variant: ProductVariant) -> str:
+    return f"{variant.product.name} ({variant.name})" if variant.name else variant.product.name
+
+
+def _check_quantity(*, variant: ProductVariant, quantity: int, in_cart: int = 0) -> None:
     """`quantity` is what the line would hold; `in_cart` what it holds now (for the message)."""
     if quantity > settings.CART_MAX_QUANTITY:
         raise ValidationFailed(
@@ -51,13 +56,44 @@ def _check_quantity(*, product: Product, quantity: int, in_cart: int = 0) -> Non
             code=CartErrorCode.QUANTITY_LIMIT_EXCEEDED,
             attr="quantity",
         )
-    if quantity > product.stock:
+    if quantity > variant.stock:
         already = f" Your cart already has {in_cart}." if in_cart else ""
         raise Conflict(
-            f"Only {product.stock} of '{product.name}' available.{already}",
+            f"Only {max(variant.stock, 0)} of '{_variant_label(variant)}' ({variant.sku}) available.{already}",
             code=CartErrorCode.OUT_OF_STOCK,
             attr="quantity",
         )
+
+
+def _variant_for_sale(*, variant_id: int | None, product_id: int | None) -> ProductVariant:
+    """The variant a cart add means: `variant_id` (an active variant of an active product), or the
+    one variant on sale of `product_id` (a product sold in one form). Raises `product_unavailable`
+    (400) for anything not on sale, `variant_required` (400) for a product with several variants."""
+    if variant_id is not None:
+        variant = (
+            ProductVariant.objects.select_related("product")
+            .filter(pk=variant_id, is_active=True, product__is_active=True)
+            .first()
+        )
+        if variant is None:
+            raise _product_unavailable(attr="variant_id")
+        if product_id is not None and variant.product_id != product_id:
+            raise _product_unavailable(attr="variant_id")
+        return variant
+    variants = list(
+        ProductVariant.objects.select_related("product").filter(
+            product_id=product_id, is_active=True, product__is_active=True
+        )[:2]
+    )
+    if not variants:
+        raise _product_unavailable()
+    if len(variants) > 1:
+        raise ValidationFailed(
+            "This product comes in several variants (sizes, colours...): add one by its variant_id.",
+            code=CartErrorCode.VARIANT_REQUIRED,
+            attr="variant_id",
+        )
+    return variants[0]
 
 
 def _product_unavailable(*, attr: str | None = "product_id") -> ValidationFailed:
@@ -81,33 +117,40 @@ def cart_get_or_create_for_owner(*, user, cart_token: str | None) -> Cart:
     return cart if cart is not None else Cart.objects.create(user=None)
 
 
-def cart_add_item(*, user, cart_token: str | None, product_id: int, quantity: int) -> CartAddResult:
-    """Adds `quantity` units of a product to the owner's cart, growing the existing line for that
-    product (never a second line). Creates the cart when there is none.
+def cart_add_item(
+    *,
+    user,
+    cart_token: str | None,
+    quantity: int,
+    variant_id: int | None = None,
+    product_id: int | None = None,
+) -> CartAddResult:
+    """Adds `quantity` units of a variant to the owner's cart, growing the existing line for that
+    variant (never a second line). The variant is `variant_id`, or the only variant on sale of
+    `product_id` (the form of clients that know no variants). Creates the cart when there is none.
 
-    Raises `product_unavailable` (400) for an unknown or inactive product, `quantity_limit_exceeded`
+    Raises `product_unavailable` (400) for an unknown or inactive product or variant,
+    `variant_required` (400) for `product_id` alone on a product with several variants, `quantity_limit_exceeded`
     (400) past settings.CART_MAX_QUANTITY per line, `cart_full` (400) past settings.CART_MAX_LINES lines,
     `out_of_stock` (409) when the line would hold more than the stock, and `cart_not_found` (404) when
     an anonymous cart went away (merged into a login, purged) during the call."""
-    product = Product.objects.filter(pk=product_id, is_active=True).first()
-    if product is None:
-        raise _product_unavailable()
+    variant = _variant_for_sale(variant_id=variant_id, product_id=product_id)
     cart = cart_get_or_create_for_owner(user=user, cart_token=cart_token)
     with transaction.atomic():
         if lock_cart(cart_id=cart.pk) is None:
             # The anonymous cart was merged into a login or purged between lookup and lock.
             raise NotFound("This cart no longer exists; start a new one.", code=CartErrorCode.CART_NOT_FOUND)
-        item = CartItem.objects.filter(cart=cart, product=product).first()
+        item = CartItem.objects.filter(cart=cart, variant=variant).first()
         in_cart = item.quantity if item else 0
         if item is None and CartItem.objects.filter(cart=cart).count() >= CART_MAX_LINES:
             raise ValidationFailed(
                 f"A cart holds at most {CART_MAX_LINES} different products.",
                 code=CartErrorCode.CART_FULL,
-                attr="product_id",
+                attr="variant_id" if variant_id is not None else "product_id",
             )
-        _check_quantity(product=product, quantity=in_cart + quantity, in_cart=in_cart)
+        _check_quantity(variant=variant, quantity=in_cart + quantity, in_cart=in_cart)
         if item is None:
-            item = CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+            item = CartItem.objects.create(cart=cart, product_id=variant.product_id, variant=variant, quantity=quantity)
             created = True
         else:
             item.quantity = in_cart + quantity
@@ -136,15 +179,16 @@ def cart_update_item(*, user, cart_token: str | None, item_id: int, quantity: in
     user's), `product_unavailable` (400) when raising a line of a product no longer sold,
     `quantity_limit_exceeded` (400) and `out_of_stock` (409) as `cart_add_item`."""
     with _owner_cart_locked(user=user, cart_token=cart_token) as cart:
-        item = CartItem.objects.select_related("product").filter(pk=item_id, cart=cart).first()
+        item = CartItem.objects.select_related("variant__product").filter(pk=item_id, cart=cart).first()
         if item is None:
             raise _line_not_found()
         if quantity == 0:
             item.delete()
         elif quantity != item.quantity:
-            if not item.product.is_active and quantity > item.quantity:
+            on_sale = item.variant.is_active and item.variant.product.is_active
+            if not on_sale and quantity > item.quantity:
                 raise _product_unavailable(attr=None)
-            _check_quantity(product=item.product, quantity=quantity)
+            _check_quantity(variant=item.variant, quantity=quantity)
             item.quantity = quantity
             item.save(update_fields=["quantity", "updated_at"])
         _touch(cart)
@@ -174,11 +218,11 @@ def cart_clear(*, user, cart_token: str | None) -> None:
 
 
 def cart_merge_anonymous(*, user, cart_token: str) -> None:
-    """Moves an anonymous cart's lines into the user's cart: quantities add up, capped at the
-    product's stock and at settings.CART_MAX_QUANTITY; lines of inactive or sold-out products are
-    dropped, and so are new lines past settings.CART_MAX_LINES; the anonymous cart is deleted.
-    A malformed or unknown token, or the token of a user's cart, is ignored (login never fails
-    because of a cart). Locks both carts (by pk), then the products (by pk)."""
+    """Moves an anonymous cart's lines into the user's cart: quantities of the same variant add up,
+    capped at the variant's stock and at settings.CART_MAX_QUANTITY; lines of inactive or sold-out
+    variants are dropped, and so are new lines past settings.CART_MAX_LINES; the anonymous cart is
+    deleted. A malformed or unknown token, or the token of a user's cart, is ignored (login never
+    fails because of a cart). Locks both carts (by pk), then the variants with their products."""
     token = cart_token_clean(cart_token)
     if token is None:
         return
@@ -192,25 +236,25 @@ def cart_merge_anonymous(*, user, cart_token: str) -> None:
         if anonymous is None or anonymous.user_id is not None:
             return  # a concurrent login merged it first
         incoming = list(CartItem.objects.filter(cart=anonymous))
-        products = lock_products(product_ids=[item.product_id for item in incoming])
-        existing = {item.product_id: item for item in CartItem.objects.filter(cart=cart)}
+        variants = lock_variants(variant_ids=[item.variant_id for item in incoming])
+        existing = {item.variant_id: item for item in CartItem.objects.filter(cart=cart)}
         line_count = len(existing)
         now = timezone.now()
         to_update: list[CartItem] = []
         to_create: list[CartItem] = []
-        for item in sorted(incoming, key=lambda i: i.product_id):
-            product = products.get(item.product_id)
-            if product is None or not product.is_active or product.stock <= 0:
+        for item in sorted(incoming, key=lambda i: i.variant_id):
+            variant = variants.get(item.variant_id)
+            if variant is None or not variant.is_active or not variant.product.is_active or variant.stock <= 0:
                 continue
-            line = existing.get(product.pk)
+            line = existing.get(variant.pk)
             wanted = item.quantity + (line.quantity if line else 0)
-            quantity = min(wanted, product.stock, settings.CART_MAX_QUANTITY)
+            quantity = min(wanted, variant.stock, settings.CART_MAX_QUANTITY)
             if line is not None:
                 if quantity != line.quantity:
                     line.quantity, line.updated_at = quantity, now
                     to_update.append(line)
             elif line_count < CART_MAX_LINES:
-                to_create.append(CartItem(cart=cart, product=product, quantity=quantity))
+                to_create.append(CartItem(cart=cart, product_id=variant.product_id, variant=variant, quantity=quantity))
                 line_count += 1
         # Two statements whatever the number of lines (bulk_update does not apply auto_now: set above).
         CartItem.objects.bulk_update(to_update, ["quantity", "updated_at"])

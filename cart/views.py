@@ -68,6 +68,10 @@ class CartView(CartBaseView):
 
 
 @extend_validation_errors([CartErrorCode.PRODUCT_UNAVAILABLE, CartErrorCode.CART_FULL], field_name="product_id")
+@extend_validation_errors(
+    [CartErrorCode.PRODUCT_UNAVAILABLE, CartErrorCode.VARIANT_REQUIRED, CartErrorCode.CART_FULL],
+    field_name="variant_id",
+)
 @extend_validation_errors([CartErrorCode.QUANTITY_LIMIT_EXCEEDED, CartErrorCode.MAX_VALUE], field_name="quantity")
 class CartAddView(CartBaseView):
     @extend_schema(
@@ -80,8 +84,9 @@ class CartAddView(CartBaseView):
             200: OpenApiResponse(CartSerializer, description="An existing line grew; the whole cart."),
             409: OUT_OF_STOCK,
         },
-        description="Adds to the line of that product (one line per product). An anonymous client without a "
-        "(known) token gets a new cart: keep its `cart_token` from the response.",
+        description="Adds to the line of that variant (one line per variant): `variant_id`, or `product_id` "
+        "for a product sold in one form (a product with several variants is a 400 `variant_required`). "
+        "An anonymous client without a (known) token gets a new cart: keep its `cart_token` from the response.",
     )
     def post(self, request):
         serializer = CartAddSerializer(data=request.data)

@@ -180,7 +180,7 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class OrderItemInline(_ReadOnlyInline):
     model = OrderItem
-    fields = ["product", "product_name", "sku", "unit_price_display", "quantity", "line_total_display"]
+    fields = ["product", "product_name", "variant_name", "sku", "unit_price_display", "quantity", "line_total_display"]
     readonly_fields = fields
 
     def get_queryset(self, request):

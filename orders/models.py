@@ -75,8 +75,12 @@ class Order(models.Model):
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey("products.Product", on_delete=models.PROTECT, related_name="order_items")
+    variant = models.ForeignKey("products.ProductVariant", on_delete=models.PROTECT, related_name="order_items")
+    # Snapshots at checkout: later edits of the product or variant change nothing here.
     product_name = models.CharField(max_length=200)
     sku = models.CharField(max_length=64)
+    variant_name = models.CharField(max_length=200, blank=True)
+    options = models.JSONField(default=dict, blank=True)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(max_digits=12, decimal_places=2)

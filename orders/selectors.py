@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from novacart.exceptions import NotFound
 from novacart.permissions import Perm, user_has_any
-from products.models import Product
+from products.selectors import variant_low_stock_list
 
 from .error_codes import OrderErrorCode
 from .models import Order, OrderItem, OrderStatus, OrderStatusChange, order_revenue_q
@@ -156,7 +156,7 @@ def order_sales_buckets(*, report: dict) -> dict:
 
 def order_analytics() -> dict:
     """The staff dashboard: revenue, orders by status, best sellers (by units and by revenue)
-    and how many active products are at or below LOW_STOCK_THRESHOLD."""
+    and how many variants on sale are at or below LOW_STOCK_THRESHOLD (those of the low-stock list)."""
     by_status = dict.fromkeys(OrderStatus.values, 0)
     for row in Order.objects.order_by().values("status").annotate(n=Count("id")):
         by_status[row["status"]] = row["n"]
@@ -189,5 +189,5 @@ def order_analytics() -> dict:
         "top_products_by_quantity": _top(("-quantity", "-revenue", "product_id")),
         "top_products_by_revenue": _top(("-revenue", "-quantity", "product_id")),
         "low_stock_threshold": threshold,
-        "low_stock_count": Product.objects.filter(is_active=True, stock__lte=threshold).count(),
+        "low_stock_count": variant_low_stock_list(threshold=threshold).count(),
     }

@@ -25,11 +25,25 @@ class SalesReportQuerySerializer(serializers.Serializer):
 
 
 class OrderItemSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(source="product_name")
+    name = serializers.CharField(source="product_name", help_text="The product's name when the order was placed.")
+    sku = serializers.CharField(help_text="The variant's SKU when the order was placed.")
+    variant_name = serializers.CharField(help_text='The option values, e.g. "M / Red"; empty for one form.')
+    options = serializers.DictField(child=serializers.CharField(), help_text='e.g. {"Size": "M", "Colour": "Red"}')
 
     class Meta:
         model = OrderItem
-        fields = ["id", "product", "name", "sku", "unit_price", "quantity", "line_total"]
+        fields = [
+            "id",
+            "product",
+            "variant_id",
+            "name",
+            "sku",
+            "variant_name",
+            "options",
+            "unit_price",
+            "quantity",
+            "line_total",
+        ]
 
 
 class OrderStatusChangeSerializer(serializers.ModelSerializer):

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from addresses.models import Address
@@ -16,9 +15,9 @@ from cart.lock_objects import lock_user_cart
 from cart.models import CartItem
 from novacart.celery import enqueue_on_commit
 from novacart.exceptions import Conflict, ErrorItem, NotFound, ServiceError, ValidationFailed
-from products.lock_objects import lock_products
-from products.models import Product
-from products.services import catalog_cache_bump
+from products.lock_objects import lock_products, lock_variants
+from products.models import ProductVariant
+from products.services import catalog_cache_bump, variants_move_stock
 from users.selectors import require_verified_email
 
 from .emails import send_order_email
@@ -35,28 +34,13 @@ def _catalog_changed() -> None:
     transaction.on_commit(catalog_cache_bump)
 
 
-def _move_stock(*, deltas: dict[int, int]) -> None:
-    """Adds each delta to its product's stock in ONE statement, however many lines the order has.
-    The caller holds the product locks; the `stock >= 0` constraint is the last line of defence."""
-    if not deltas:
-        return
-    Product.objects.filter(pk__in=deltas).update(
-        stock=F("stock")
-        + Case(
-            *[When(pk=product_id, then=Value(delta)) for product_id, delta in deltas.items()],
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-    )
-
-
 def order_restock(*, order: Order) -> None:
-    """Puts the order's units back on the shelf. The caller holds the product locks
-    (taken in primary-key order by `lock_products`)."""
+    """Puts the order's units back on the shelf, on the variants they came from. The caller holds the
+    product locks (taken in primary-key order by `lock_products`)."""
     deltas: dict[int, int] = {}
-    for item in order.items.all():
-        deltas[item.product_id] = deltas.get(item.product_id, 0) + item.quantity
-    _move_stock(deltas=deltas)
+    for variant_id, quantity in order.items.values_list("variant_id", "quantity"):
+        deltas[variant_id] = deltas.get(variant_id, 0) + quantity
+    variants_move_stock(deltas=deltas)
     _catalog_changed()
 
 
@@ -208,9 +192,10 @@ def _order_create_with_unique_number(**fields) -> Order:
 def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Order:
     """Turns the user's cart into a PENDING order, in one transaction.
 
-    Locks the cart, then its products in primary-key order; checks that every product is still
-    active and has the stock asked for; takes the stock; copies prices, names, SKUs and the
-    shipping address into the order; records the first status change; empties the cart. The
+    Locks the cart, then its variants with their products in primary-key order; checks that every
+    variant and its product are still on sale and the variant has the stock asked for; takes the
+    stock (one statement for all lines); copies prices, names, SKUs, option values and the shipping
+    address into the order; records the first status change; empties the cart. The
     confirmation e-mail and the catalog cache bump run after commit. Any failure rolls all of
     it back: stock, cart and orders are left as they were.
 
@@ -219,7 +204,8 @@ def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Orde
     NotFound(`address_not_found`) for an address that is missing or another user's,
     ValidationFailed(`cart_empty`), Conflict(`too_many_open_orders`) for a cash-on-delivery order
     beyond COD_MAX_OPEN_ORDERS, and Conflict with one ErrorItem per problem line:
-    `product_unavailable` (product deactivated or deleted) and `out_of_stock` (with what is left).
+    `product_unavailable` (product or variant deactivated) and `out_of_stock` (with what is left,
+    naming the variant's SKU).
     """
     if payment_method not in PaymentMethod.values:
         raise ValidationFailed(
@@ -237,27 +223,31 @@ def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Orde
                 "Shipping address not found.", code=OrderErrorCode.ADDRESS_NOT_FOUND, attr="shipping_address_id"
             )
         cart = lock_user_cart(user=user)
-        lines = list(CartItem.objects.filter(cart=cart).order_by("product_id")) if cart else []
+        lines = list(CartItem.objects.filter(cart=cart).order_by("variant_id")) if cart else []
         if not lines:
             raise ValidationFailed("Your cart is empty.", code=OrderErrorCode.CART_EMPTY)
         if payment_method == PaymentMethod.COD:
             # Counted under the cart lock: two checkouts of one customer queue here, so both cannot
             # pass the count. (A customer without a cart row got `cart_empty` above.)
             _check_cod_open_orders(user=user)
-        products = lock_products(product_ids=[line.product_id for line in lines])
-        _check_lines(lines=lines, products=products)
+        variants = lock_variants(variant_ids=[line.variant_id for line in lines])
+        _check_lines(lines=lines, variants=variants)
 
-        _move_stock(deltas={line.product_id: -line.quantity for line in lines})
+        variants_move_stock(deltas={line.variant_id: -line.quantity for line in lines})
         items = [
             OrderItem(
-                product_id=line.product_id,
-                product_name=products[line.product_id].name,
-                sku=products[line.product_id].sku,
-                unit_price=products[line.product_id].price,
+                product_id=variant.product_id,
+                variant_id=variant.pk,
+                product_name=variant.product.name,
+                sku=variant.sku,
+                variant_name=variant.name,
+                options=variant.options,
+                unit_price=variant.price,
                 quantity=line.quantity,
-                line_total=products[line.product_id].price * line.quantity,
+                line_total=variant.price * line.quantity,
             )
             for line in lines
+            for variant in (variants[line.variant_id],)
         ]
         subtotal = sum((item.line_total for item in items), Decimal("0.00"))
         order = _order_create_with_unique_number(
@@ -301,14 +291,21 @@ def _check_cod_open_orders(*, user) -> None:
         )
 
 
-def _check_lines(*, lines: list[CartItem], products: dict[int, Product]) -> None:
-    """Reports every line that cannot be ordered, all at once, so the cart can be fixed in one go."""
+def _variant_label(variant: ProductVariant) -> str:
+    """ "Tee (M / Red, TEE-M-RED)" or "Lamp (LAMP-1)": what the customer picked, and its SKU."""
+    details = f"{variant.name}, {variant.sku}" if variant.name else variant.sku
+    return f"{variant.product.name} ({details})"
+
+
+def _check_lines(*, lines: list[CartItem], variants: dict[int, ProductVariant]) -> None:
+    """Reports every line that cannot be ordered, all at once, so the cart can be fixed in one go.
+    Each error's attr is `items.<product_id>`, as before variants (clients point at the line by it)."""
     errors: list[ErrorItem] = []
     for line in lines:
-        product = products.get(line.product_id)
+        variant = variants.get(line.variant_id)
         attr = f"items.{line.product_id}"
-        if product is None or not product.is_active:
-            name = f"{product.name} ({product.sku})" if product else f"Product {line.product_id}"
+        if variant is None or not variant.is_active or not variant.product.is_active:
+            name = _variant_label(variant) if variant else f"Product {line.product_id}"
             errors.append(
                 ErrorItem(
                     OrderErrorCode.PRODUCT_UNAVAILABLE,
@@ -316,11 +313,11 @@ def _check_lines(*, lines: list[CartItem], products: dict[int, Product]) -> None
                     attr,
                 )
             )
-        elif product.stock < line.quantity:
+        elif variant.stock < line.quantity:
             errors.append(
                 ErrorItem(
                     OrderErrorCode.OUT_OF_STOCK,
-                    f"Only {max(product.stock, 0)} of {product.name} ({product.sku}) available; "
+                    f"Only {max(variant.stock, 0)} of {_variant_label(variant)} available; "
                     f"you asked for {line.quantity}.",
                     attr,
                 )

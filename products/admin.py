@@ -257,7 +257,9 @@ class ProductAdmin(ActionSelectionGuard, admin.ModelAdmin):
         return [*self.readonly_fields, stock]
 
     def get_exclude(self, request, obj=None):
-        return ["stock"] if obj is not None else None
+        # Derived from the variants (products.services.product_refresh_derived), never typed in.
+        derived = ["price_max", "variant_count", "option_names"]
+        return [*derived, "stock"] if obj is not None else derived
 
     @admin.display(description="stock")
     def stock_with_adjust_link(self, obj):
@@ -320,7 +322,7 @@ class ProductAdmin(ActionSelectionGuard, admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        services.product_save_from_admin(product=obj)
+        services.product_save_from_admin(product=obj, changed=form.changed_data)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

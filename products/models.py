@@ -44,6 +44,14 @@ class Product(models.Model):
     # Kept up to date by the review services, so lists can show and order by rating without a join.
     rating_avg = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0.00"))
     rating_count = models.PositiveIntegerField(default=0)
+    # Derived from the active variants by products.services.product_refresh_derived, never set from
+    # anywhere else: `price` is the lowest ("from") price, `price_max` the highest, `stock` the sum,
+    # `variant_count` how many are on sale. Kept on the row for the list, its filters and its indexes.
+    price_max = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    variant_count = models.PositiveIntegerField(default=0)
+    # The option names every variant of the product gives a value for, in display order ("Size",
+    # "Colour"); empty for a product sold in one form.
+    option_names = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -83,11 +91,80 @@ class Product(models.Model):
         return self.stock > 0
 
 
+def variant_options_key(options: dict) -> str:
+    """One spelling of a combination of option values, whatever the order of the keys:
+    {"Size": "M", "Colour": "Red"} is "Colour=Red|Size=M". Unique per product in the database."""
+    return "|".join(f"{name}={options[name]}" for name in sorted(options))
+
+
+class ProductVariant(models.Model):
+    """One form of a product that is sold and stocked on its own (a T-shirt in size M, red): its own
+    SKU, price, stock and weight. Every product has at least one; a product sold in one form has
+    exactly one, without options. Written only by products.services (variant_*), which keeps the
+    product's derived fields in step."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField(
+        max_length=64, unique=True, error_messages={"unique": "A variant with this SKU already exists."}
+    )
+    # The option values in the product's option order ("M / Red"); empty without options.
+    name = models.CharField(max_length=200, blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    stock = models.IntegerField(default=0)
+    weight_grams = models.PositiveIntegerField(default=0)
+    options = models.JSONField(default=dict, blank=True)
+    options_key = models.CharField(max_length=700, blank=True, editable=False)
+    image = models.ForeignKey("ProductImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="variants")
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gt=0),
+                name="variant_price_positive",
+                violation_error_message="Price must be positive (more than 0).",
+            ),
+            models.CheckConstraint(
+                condition=Q(stock__gte=0),
+                name="variant_stock_non_negative",
+                violation_error_message="Stock cannot be negative.",
+            ),
+            models.UniqueConstraint(
+                fields=["product", "options_key"],
+                name="variant_unique_options",
+                violation_error_message="The product already has a variant with these options.",
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "is_active", "position"], name="variant_product_active_idx")]
+
+    def __str__(self):
+        return f"{self.sku} ({self.name})" if self.name else self.sku
+
+    def save(self, *args, **kwargs):
+        self.options_key = variant_options_key(self.options or {})
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "options" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "options_key"}
+        super().save(*args, **kwargs)
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+
 class StockMovement(models.Model):
-    """One signed change of a product's stock made by staff ("+20 received", "-2 damaged"), with the
-    stock it left. Stock is never written as a value read earlier: see products.services.product_stock_adjust."""
+    """One signed change of a variant's stock made by staff ("+20 received", "-2 damaged"), with the
+    stock it left. Stock is never written as a value read earlier: see products.services.variant_stock_adjust."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_movements")
+    # Null only on rows recorded before variants existed and not matched by the migration (none are).
+    variant = models.ForeignKey(
+        ProductVariant, null=True, blank=True, on_delete=models.CASCADE, related_name="stock_movements"
+    )
     delta = models.IntegerField()
     reason = models.CharField(max_length=200)
     stock_after = models.IntegerField()

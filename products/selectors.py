@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from novacart.exceptions import NotFound
 from orders.models import ORDER_SALE_STATUSES, OrderItem
 
-from .models import Category, Product, ProductImage, Review, StockMovement, WishlistItem
+from .models import Category, Product, ProductImage, ProductVariant, Review, StockMovement, WishlistItem
 
 # --- Categories --------------------------------------------------------------------------------
 
@@ -120,6 +120,8 @@ PRODUCT_ROW_FIELDS = (
     "slug",
     "sku",
     "price",
+    "price_max",
+    "variant_count",
     "stock",
     "rating_avg",
     "rating_count",
@@ -131,6 +133,19 @@ PRODUCT_ROW_FIELDS = (
     "category__slug",
 )
 IMAGE_ROW_FIELDS = ("id", "product_id", "image", "external_url", "alt_text", "position")
+VARIANT_ROW_FIELDS = (
+    "id",
+    "product_id",
+    "sku",
+    "name",
+    "price",
+    "stock",
+    "weight_grams",
+    "options",
+    "image_id",
+    "is_active",
+    "position",
+)
 
 
 def product_list(*, include_inactive: bool = False) -> QuerySet[Product]:
@@ -154,7 +169,7 @@ def product_get(*, product_id: int, include_inactive: bool = False) -> dict:
     if not include_inactive:
         qs = qs.filter(is_active=True)
     try:
-        return qs.values(*PRODUCT_ROW_FIELDS, "description").get()
+        return qs.values(*PRODUCT_ROW_FIELDS, "description", "option_names").get()
     except Product.DoesNotExist:
         raise NotFound("Product not found.") from None
 
@@ -170,6 +185,28 @@ def product_images_by_id(*, product_ids: list[int]) -> dict[int, list[dict]]:
     return images
 
 
+def product_variant_rows(*, product_id: int, include_inactive: bool = False) -> list[dict]:
+    """The variants of a product (`VARIANT_ROW_FIELDS` rows, in position order) in one query;
+    customers see the active ones only."""
+    qs = ProductVariant.objects.filter(product_id=product_id)
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    return list(qs.order_by("position", "id").values(*VARIANT_ROW_FIELDS))
+
+
+def product_variant_list(*, product: Product) -> QuerySet[ProductVariant]:
+    """Every variant of a product, active or not, in position order (staff)."""
+    return ProductVariant.objects.filter(product=product).select_related("image").order_by("position", "id")
+
+
+def product_variant_get(*, product: Product, variant_id: int) -> ProductVariant:
+    """A variant of this product; one of another product is `not_found` (404) like an unknown one."""
+    variant = product_variant_list(product=product).filter(pk=variant_id).first()
+    if variant is None:
+        raise NotFound("Variant not found.")
+    return variant
+
+
 def product_get_visible(*, product_id: int, include_inactive: bool = False) -> Product:
     """The Product instance (no joins) when the requester may see it; `not_found` (404) otherwise."""
     qs = Product.objects.filter(pk=product_id)
@@ -181,9 +218,13 @@ def product_get_visible(*, product_id: int, include_inactive: bool = False) -> P
     return product
 
 
-def product_low_stock_list(*, threshold: int) -> QuerySet[Product]:
-    """Active products with at most `threshold` units left, emptiest first."""
-    return product_list().filter(stock__lte=threshold).order_by("stock", "name", "id")
+def variant_low_stock_list(*, threshold: int) -> QuerySet[ProductVariant]:
+    """Active variants of active products with at most `threshold` units left, emptiest first."""
+    return (
+        ProductVariant.objects.filter(is_active=True, product__is_active=True, stock__lte=threshold)
+        .select_related("product")
+        .order_by("stock", "product__name", "position", "id")
+    )
 
 
 def stock_movement_list(*, product: Product) -> QuerySet[StockMovement]:

@@ -13,8 +13,8 @@ from django.conf import settings
 from rest_framework import serializers
 
 from .error_codes import ProductErrorCode
-from .models import Category, Product, ProductImage, Review, WishlistItem
-from .selectors import PRODUCT_ROW_FIELDS
+from .models import Category, Product, ProductImage, ProductVariant, Review, WishlistItem
+from .selectors import PRODUCT_ROW_FIELDS, VARIANT_ROW_FIELDS
 
 _datetime_field = serializers.DateTimeField()
 
@@ -46,14 +46,44 @@ def image_dict(row: dict, request=None) -> dict:
     }
 
 
-def product_dict(row: dict, images: list[dict], *, with_description: bool = False) -> dict:
+def variant_dict(row: dict, image_urls: dict[int, str]) -> dict:
+    """One variant as the product detail shows it, from a `selectors.VARIANT_ROW_FIELDS` row;
+    `image_urls` maps the product's image ids to their URLs (already built for `images`)."""
+    return {
+        "id": row["id"],
+        "sku": row["sku"],
+        "name": row["name"],
+        "price": _money(row["price"]),
+        "stock": row["stock"],
+        "in_stock": row["stock"] > 0,
+        "options": row["options"],
+        "image": image_urls.get(row["image_id"]) if row["image_id"] is not None else None,
+    }
+
+
+def options_list(option_names: list[str], variant_rows: list[dict]) -> list[dict]:
+    """`[{"name": "Size", "values": ["S", "M"]}, ...]`: each option of the product with the values its
+    variants give it, in the variants' order, each once."""
+    values: dict[str, list[str]] = {name: [] for name in option_names}
+    for row in variant_rows:
+        for name, value in (row["options"] or {}).items():
+            if name in values and value not in values[name]:
+                values[name].append(value)
+    return [{"name": name, "values": values[name]} for name in option_names]
+
+
+def product_dict(
+    row: dict, images: list[dict], *, with_description: bool = False, variants: list[dict] | None = None
+) -> dict:
     """A product as the API shows it, from a `selectors.PRODUCT_ROW_FIELDS` row (plus `description`
-    for the detail) and its images already shaped by `image_dict`. The one place that shape is built."""
+    and `option_names` for the detail) and its images already shaped by `image_dict`; the detail also
+    gets its variant rows (`variants`, the ones the reader may see). The one place that shape is built."""
     data = {"id": row["id"], "name": row["name"], "slug": row["slug"], "sku": row["sku"]}
     if with_description:
         data["description"] = row["description"]
     data.update(
         price=_money(row["price"]),
+        price_max=_money(row["price_max"]),
         currency=settings.STORE_CURRENCY,
         stock=row["stock"],
         in_stock=row["stock"] > 0,
@@ -68,7 +98,12 @@ def product_dict(row: dict, images: list[dict], *, with_description: bool = Fals
         is_featured=row["is_featured"],
         is_active=row["is_active"],
         created_at=_datetime_field.to_representation(row["created_at"]),
+        variant_count=row["variant_count"],
     )
+    if variants is not None:
+        image_urls = {image["id"]: image["url"] for image in images}
+        data["options"] = options_list(row.get("option_names") or [], variants)
+        data["variants"] = [variant_dict(variant, image_urls) for variant in variants]
     return data
 
 
@@ -77,9 +112,10 @@ def product_list_data(rows, images_by_product: dict[int, list[dict]], request=No
     return [product_dict(row, [image_dict(image, request) for image in images_by_product[row["id"]]]) for row in rows]
 
 
-def product_detail_data(row: dict, images: list[dict], request=None) -> dict:
-    """One product with its description, from its row and its image rows."""
-    return product_dict(row, [image_dict(image, request) for image in images], with_description=True)
+def product_detail_data(row: dict, images: list[dict], variants: list[dict], request=None) -> dict:
+    """One product with its description, options and variants, from its row, its image rows and its
+    variant rows."""
+    return product_dict(row, [image_dict(image, request) for image in images], with_description=True, variants=variants)
 
 
 def _product_row(product: Product) -> dict:
@@ -88,6 +124,7 @@ def _product_row(product: Product) -> dict:
     category = product.category
     row.update(
         description=product.description,
+        option_names=product.option_names,
         category__name=category.name if category else None,
         category__slug=category.slug if category else None,
     )
@@ -208,6 +245,7 @@ class ProductListSerializer(serializers.ModelSerializer):
             "slug",
             "sku",
             "price",
+            "price_max",
             "currency",
             "stock",
             "in_stock",
@@ -218,7 +256,14 @@ class ProductListSerializer(serializers.ModelSerializer):
             "is_featured",
             "is_active",
             "created_at",
+            "variant_count",
         ]
+        extra_kwargs = {
+            "price": {"help_text": 'The lowest price of the variants on sale ("from"); what price filters use.'},
+            "price_max": {"help_text": "The highest price of the variants on sale."},
+            "stock": {"help_text": "Units in stock over the variants on sale."},
+            "variant_count": {"help_text": "How many variants are on sale (1 for a product sold in one form)."},
+        }
 
     def get_currency(self, obj) -> str:
         return settings.STORE_CURRENCY
@@ -228,23 +273,159 @@ class ProductListSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         image_field = ProductImageSerializer(context=self.context)
         images = [image_field.to_representation(image) for image in instance.images.all()]
-        return product_dict(_product_row(instance), images, with_description=self.with_description)
+        variants = None
+        if self.with_description:
+            variants = [
+                {name: getattr(variant, name) for name in VARIANT_ROW_FIELDS}
+                for variant in instance.variants.all()
+                if variant.is_active
+            ]
+        return product_dict(_product_row(instance), images, with_description=self.with_description, variants=variants)
+
+
+class ProductOptionSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text='e.g. "Size"')
+    values = serializers.ListField(child=serializers.CharField(), help_text='e.g. ["S", "M", "L"]')
+
+
+class ProductVariantSerializer(serializers.Serializer):
+    """A variant as the product detail shows it (active variants only)."""
+
+    id = serializers.IntegerField(help_text="Add it to the cart with this id (`variant_id`).")
+    sku = serializers.CharField()
+    name = serializers.CharField(help_text='The option values, e.g. "M / Red"; empty for a product in one form.')
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    stock = serializers.IntegerField()
+    in_stock = serializers.BooleanField()
+    options = serializers.DictField(child=serializers.CharField(), help_text='e.g. {"Size": "M", "Colour": "Red"}')
+    image = serializers.CharField(allow_null=True, help_text="URL of the variant's own image, one of `images`.")
 
 
 class ProductDetailSerializer(ProductListSerializer):
     with_description = True
+    # Built by product_dict from `option_names` and the variants (no attribute of that name).
+    options = ProductOptionSerializer(many=True, read_only=True, default=list)
+    variants = ProductVariantSerializer(many=True, read_only=True)
 
     class Meta(ProductListSerializer.Meta):
-        fields = [*ProductListSerializer.Meta.fields[:4], "description", *ProductListSerializer.Meta.fields[4:]]
+        fields = [
+            *ProductListSerializer.Meta.fields[:4],
+            "description",
+            *ProductListSerializer.Meta.fields[4:],
+            "options",
+            "variants",
+        ]
+
+
+class OptionsField(serializers.DictField):
+    """Option values of a variant, `{"Size": "M", "Colour": "Red"}` (the names the product's variants
+    share; products.services checks them)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(max_length=100), **kwargs)
+
+
+class VariantWriteSerializer(serializers.Serializer):
+    """Staff input for a variant: create (POST .../variants/, and each of `variants` on POST
+    /api/products/) and partial update (PATCH; `stock` is then refused, 400 `stock_not_writable`)."""
+
+    sku = serializers.CharField(max_length=64)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    stock = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1_000_000_000,
+        help_text="The opening stock (create only); later it moves by stock adjustments with `variant_id`.",
+    )
+    weight_grams = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000_000)
+    options = OptionsField(required=False, help_text='e.g. {"Size": "M", "Colour": "Red"}; {} for one form.')
+    is_active = serializers.BooleanField(required=False)
+    position = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
+    image_id = IntegerPrimaryKeyRelatedField(
+        queryset=ProductImage.objects.all(),
+        source="image",
+        allow_null=True,
+        required=False,
+        help_text="One of the product's images, shown for this variant.",
+    )
+
+    def validate_sku(self, value):
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("This field may not be blank.", code=ProductErrorCode.BLANK)
+        return value
+
+
+class StaffVariantSerializer(serializers.ModelSerializer):
+    """A variant as staff see it, inactive ones included."""
+
+    in_stock = serializers.BooleanField(read_only=True)
+    options = serializers.DictField(child=serializers.CharField())
+    image = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductVariant
+        fields = [
+            "id",
+            "product",
+            "sku",
+            "name",
+            "price",
+            "stock",
+            "in_stock",
+            "weight_grams",
+            "options",
+            "image",
+            "image_id",
+            "is_active",
+            "position",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_image(self, variant) -> str | None:
+        return image_url(variant.image, self.context.get("request")) if variant.image_id else None
+
+
+class LowStockVariantSerializer(serializers.Serializer):
+    """A variant on sale that is at or under the low-stock threshold."""
+
+    product_id = serializers.IntegerField()
+    variant_id = serializers.IntegerField(source="id")
+    sku = serializers.CharField()
+    name = serializers.SerializerMethodField(help_text="The product's name and the variant's: \"Tee (M / Red)\".")
+    stock = serializers.IntegerField()
+
+    def get_name(self, variant) -> str:
+        return f"{variant.product.name} ({variant.name})" if variant.name else variant.product.name
 
 
 class ProductWriteSerializer(serializers.Serializer):
-    """Staff input for create (POST), replace (PUT) and partial update (PATCH). The slug is generated."""
+    """Staff input for create (POST), replace (PUT) and partial update (PATCH). The slug is generated.
+
+    The single-SKU form (`sku`, `price`, `stock`) creates a product with one variant; with `variants`
+    (create only) `sku` is the product's own code and `price`/`stock` are the variants'."""
 
     name = serializers.CharField(max_length=200)
     sku = serializers.CharField(max_length=64)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text="Required without `variants`. On a product with several variants prices are per variant "
+        "(a different price is 400 `variant_required`).",
+    )
+    weight_grams = serializers.IntegerField(
+        required=False, min_value=0, max_value=1_000_000_000, help_text="The one variant's weight (create)."
+    )
+    variants = VariantWriteSerializer(
+        many=True,
+        required=False,
+        help_text="Create only: the product's variants, all naming the same options (e.g. Size and Colour).",
+    )
     stock = serializers.IntegerField(
         required=False,
         min_value=0,
@@ -262,16 +443,45 @@ class ProductWriteSerializer(serializers.Serializer):
             raise serializers.ValidationError("This field may not be blank.", code=ProductErrorCode.BLANK)
         return value
 
+    def get_fields(self):
+        fields = super().get_fields()
+        # The single-SKU form needs a price (create and PUT); with `variants` the prices are theirs.
+        initial = getattr(self, "initial_data", None)
+        has_variants = isinstance(initial, dict) and "variants" in initial
+        if not self.partial and not has_variants:
+            fields["price"].required = True
+        return fields
+
+    def validate(self, attrs):
+        creating = self.instance is None and not self.partial and not self.context.get("updating")
+        if "variants" in attrs:
+            if not creating:
+                raise serializers.ValidationError(
+                    {"variants": "Variants are changed through /api/products/<id>/variants/."}, code="invalid"
+                )
+            for field in ("price", "stock", "weight_grams"):
+                if field in attrs:
+                    raise serializers.ValidationError(
+                        {field: f"With `variants`, `{field}` is given per variant."}, code="invalid"
+                    )
+        return attrs
+
 
 class StockAdjustmentSerializer(serializers.Serializer):
     """A signed stock change by staff, and (out) the movement it recorded."""
 
     id = serializers.IntegerField(read_only=True)
+    variant_id = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The variant whose stock moves; may be left out for a product sold in one form.",
+    )
     delta = serializers.IntegerField(
         min_value=-1_000_000_000, max_value=1_000_000_000, help_text="Units added (+) or removed (-); not 0."
     )
     reason = serializers.CharField(max_length=200, help_text='Why, e.g. "received", "damaged", "stock count".')
-    stock_after = serializers.IntegerField(read_only=True, help_text="The product's stock right after it.")
+    stock_after = serializers.IntegerField(read_only=True, help_text="The variant's stock right after it.")
     actor = serializers.EmailField(source="actor.email", read_only=True, allow_null=True, default=None)
     created_at = serializers.DateTimeField(read_only=True)
 

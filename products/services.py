@@ -1,4 +1,4 @@
-"""Catalog writes: categories, products, images, reviews, wishlist.
+"""Catalog writes: categories, products, their variants and stock, images, reviews, wishlist.
 
 Every write that changes what a customer sees calls `catalog_cache_bump()`, which invalidates the
 anonymous response cache (see products/cache.py).
@@ -12,7 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, F, Max
+from django.db.models import Avg, Case, Count, F, IntegerField, Max, Min, OuterRef, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
@@ -21,8 +22,17 @@ from novacart.exceptions import Conflict, NotFound, ServiceUnavailable, Validati
 
 from . import cache as catalog_cache
 from .error_codes import ProductErrorCode
-from .lock_objects import lock_category, lock_product_ids
-from .models import Category, Product, ProductImage, Review, StockMovement, WishlistItem
+from .lock_objects import lock_category, lock_product_ids, lock_products
+from .models import (
+    Category,
+    Product,
+    ProductImage,
+    ProductVariant,
+    Review,
+    StockMovement,
+    WishlistItem,
+    variant_options_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -205,46 +215,266 @@ def categories_set_active(*, category_ids, is_active: bool) -> int:
 # --- Products ----------------------------------------------------------------------------------
 
 
-def _validate_product_values(data: dict) -> None:
+def _validate_product_values(data: dict, *, prefix: str = "") -> None:
     if "price" in data and (data["price"] is None or Decimal(data["price"]) <= 0):
-        raise ValidationFailed("The price must be greater than zero.", code=ProductErrorCode.MIN_VALUE, attr="price")
+        raise ValidationFailed(
+            "The price must be greater than zero.", code=ProductErrorCode.MIN_VALUE, attr=f"{prefix}price"
+        )
     if "stock" in data and (data["stock"] is None or int(data["stock"]) < 0):
-        raise ValidationFailed("The stock cannot be negative.", code=ProductErrorCode.MIN_VALUE, attr="stock")
+        raise ValidationFailed("The stock cannot be negative.", code=ProductErrorCode.MIN_VALUE, attr=f"{prefix}stock")
 
 
-def _sku_taken(sku: str, *, exclude_pk=None) -> bool:
-    qs = Product.objects.filter(sku=sku)
-    if exclude_pk is not None:
-        qs = qs.exclude(pk=exclude_pk)
-    return qs.exists()
+def _sku_taken(sku: str, *, product_id: int | None = None, variant_id: int | None = None) -> bool:
+    """SKUs are unique across the shop: a product's and every variant's. `product_id` is the product
+    being written (its own SKU, which its one variant shares, does not count), `variant_id` the
+    variant being written."""
+    products = Product.objects.filter(sku=sku)
+    if product_id is not None:
+        products = products.exclude(pk=product_id)
+    variants = ProductVariant.objects.filter(sku=sku)
+    if variant_id is not None:
+        variants = variants.exclude(pk=variant_id)
+    return products.exists() or variants.exists()
 
 
-def _raise_sku_taken():
-    raise ValidationFailed("A product with this SKU already exists.", code=ProductErrorCode.SKU_TAKEN, attr="sku")
+def _raise_sku_taken(attr: str = "sku"):
+    raise ValidationFailed("A product with this SKU already exists.", code=ProductErrorCode.SKU_TAKEN, attr=attr)
+
+
+# --- Variants: the one place that writes them and keeps the product's derived fields in step ----
+
+
+def _active_variants():
+    return ProductVariant.objects.filter(product_id=OuterRef("pk"), is_active=True).order_by().values("product_id")
+
+
+def product_refresh_derived(*, product_ids) -> None:
+    """Sets `price` (lowest), `price_max` (highest), `stock` (sum) and `variant_count` of these
+    products from their active variants, in ONE statement whatever their number. A product with no
+    active variant (only an inactive product may have none) keeps its prices and shows no stock.
+    `product_ids` may be a queryset of ids (then it is a subquery, not a query of its own)."""
+    if isinstance(product_ids, (list, tuple, set, frozenset)):
+        if not product_ids:
+            return
+        product_ids = list(product_ids)
+    active = _active_variants()
+    Product.objects.filter(pk__in=product_ids).update(
+        price=Coalesce(Subquery(active.annotate(v=Min("price")).values("v")), F("price")),
+        price_max=Coalesce(Subquery(active.annotate(v=Max("price")).values("v")), F("price_max")),
+        stock=Coalesce(Subquery(active.annotate(v=Sum("stock")).values("v")), Value(0)),
+        variant_count=Coalesce(Subquery(active.annotate(v=Count("pk")).values("v")), Value(0)),
+        updated_at=timezone.now(),
+    )
+
+
+def variants_move_stock(*, deltas: dict[int, int]) -> None:
+    """Adds each delta to its variant's stock in ONE statement however many variants move, then
+    brings their products' derived stock in step (one more). The caller holds the products' locks
+    (products.lock_objects: lock_products or lock_variants); the `stock >= 0` constraint is the last
+    line of defence."""
+    deltas = {variant_id: delta for variant_id, delta in deltas.items() if delta}
+    if not deltas:
+        return
+    ProductVariant.objects.filter(pk__in=deltas).update(
+        stock=F("stock")
+        + Case(
+            *[When(pk=variant_id, then=Value(delta)) for variant_id, delta in deltas.items()],
+            default=Value(0),
+            output_field=IntegerField(),
+        ),
+        updated_at=timezone.now(),
+    )
+    product_refresh_derived(
+        product_ids=ProductVariant.objects.filter(pk__in=list(deltas)).values("product_id").distinct()
+    )
+
+
+def _invalid_options(detail: str, attr: str = "options") -> ValidationFailed:
+    return ValidationFailed(detail, code=ProductErrorCode.INVALID_OPTIONS, attr=attr)
+
+
+def _clean_options(options, *, attr: str = "options") -> dict[str, str]:
+    """Option values as stored: a JSON object of names to values, both non-empty text (trimmed, at
+    most 100 characters), at most PRODUCT_MAX_OPTIONS names. Raises `invalid_options` (400)."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise _invalid_options('Options are an object of names to values, e.g. {"Size": "M"}.', attr)
+    if len(options) > settings.PRODUCT_MAX_OPTIONS:
+        raise _invalid_options(f"A variant has at most {settings.PRODUCT_MAX_OPTIONS} options.", attr)
+    cleaned: dict[str, str] = {}
+    for name, value in options.items():
+        if not isinstance(name, str) or not isinstance(value, str | int) or isinstance(value, bool):
+            raise _invalid_options("Option names and values are text.", attr)
+        name, value = name.strip(), str(value).strip()
+        if not name or not value or len(name) > 100 or len(value) > 100 or "=" in name or "|" in name:
+            raise _invalid_options("Option names and values are 1 to 100 characters (names without '=' or '|').", attr)
+        if name in cleaned:
+            raise _invalid_options(f"The option {name!r} is given twice.", attr)
+        cleaned[name] = value
+    return cleaned
+
+
+def _check_option_names(options: dict, option_names: list[str], *, attr: str = "options") -> None:
+    if set(options) != set(option_names):
+        expected = ", ".join(option_names) if option_names else "no options"
+        raise ValidationFailed(
+            f"Every variant of this product names the same options ({expected}); got {', '.join(options) or 'none'}.",
+            code=ProductErrorCode.OPTION_MISMATCH,
+            attr=attr,
+        )
+
+
+def _variant_name(options: dict, option_names: list[str]) -> str:
+    return " / ".join(options[name] for name in option_names if name in options)[:200]
+
+
+def _duplicate_variant(options: dict) -> Conflict:
+    spelled = ", ".join(f"{name}={value}" for name, value in options.items()) or "no options"
+    return Conflict(
+        f"The product already has a variant with {spelled} (perhaps inactive: reactivate it instead).",
+        code=ProductErrorCode.DUPLICATE_VARIANT,
+        attr="options",
+    )
+
+
+def _check_variant_room(*, product_id: int, adding: int) -> None:
+    limit = settings.PRODUCT_MAX_VARIANTS
+    if ProductVariant.objects.filter(product_id=product_id).count() + adding > limit:
+        raise ValidationFailed(
+            f"A product has at most {limit} variants.", code=ProductErrorCode.TOO_MANY_VARIANTS, attr="variants"
+        )
+
+
+def _check_image(image, *, product_id: int, attr: str = "image") -> None:
+    if image is not None and image.product_id != product_id:
+        raise ValidationFailed(
+            "The image must be one of this product's images.", code=ProductErrorCode.INVALID, attr=attr
+        )
+
+
+def _variant_values(data: dict, *, attr_prefix: str) -> dict:
+    """One variant's input, checked: sku (non-blank), price > 0, stock >= 0, weight >= 0."""
+    sku = (data.get("sku") or "").strip()
+    if not sku:
+        raise ValidationFailed("Every variant needs a SKU.", code=ProductErrorCode.BLANK, attr=f"{attr_prefix}sku")
+    if data.get("price") is None:
+        raise ValidationFailed(
+            "Every variant needs a price.", code=ProductErrorCode.MIN_VALUE, attr=f"{attr_prefix}price"
+        )
+    values = {
+        "sku": sku,
+        "price": Decimal(data["price"]),
+        "stock": int(data.get("stock") or 0),
+        "weight_grams": int(data.get("weight_grams") or 0),
+        "is_active": bool(data.get("is_active", True)),
+        "options": _clean_options(data.get("options"), attr=f"{attr_prefix}options"),
+    }
+    _validate_product_values(values, prefix=attr_prefix)
+    if values["weight_grams"] < 0:
+        raise ValidationFailed(
+            "The weight cannot be negative.", code=ProductErrorCode.MIN_VALUE, attr=f"{attr_prefix}weight_grams"
+        )
+    if "position" in data and data["position"] is not None:
+        values["position"] = int(data["position"])
+    if data.get("image") is not None:
+        values["image"] = data["image"]
+    return values
+
+
+def _checked_variant_set(variants: list[dict]) -> tuple[list[dict], list[str]]:
+    """The variants of a new product, checked as a whole: the same option names on all (those of the
+    first, in its order), each combination and SKU once. Returns them with the option names."""
+    if not variants:
+        raise ValidationFailed("A product needs at least one variant.", code=ProductErrorCode.BLANK, attr="variants")
+    if len(variants) > settings.PRODUCT_MAX_VARIANTS:
+        raise ValidationFailed(
+            f"A product has at most {settings.PRODUCT_MAX_VARIANTS} variants.",
+            code=ProductErrorCode.TOO_MANY_VARIANTS,
+            attr="variants",
+        )
+    checked = [_variant_values(data, attr_prefix=f"variants.{i}.") for i, data in enumerate(variants)]
+    option_names = list(checked[0]["options"])
+    seen_keys: set[str] = set()
+    seen_skus: set[str] = set()
+    for i, values in enumerate(checked):
+        _check_option_names(values["options"], option_names, attr=f"variants.{i}.options")
+        key = variant_options_key(values["options"])
+        if key in seen_keys:
+            raise _duplicate_variant(values["options"])
+        if values["sku"] in seen_skus:
+            _raise_sku_taken(f"variants.{i}.sku")
+        seen_keys.add(key)
+        seen_skus.add(values["sku"])
+        values.setdefault("position", i)
+    return checked, option_names
+
+
+def _insert_variants(*, product: Product, variants: list[dict], option_names: list[str]) -> list[ProductVariant]:
+    rows = [
+        ProductVariant(product=product, name=_variant_name(values["options"], option_names), **values)
+        for values in variants
+    ]
+    for row in rows:
+        row.options_key = variant_options_key(row.options)
+    ProductVariant.objects.bulk_create(rows)
+    return rows
 
 
 def product_create(
     *,
     name: str,
     sku: str,
-    price: Decimal,
+    price: Decimal | None = None,
     stock: int = 0,
     description: str = "",
     category: Category | None = None,
     is_active: bool = True,
     is_featured: bool = False,
+    weight_grams: int = 0,
+    variants: list[dict] | None = None,
 ) -> Product:
     """Creates a product with a generated slug: the slugified name, suffixed -2, -3, ... when another
-    product holds it, and never changed afterwards (links stay valid after a rename). Raises
-    `sku_taken` (400) for a SKU in use, `min_value` (400) for a price <= 0 or a negative stock."""
-    _validate_product_values({"price": price, "stock": stock})
+    product holds it, and never changed afterwards (links stay valid after a rename).
+
+    Without `variants` (the single-SKU form) the product gets one variant without options carrying
+    `sku`, `price`, `stock` and `weight_grams`. With `variants` (dicts of sku, price, stock,
+    weight_grams, options, is_active, position) `sku` is the product's own code and each variant is
+    checked: the same option names on all, each combination once.
+
+    Raises `sku_taken` (400) for a SKU in use anywhere in the shop, `min_value` (400) for a price <= 0
+    or a negative stock, `option_mismatch` / `invalid_options` (400), `duplicate_variant` (409) and
+    `too_many_variants` (400)."""
+    if variants is None:
+        if price is None:
+            raise ValidationFailed("The price is required.", code=ProductErrorCode.MIN_VALUE, attr="price")
+        variants = [{"sku": sku, "price": price, "stock": stock, "weight_grams": weight_grams}]
+        single_sku = True
+    else:
+        single_sku = False
+    checked, option_names = _checked_variant_set(variants)
+    for i, values in enumerate(checked):
+        if values.get("image") is not None:
+            raise ValidationFailed(
+                "A new product has no images yet: set a variant's image once they are uploaded.",
+                code=ProductErrorCode.INVALID,
+                attr=f"variants.{i}.image_id",
+            )
     if _sku_taken(sku):
         _raise_sku_taken()
+    for i, values in enumerate(checked):
+        # The single-SKU form's variant carries the product's SKU, checked above.
+        if not single_sku and _sku_taken(values["sku"]):
+            _raise_sku_taken(f"variants.{i}.sku")
+    active = [values for values in checked if values["is_active"]] or checked
     product = Product(
         name=name,
         sku=sku,
-        price=price,
-        stock=stock,
+        price=min(values["price"] for values in active),
+        price_max=max(values["price"] for values in active),
+        stock=sum(values["stock"] for values in active if values["is_active"]),
+        variant_count=sum(1 for values in checked if values["is_active"]),
+        option_names=option_names,
         description=description,
         category=category,
         is_active=is_active,
@@ -258,15 +488,166 @@ def product_create(
         try:
             with transaction.atomic():
                 product.save(force_insert=True)
+                _insert_variants(product=product, variants=checked, option_names=option_names)
             break
         except IntegrityError:
             product.pk = None
-            if _sku_taken(sku):
+            if _sku_taken(sku) or any(_sku_taken(values["sku"]) for values in checked):
                 _raise_sku_taken()
             if attempt == 4:
                 raise
     catalog_cache_bump()
     return product
+
+
+def product_single_variant(*, product_id: int) -> ProductVariant | None:
+    """The product's variant when it has exactly one (a product sold in one form), else None."""
+    variants = list(ProductVariant.objects.filter(product_id=product_id).order_by("pk")[:2])
+    return variants[0] if len(variants) == 1 else None
+
+
+def variant_create(
+    *,
+    product: Product,
+    sku: str,
+    price: Decimal,
+    stock: int = 0,
+    weight_grams: int = 0,
+    options: dict | None = None,
+    is_active: bool = True,
+    position: int | None = None,
+    image: ProductImage | None = None,
+) -> ProductVariant:
+    """Adds a variant to a product, under the product's row lock: it names the product's options (400
+    `option_mismatch`), its combination is new (409 `duplicate_variant`), its SKU is free in the whole
+    shop (400 `sku_taken`), the product has room (400 `too_many_variants`), the image is one of the
+    product's (400 `invalid`). The product's price, stock and counts follow."""
+    values = _variant_values(
+        {
+            "sku": sku,
+            "price": price,
+            "stock": stock,
+            "weight_grams": weight_grams,
+            "options": options,
+            "is_active": is_active,
+            "position": position,
+            "image": image,
+        },
+        attr_prefix="",
+    )
+    with transaction.atomic():
+        locked = lock_products(product_ids=[product.pk])[product.pk]
+        _check_variant_room(product_id=product.pk, adding=1)
+        _check_option_names(values["options"], locked.option_names)
+        if ProductVariant.objects.filter(
+            product_id=product.pk, options_key=variant_options_key(values["options"])
+        ).exists():
+            raise _duplicate_variant(values["options"])
+        if _sku_taken(values["sku"]):
+            _raise_sku_taken()
+        _check_image(values.get("image"), product_id=product.pk)
+        if values.get("position") is None:
+            last = ProductVariant.objects.filter(product_id=product.pk).aggregate(last=Max("position"))["last"]
+            values["position"] = 0 if last is None else last + 1
+        variant = ProductVariant(product=locked, name=_variant_name(values["options"], locked.option_names), **values)
+        try:
+            with transaction.atomic():
+                variant.save(force_insert=True)
+        except IntegrityError as exc:
+            _raise_sku_taken()
+            raise exc
+        product_refresh_derived(product_ids=[product.pk])
+    catalog_cache_bump()
+    return variant
+
+
+VARIANT_WRITABLE_FIELDS = ("sku", "price", "weight_grams", "options", "is_active", "position", "image")
+
+
+def _refuse_last_variant(*, variant: ProductVariant, product: Product) -> None:
+    others = ProductVariant.objects.filter(product_id=product.pk, is_active=True).exclude(pk=variant.pk)
+    if variant.is_active and product.is_active and not others.exists():
+        raise Conflict(
+            "This is the last variant on sale of an active product; add another variant or deactivate "
+            "the product first.",
+            code=ProductErrorCode.LAST_VARIANT,
+        )
+
+
+def variant_update(*, variant: ProductVariant, data: dict) -> ProductVariant:
+    """Changes the given fields of a variant, under its product's row lock. `stock` is refused (400
+    `stock_not_writable`: stock moves by adjustments). New options must name the product's options
+    (400 `option_mismatch`), except on a product's only variant, which may redefine them (a one-form
+    product becoming a product in sizes); a combination another variant holds is 409
+    `duplicate_variant`. Deactivating the last active variant of an active product is 409
+    `last_variant`. On a product sold in one form the product's SKU follows the variant's."""
+    _refuse_stock_write(data)
+    unknown = set(data) - set(VARIANT_WRITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not writable: {sorted(unknown)}")
+    _validate_product_values(data)
+    if data.get("weight_grams") is not None and data["weight_grams"] < 0:
+        raise ValidationFailed("The weight cannot be negative.", code=ProductErrorCode.MIN_VALUE, attr="weight_grams")
+    data = dict(data)
+    if "sku" in data:
+        data["sku"] = (data["sku"] or "").strip()
+        if not data["sku"]:
+            raise ValidationFailed("The SKU may not be blank.", code=ProductErrorCode.BLANK, attr="sku")
+    if "options" in data:
+        data["options"] = _clean_options(data["options"])
+    with transaction.atomic():
+        product = lock_products(product_ids=[variant.product_id])[variant.product_id]
+        variant = ProductVariant.objects.get(pk=variant.pk)
+        only_variant = not ProductVariant.objects.filter(product_id=product.pk).exclude(pk=variant.pk).exists()
+        product_fields = []
+        if "options" in data:
+            if only_variant:
+                if list(data["options"]) != product.option_names:
+                    product.option_names = list(data["options"])
+                    product_fields.append("option_names")
+            else:
+                _check_option_names(data["options"], product.option_names)
+                if (
+                    ProductVariant.objects.filter(
+                        product_id=product.pk, options_key=variant_options_key(data["options"])
+                    )
+                    .exclude(pk=variant.pk)
+                    .exists()
+                ):
+                    raise _duplicate_variant(data["options"])
+        if data.get("is_active") is False:
+            _refuse_last_variant(variant=variant, product=product)
+        if "sku" in data and data["sku"] != variant.sku:
+            if _sku_taken(data["sku"], product_id=product.pk if only_variant else None, variant_id=variant.pk):
+                _raise_sku_taken()
+            if only_variant:
+                product.sku = data["sku"]
+                product_fields.append("sku")
+        if "image" in data:
+            _check_image(data["image"], product_id=product.pk)
+        for field, value in data.items():
+            setattr(variant, field, value)
+        variant.name = _variant_name(variant.options, product.option_names)
+        try:
+            with transaction.atomic():
+                if product_fields:
+                    product.save(update_fields=[*product_fields, "updated_at"])
+                variant.save(update_fields=[*data, "name", "updated_at"])
+        except IntegrityError as exc:
+            if "sku" in data:
+                _raise_sku_taken()
+            raise exc
+        product_refresh_derived(product_ids=[product.pk])
+    catalog_cache_bump()
+    return variant
+
+
+def variant_deactivate(*, variant: ProductVariant) -> ProductVariant:
+    """Takes a variant off sale (`DELETE .../variants/<id>/`): the row stays, as orders refer to it.
+    The last active variant of an active product cannot go (409 `last_variant`). Twice is a no-op."""
+    if not variant.is_active:
+        return variant
+    return variant_update(variant=variant, data={"is_active": False})
 
 
 def _refuse_stock_write(data) -> None:
@@ -279,44 +660,96 @@ def _refuse_stock_write(data) -> None:
         )
 
 
+def _variant_required(attr: str = "variant_id") -> ValidationFailed:
+    return ValidationFailed(
+        "This product comes in several variants: name the variant (its variant_id).",
+        code=ProductErrorCode.VARIANT_REQUIRED,
+        attr=attr,
+    )
+
+
 def product_update(*, product: Product, data: dict) -> Product:
-    """Updates the given fields of a product (the slug stays: links keep working). Raises `sku_taken`
-    (400) for a SKU another product holds, `min_value` (400) for a price <= 0, `stock_not_writable`
-    (400) when `stock` is given: stock changes only through product_stock_adjust."""
+    """Updates the given fields of a product (the slug stays: links keep working). On a product sold
+    in one form, `sku` and `price` are its variant's and are written there too; on a product with
+    several variants a new `price` is 400 `variant_required` (prices are per variant; the same price
+    as now is accepted, so a PUT of what was read works) and `sku` is the product's own code.
+    Raises `sku_taken` (400) for a SKU in use elsewhere, `min_value` (400) for a price <= 0,
+    `stock_not_writable` (400) when `stock` is given: stock changes only through adjustments."""
     _refuse_stock_write(data)
     unknown = set(data) - set(PRODUCT_WRITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not writable: {sorted(unknown)}")
     _validate_product_values(data)
-    if "sku" in data and _sku_taken(data["sku"], exclude_pk=product.pk):
-        _raise_sku_taken()
-    for field, value in data.items():
-        setattr(product, field, value)
-    try:
-        with transaction.atomic():
-            product.save(update_fields=[*data, "updated_at"])
-    except IntegrityError as exc:
-        if "sku" in data and _sku_taken(data["sku"], exclude_pk=product.pk):
+    with transaction.atomic():
+        locked = lock_products(product_ids=[product.pk])[product.pk]
+        single = product_single_variant(product_id=product.pk)
+        if single is None and "price" in data and Decimal(data["price"]) != locked.price:
+            raise _variant_required(attr="price")
+        data = {field: value for field, value in data.items() if single is not None or field != "price"}
+        if "sku" in data and _sku_taken(
+            data["sku"], product_id=product.pk, variant_id=single.pk if single is not None else None
+        ):
             _raise_sku_taken()
-        raise exc
+        for field, value in data.items():
+            setattr(product, field, value)
+        try:
+            with transaction.atomic():
+                product.save(update_fields=[*data, "updated_at"])
+                variant_fields = [field for field in ("sku", "price") if field in data]
+                if single is not None and variant_fields:
+                    for field in variant_fields:
+                        setattr(single, field, data[field])
+                    single.save(update_fields=[*variant_fields, "updated_at"])
+        except IntegrityError as exc:
+            if "sku" in data:
+                _raise_sku_taken()
+            raise exc
+        if single is not None and "price" in data:
+            product_refresh_derived(product_ids=[product.pk])
+    product.refresh_from_db(fields=PRODUCT_DERIVED_FIELDS)
     catalog_cache_bump()
     return product
 
 
-def product_save_from_admin(*, product: Product) -> Product:
-    """The admin's save: a new product gets a generated slug when it has none and its opening stock;
-    an existing product's save writes every field but stock (the form's copy of it was read earlier,
-    and a checkout may have taken units since). Every save invalidates the catalog cache. Database
-    constraints (price > 0, stock >= 0, unique SKU) still apply."""
+# Fields no form or update writes: they follow the variants (product_refresh_derived).
+PRODUCT_DERIVED_FIELDS = ("price", "price_max", "stock", "variant_count", "option_names")
+
+
+def product_save_from_admin(*, product: Product, changed=()) -> Product:
+    """The admin's save. A new product gets a generated slug when it has none, and one variant
+    without options carrying the form's SKU, price and opening stock. An existing product's save
+    writes every field but those derived from its variants and stock (the form's copy of it was read
+    earlier, and a checkout may have taken units since); on a product sold in one form a changed SKU
+    or price goes to its variant too. Every save invalidates the catalog cache. Database constraints
+    (price > 0, stock >= 0, unique SKU) still apply; a SKU another product or variant holds is 400
+    `sku_taken`."""
     _validate_product_values({"price": product.price, "stock": product.stock})
     if not product.slug:
         product.slug = _unique_slug(Product, product.name, fallback="product", exclude_pk=product.pk)
     with transaction.atomic():
         if product.pk is None:
+            if _sku_taken(product.sku):
+                _raise_sku_taken()
+            product.price_max, product.variant_count, product.option_names = product.price, 1, []
             product.save()
+            _insert_variants(
+                product=product,
+                variants=[{"sku": product.sku, "price": product.price, "stock": product.stock, "options": {}}],
+                option_names=[],
+            )
         else:
+            lock_products(product_ids=[product.pk])
+            single = product_single_variant(product_id=product.pk)
+            if "sku" in changed and _sku_taken(
+                product.sku, product_id=product.pk, variant_id=single.pk if single is not None else None
+            ):
+                _raise_sku_taken()
             product.save(update_fields=_PRODUCT_ADMIN_UPDATE_FIELDS)
-            product.refresh_from_db(fields=PRODUCT_UPDATE_NEVER_WRITES)
+            if single is not None and ("sku" in changed or "price" in changed):
+                single.sku, single.price = product.sku, product.price
+                single.save(update_fields=["sku", "price", "updated_at"])
+            product_refresh_derived(product_ids=[product.pk])
+            product.refresh_from_db(fields=[*PRODUCT_UPDATE_NEVER_WRITES, *PRODUCT_DERIVED_FIELDS])
     catalog_cache_bump()
     return product
 
@@ -324,22 +757,23 @@ def product_save_from_admin(*, product: Product) -> Product:
 _PRODUCT_ADMIN_UPDATE_FIELDS = [
     field.name
     for field in Product._meta.concrete_fields
-    if not field.primary_key and field.name not in (*PRODUCT_UPDATE_NEVER_WRITES, "created_at")
+    if not field.primary_key and field.name not in (*PRODUCT_UPDATE_NEVER_WRITES, *PRODUCT_DERIVED_FIELDS, "created_at")
 ]
 
 
-def product_stock_adjust(
-    *, product_id: int, delta: int, reason: str, actor=None, seen_movement_id: int | None = None
+def variant_stock_adjust(
+    *, variant_id: int, delta: int, reason: str, actor=None, seen_movement_id: int | None = None
 ) -> StockMovement:
-    """Moves a product's stock by `delta` units ("+20 received", "-2 damaged") with one conditional
-    update, so it composes with checkouts and cancellations running at the same time (no value read
-    earlier is ever written back), and records who, when, why and the stock it left.
+    """Moves a variant's stock by `delta` units ("+20 received", "-2 damaged") with one conditional
+    update under its product's row lock (the lock order of checkouts: product, then variant), so it
+    composes with checkouts and cancellations running at the same time (no value read earlier is
+    ever written back), and records who, when, why and the stock it left. The product's stock follows.
 
-    `seen_movement_id`, when given, is the product's latest movement (0: none) on the page the person
+    `seen_movement_id`, when given, is the variant's latest movement (0: none) on the page the person
     decided from (the admin's form): an adjustment recorded since (a double submit, a colleague) refuses
-    this one, checked after the update so two at once queue on the product row.
+    this one, checked under the lock.
 
-    Raises NotFound (no such product), ValidationFailed (`min_value` for a zero delta, `blank` for no
+    Raises NotFound (no such variant), ValidationFailed (`min_value` for a zero delta, `blank` for no
     reason), Conflict (`out_of_stock`) when removing more units than are in stock, Conflict
     (`stock_changed`) when another adjustment was recorded after `seen_movement_id`.
     """
@@ -352,29 +786,70 @@ def product_stock_adjust(
         raise ValidationFailed(
             "Say why the stock changes (e.g. received, damaged).", code=ProductErrorCode.BLANK, attr="reason"
         )
+    product_id = ProductVariant.objects.filter(pk=variant_id).values_list("product_id", flat=True).first()
+    if product_id is None:
+        raise NotFound("Variant not found.")
     with transaction.atomic():
-        moved = Product.objects.filter(pk=product_id, stock__gte=-delta).update(
+        lock_product_ids(product_ids=[product_id])
+        if seen_movement_id is not None and seen_movement_id != variant_last_movement_id(variant_id=variant_id):
+            stock = ProductVariant.objects.filter(pk=variant_id).values_list("stock", flat=True).get()
+            raise Conflict(
+                f"The stock was adjusted since this page was shown (now {stock}); nothing was changed.",
+                code=ProductErrorCode.STOCK_CHANGED,
+                attr="delta",
+            )
+        moved = ProductVariant.objects.filter(pk=variant_id, stock__gte=-delta).update(
             stock=F("stock") + delta, updated_at=timezone.now()
         )
-        stock = Product.objects.filter(pk=product_id).values_list("stock", flat=True).first()
-        if stock is None:
-            raise NotFound("Product not found.")
+        stock = ProductVariant.objects.filter(pk=variant_id).values_list("stock", flat=True).get()
         if not moved:
             raise Conflict(
                 f"Only {stock} in stock; cannot remove {-delta}.", code=ProductErrorCode.OUT_OF_STOCK, attr="delta"
             )
-        if seen_movement_id is not None and seen_movement_id != product_last_movement_id(product_id=product_id):
-            raise Conflict(
-                f"The stock was adjusted since this page was shown (now {stock - delta}); nothing was changed.",
-                code=ProductErrorCode.STOCK_CHANGED,
-                attr="delta",
-            )
+        product_refresh_derived(product_ids=[product_id])
         movement = StockMovement.objects.create(
-            product_id=product_id, delta=delta, reason=reason[:200], stock_after=stock, actor=actor
+            product_id=product_id,
+            variant_id=variant_id,
+            delta=delta,
+            reason=reason[:200],
+            stock_after=stock,
+            actor=actor,
         )
     catalog_cache_bump()
-    logger.info("stock of product %s moved by %+d to %s (%s) by %s", product_id, delta, stock, reason, actor)
+    logger.info("stock of variant %s moved by %+d to %s (%s) by %s", variant_id, delta, stock, reason, actor)
     return movement
+
+
+def product_stock_adjust(
+    *,
+    product_id: int,
+    delta: int,
+    reason: str,
+    actor=None,
+    seen_movement_id: int | None = None,
+    variant_id: int | None = None,
+) -> StockMovement:
+    """`variant_stock_adjust` for one variant of this product: `variant_id`, or the product's only
+    variant when it is sold in one form. Raises NotFound for an unknown product or a variant of
+    another product, `variant_required` (400) for a product with several variants and no
+    `variant_id`; then as `variant_stock_adjust`."""
+    if variant_id is None:
+        if not Product.objects.filter(pk=product_id).exists():
+            raise NotFound("Product not found.")
+        single = product_single_variant(product_id=product_id)
+        if single is None:
+            raise _variant_required()
+        variant_id = single.pk
+    elif not ProductVariant.objects.filter(pk=variant_id, product_id=product_id).exists():
+        raise NotFound("Variant not found.")
+    return variant_stock_adjust(
+        variant_id=variant_id, delta=delta, reason=reason, actor=actor, seen_movement_id=seen_movement_id
+    )
+
+
+def variant_last_movement_id(*, variant_id: int) -> int:
+    """The id of the variant's latest stock movement, 0 when it has none."""
+    return StockMovement.objects.filter(variant_id=variant_id).order_by("-id").values_list("id", flat=True).first() or 0
 
 
 def product_last_movement_id(*, product_id: int) -> int:

@@ -34,6 +34,7 @@ from .serializers import (
     CategoryTreeSerializer,
     CategoryWriteSerializer,
     LowStockQuerySerializer,
+    LowStockVariantSerializer,
     ProductDetailSerializer,
     ProductImageSerializer,
     ProductImageUploadSerializer,
@@ -42,7 +43,9 @@ from .serializers import (
     ReviewSerializer,
     ReviewUpdateSerializer,
     ReviewWriteSerializer,
+    StaffVariantSerializer,
     StockAdjustmentSerializer,
+    VariantWriteSerializer,
     WishlistAddSerializer,
     WishlistItemSerializer,
     product_detail_data,
@@ -218,6 +221,11 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         "destroy": (Perm.DELETE_PRODUCT,),
         "upload_image": (Perm.CHANGE_PRODUCT,),
         "low_stock": (Perm.VIEW_PRODUCT,),
+        ("variants", "GET"): (Perm.VIEW_PRODUCT,),
+        ("variants", "POST"): (Perm.CHANGE_PRODUCT,),
+        ("variant_detail", "GET"): (Perm.VIEW_PRODUCT,),
+        ("variant_detail", "PATCH"): (Perm.CHANGE_PRODUCT,),
+        ("variant_detail", "DELETE"): (Perm.CHANGE_PRODUCT,),
         ("stock_adjustments", "GET"): (Perm.VIEW_PRODUCT,),
         ("stock_adjustments", "POST"): (Perm.ADJUST_STOCK,),
     }
@@ -262,9 +270,11 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         return selectors.product_get_visible(product_id=self.kwargs["pk"], include_inactive=True)
 
     def _detail_data(self, product_id: int, *, include_inactive: bool) -> dict:
+        """Three queries whatever the number of variants: the row, its images, its active variants."""
         row = selectors.product_get(product_id=product_id, include_inactive=include_inactive)
         images = selectors.product_images_by_id(product_ids=[row["id"]])[row["id"]]
-        return product_detail_data(row, images, self.request)
+        variants = selectors.product_variant_rows(product_id=row["id"])
+        return product_detail_data(row, images, variants, self.request)
 
     def _render_detail(self, product, status_code=status.HTTP_200_OK):
         return Response(self._detail_data(product.pk, include_inactive=True), status=status_code)
@@ -289,18 +299,20 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         return self.cached(request, lambda: self._paginated_list(self.filter_queryset(self.get_queryset())))
 
     @extend_schema(
-        summary="Low-stock products (staff)",
-        description="Active products with at most `threshold` units left (default LOW_STOCK_THRESHOLD), "
-        "emptiest first.",
+        summary="Low-stock variants (staff)",
+        description="Variants on sale (of active products) with at most `threshold` units left (default "
+        "LOW_STOCK_THRESHOLD), emptiest first.",
         parameters=[LowStockQuerySerializer],
-        responses={200: ProductListSerializer(many=True), 403: staff_forbidden(Perm.VIEW_PRODUCT)},
+        responses={200: LowStockVariantSerializer(many=True), 403: staff_forbidden(Perm.VIEW_PRODUCT)},
     )
     @action(detail=False, methods=["get"], url_path="low-stock", filter_backends=[])
     def low_stock(self, request):
         query = LowStockQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         threshold = query.validated_data.get("threshold", settings.LOW_STOCK_THRESHOLD)
-        return self._paginated_list(selectors.product_low_stock_list(threshold=threshold))
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(selectors.variant_low_stock_list(threshold=threshold), request, view=self)
+        return paginator.get_paginated_response(LowStockVariantSerializer(page, many=True).data)
 
     def create(self, request):
         data = self._validated(ProductWriteSerializer(data=request.data))
@@ -309,7 +321,7 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
 
     def update(self, request, pk=None, partial=False):
         product = self.get_object()
-        data = self._validated(ProductWriteSerializer(data=request.data, partial=partial))
+        data = self._validated(ProductWriteSerializer(data=request.data, partial=partial, context={"updating": True}))
         services.product_update(product=product, data=data)
         return self._render_detail(product)
 
@@ -393,6 +405,81 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         movement = services.product_stock_adjust(product_id=product.pk, actor=request.user, **data)
         return Response(StockAdjustmentSerializer(movement).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        methods=["GET"],
+        summary="Variants of a product (staff)",
+        description="Every variant, inactive ones included, in position order.",
+        responses={200: StaffVariantSerializer(many=True), 403: staff_forbidden(Perm.VIEW_PRODUCT)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a variant (staff)",
+        description="The variant names the same options as the product's others (400 `option_mismatch`); a "
+        "combination appears once (409 `duplicate_variant`); its SKU is unique in the shop (400 `sku_taken`). "
+        "The product's price, price_max, stock and variant_count follow.",
+        request=VariantWriteSerializer,
+        responses={
+            201: StaffVariantSerializer,
+            403: staff_forbidden(Perm.CHANGE_PRODUCT),
+            409: OpenApiResponse(ErrorResponseSerializer, description="`duplicate_variant`"),
+        },
+    )
+    @action(detail=True, methods=["get", "post"], url_path="variants", filter_backends=[], pagination_class=None)
+    def variants(self, request, pk=None):
+        product = self.get_object()
+        context = {"request": request}
+        if request.method == "GET":
+            variants = selectors.product_variant_list(product=product)
+            return Response(StaffVariantSerializer(variants, many=True, context=context).data)
+        data = self._validated(VariantWriteSerializer(data=request.data))
+        variant = services.variant_create(product=product, **data)
+        variant = selectors.product_variant_get(product=product, variant_id=variant.pk)
+        return Response(StaffVariantSerializer(variant, context=context).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="A variant of a product (staff)",
+        responses={200: StaffVariantSerializer, 403: staff_forbidden(Perm.VIEW_PRODUCT)},
+    )
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Update a variant (staff)",
+        description="`stock` is refused (400 `stock_not_writable`): adjust it with a stock adjustment naming "
+        "`variant_id`. The only variant of a product may change its option names; any other keeps the "
+        "product's (400 `option_mismatch`).",
+        request=VariantWriteSerializer,
+        responses={200: StaffVariantSerializer, 403: staff_forbidden(Perm.CHANGE_PRODUCT)},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Deactivate a variant (staff)",
+        description="Takes it off sale (orders keep referring to it). The last variant on sale of an active "
+        "product cannot go: 409 `last_variant`.",
+        responses={
+            204: None,
+            403: staff_forbidden(Perm.CHANGE_PRODUCT),
+            409: OpenApiResponse(ErrorResponseSerializer, description="`last_variant`"),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get", "patch", "delete"],
+        url_path=r"variants/(?P<variant_id>\d+)",
+        filter_backends=[],
+    )
+    def variant_detail(self, request, pk=None, variant_id=None):
+        product = self.get_object()
+        variant = selectors.product_variant_get(product=product, variant_id=int(variant_id))
+        context = {"request": request}
+        if request.method == "DELETE":
+            services.variant_deactivate(variant=variant)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        if request.method == "PATCH":
+            data = self._validated(VariantWriteSerializer(data=request.data, partial=True))
+            services.variant_update(variant=variant, data=data)
+            variant = selectors.product_variant_get(product=product, variant_id=variant.pk)
+        return Response(StaffVariantSerializer(variant, context=context).data)
+
     @staticmethod
     def _validated(serializer) -> dict:
         serializer.is_valid(raise_exception=True)
@@ -411,7 +498,21 @@ ProductViewSet = extend_validation_errors(
     actions=["upload_image"],
 )(ProductViewSet)
 ProductViewSet = extend_validation_errors(
-    [ProductErrorCode.STOCK_NOT_WRITABLE], field_name="stock", actions=["update", "partial_update"]
+    [ProductErrorCode.STOCK_NOT_WRITABLE], field_name="stock", actions=["update", "partial_update", "variant_detail"]
+)(ProductViewSet)
+ProductViewSet = extend_validation_errors(
+    [ProductErrorCode.OPTION_MISMATCH, ProductErrorCode.INVALID_OPTIONS],
+    field_name="options",
+    actions=["create", "variants", "variant_detail"],
+)(ProductViewSet)
+ProductViewSet = extend_validation_errors(
+    [ProductErrorCode.SKU_TAKEN], field_name="sku", actions=["variants", "variant_detail"]
+)(ProductViewSet)
+ProductViewSet = extend_validation_errors(
+    [ProductErrorCode.VARIANT_REQUIRED], field_name="price", actions=["update", "partial_update"]
+)(ProductViewSet)
+ProductViewSet = extend_validation_errors(
+    [ProductErrorCode.VARIANT_REQUIRED], field_name="variant_id", actions=["stock_adjustments"]
 )(ProductViewSet)
 
 

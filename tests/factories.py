@@ -12,7 +12,8 @@ from cart.models import Cart, CartItem
 from novacart.permissions import ROLES
 from orders.models import Order, OrderItem, OrderStatus, PaymentMethod
 from payments.models import Payment
-from products.models import Category, Product, ProductImage, Review, WishlistItem
+from products.models import Category, Product, ProductImage, ProductVariant, Review, WishlistItem
+from products.services import product_refresh_derived
 
 DEFAULT_PASSWORD = "Str0ng-Passw0rd!"
 
@@ -73,6 +74,79 @@ class ProductFactory(DjangoModelFactory):
     category = factory.SubFactory(CategoryFactory)
     is_active = True
 
+    @classmethod
+    def _create(cls, model_class, *args, variants=None, weight_grams=0, **kwargs):
+        """A product with its variants: by default one without options carrying the product's SKU,
+        price and stock (a product sold in one form); `variants=[{"options": {...}, "price": ...,
+        "stock": ...}, ...]` for a product in several (SKUs default to "<product sku>-<n>")."""
+        product = super()._create(model_class, *args, **kwargs)
+        if variants is None:
+            ProductVariant.objects.create(
+                product=product, sku=product.sku, price=product.price, stock=product.stock, weight_grams=weight_grams
+            )
+            Product.objects.filter(pk=product.pk).update(price_max=product.price, variant_count=1)
+        else:
+            option_names = list(variants[0].get("options") or {})
+            for position, spec in enumerate(variants):
+                spec = {"price": product.price, "stock": 0, "sku": f"{product.sku}-{position + 1}", **spec}
+                options = spec.get("options") or {}
+                ProductVariant.objects.create(
+                    product=product,
+                    position=position,
+                    name=" / ".join(options[name] for name in option_names),
+                    **spec,
+                )
+            Product.objects.filter(pk=product.pk).update(option_names=option_names)
+            product_refresh_derived(product_ids=[product.pk])
+        product.refresh_from_db()
+        return product
+
+
+class ProductVariantFactory(DjangoModelFactory):
+    """A further variant of an existing product (pass `product=` and `options=`); the product's
+    derived price and stock follow."""
+
+    class Meta:
+        model = ProductVariant
+
+    product = factory.SubFactory(ProductFactory)
+    sku = factory.Sequence(lambda n: f"VAR-{n:06d}")
+    price = Decimal("19.99")
+    stock = 10
+    options = factory.LazyFunction(dict)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        options = kwargs.get("options") or {}
+        product = kwargs["product"]
+        kwargs.setdefault("name", " / ".join(options[name] for name in product.option_names if name in options))
+        variant = super()._create(model_class, *args, **kwargs)
+        product_refresh_derived(product_ids=[variant.product_id])
+        product.refresh_from_db()
+        return variant
+
+
+def variant_of(product: Product) -> ProductVariant:
+    """The first variant of a product (the only one of a product sold in one form)."""
+    return product.variants.order_by("position", "pk").first()
+
+
+def set_stock(product_or_variant, stock: int) -> None:
+    """Sets the stock of a variant (or of a one-form product's variant) as a test's given state,
+    keeping the product's derived stock in step. Never how the code moves stock."""
+    variant = product_or_variant if isinstance(product_or_variant, ProductVariant) else variant_of(product_or_variant)
+    ProductVariant.objects.filter(pk=variant.pk).update(stock=stock)
+    product_refresh_derived(product_ids=[variant.product_id])
+    product_or_variant.refresh_from_db()
+
+
+def set_price(product_or_variant, price) -> None:
+    """Like set_stock, for the price."""
+    variant = product_or_variant if isinstance(product_or_variant, ProductVariant) else variant_of(product_or_variant)
+    ProductVariant.objects.filter(pk=variant.pk).update(price=Decimal(str(price)))
+    product_refresh_derived(product_ids=[variant.product_id])
+    product_or_variant.refresh_from_db()
+
 
 class ProductImageFactory(DjangoModelFactory):
     class Meta:
@@ -113,8 +187,15 @@ class CartItemFactory(DjangoModelFactory):
         model = CartItem
 
     cart = factory.SubFactory(CartFactory)
-    product = factory.SubFactory(ProductFactory)
+    # Give `product` (its first variant is taken) or `variant` (its product is taken), or neither.
+    variant = None
+    product = factory.LazyAttribute(lambda o: o.variant.product if o.variant is not None else ProductFactory())
     quantity = 1
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        kwargs["variant"] = kwargs["variant"] or variant_of(kwargs["product"])
+        return super()._create(model_class, *args, **kwargs)
 
 
 class AddressFactory(DjangoModelFactory):
@@ -159,17 +240,30 @@ class OrderFactory(DjangoModelFactory):
     currency = "usd"
 
 
+def _line_variant(o) -> ProductVariant:
+    return o.variant if o.variant is not None else variant_of(o.product)
+
+
 class OrderItemFactory(DjangoModelFactory):
     class Meta:
         model = OrderItem
 
     order = factory.SubFactory(OrderFactory)
-    product = factory.SubFactory(ProductFactory)
+    # Give `product` (its first variant is taken) or `variant` (its product is taken), or neither.
+    variant = None
+    product = factory.LazyAttribute(lambda o: o.variant.product if o.variant is not None else ProductFactory())
     product_name = factory.SelfAttribute("product.name")
-    sku = factory.SelfAttribute("product.sku")
-    unit_price = factory.SelfAttribute("product.price")
+    sku = factory.LazyAttribute(lambda o: _line_variant(o).sku)
+    variant_name = factory.LazyAttribute(lambda o: _line_variant(o).name)
+    options = factory.LazyAttribute(lambda o: _line_variant(o).options)
+    unit_price = factory.LazyAttribute(lambda o: _line_variant(o).price)
     quantity = 1
     line_total = factory.LazyAttribute(lambda o: o.unit_price * o.quantity)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        kwargs["variant"] = kwargs["variant"] or variant_of(kwargs["product"])
+        return super()._create(model_class, *args, **kwargs)
 
 
 class PaymentFactory(DjangoModelFactory):

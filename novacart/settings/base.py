@@ -374,6 +374,9 @@ PRODUCT_IMAGE_MAX_BYTES = env_int("PRODUCT_IMAGE_MAX_BYTES", 5 * 1024 * 1024)
 # Pixels of all frames together: an animation is that many canvases to whoever shows it.
 PRODUCT_IMAGE_MAX_PIXELS = env_int("PRODUCT_IMAGE_MAX_PIXELS", 40_000_000)
 PRODUCT_IMAGE_MAX_FRAMES = env_int("PRODUCT_IMAGE_MAX_FRAMES", 200)
+# Variants: the most one product may have, and the most option names (Size, Colour, ...) they vary by.
+PRODUCT_MAX_VARIANTS = env_int("PRODUCT_MAX_VARIANTS", 100)
+PRODUCT_MAX_OPTIONS = env_int("PRODUCT_MAX_OPTIONS", 3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 # The largest multipart body (the image upload, admin forms with images), checked on Content-Length
 # before it is read; every other body has DATA_UPLOAD_MAX_MEMORY_SIZE (novacart/body_limit.py).

@@ -5,12 +5,12 @@ from django.test import override_settings
 
 from cart.models import Cart, CartItem
 from tests.cart.conftest import add, errors
-from tests.factories import CartFactory, CartItemFactory, ProductFactory, ProductImageFactory, UserFactory
+from tests.factories import CartFactory, CartItemFactory, ProductFactory, ProductImageFactory, UserFactory, set_price
 
 pytestmark = pytest.mark.django_db
 
 CART_KEYS = {"id", "cart_token", "items", "total_items", "subtotal", "currency"}
-LINE_KEYS = {"id", "product", "quantity", "unit_price", "line_total"}
+LINE_KEYS = {"id", "product", "variant", "quantity", "unit_price", "line_total"}
 PRODUCT_KEYS = {"id", "name", "slug", "sku", "price", "stock", "in_stock", "image", "is_active"}
 
 
@@ -69,8 +69,7 @@ def test_cart_response_shape_prices_and_totals(user, user_client):
 
 def test_cart_shows_current_price_not_price_at_add_time(user_client, product):
     add(user_client, product.pk, 2)
-    product.price = Decimal("5.25")
-    product.save()
+    set_price(product, "5.25")
 
     body = user_client.get("/api/cart/").json()
 

@@ -7,7 +7,7 @@ from django.test import override_settings
 from cart.models import Cart, CartItem
 from cart.services import cart_merge_anonymous
 from tests.cart.conftest import add
-from tests.factories import DEFAULT_PASSWORD, CartFactory, CartItemFactory, ProductFactory
+from tests.factories import DEFAULT_PASSWORD, CartFactory, CartItemFactory, ProductFactory, set_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -76,8 +76,7 @@ def test_merge_is_capped_at_stock(api_client, user, login):
 def test_merge_caps_a_new_line_whose_stock_fell_since_it_was_added(api_client, user):
     product = ProductFactory(stock=8)
     token = add(api_client, product.pk, 6).json()["cart_token"]
-    product.stock = 2
-    product.save()
+    set_stock(product, 2)
 
     login_via_token(api_client, user, token)
 

@@ -5,14 +5,19 @@ from decimal import Decimal
 from cart.models import Cart
 from orders.models import Order, PaymentMethod
 from orders.services import order_place_from_cart
+from products.models import ProductVariant
 from tests.factories import AddressFactory, CartItemFactory, ProductFactory
 
 
 def fill_cart(user, *lines):
-    """Gives `user` a cart holding (product, quantity) lines; returns the cart."""
+    """Gives `user` a cart holding (product or variant, quantity) lines; returns the cart. A product
+    stands for its first variant (the only one of a product sold in one form)."""
     cart, _ = Cart.objects.get_or_create(user=user)
-    for product, quantity in lines:
-        CartItemFactory(cart=cart, product=product, quantity=quantity)
+    for item, quantity in lines:
+        if isinstance(item, ProductVariant):
+            CartItemFactory(cart=cart, variant=item, quantity=quantity)
+        else:
+            CartItemFactory(cart=cart, product=item, quantity=quantity)
     return cart
 
 

@@ -19,7 +19,15 @@ from orders.models import Order, OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services import order_transition
 from orders.transitions import Actor
 from products.models import Product
-from tests.factories import OrderFactory, PaymentFactory, StaffFactory, UserFactory, staff_in
+from tests.factories import (
+    OrderFactory,
+    OrderItemFactory,
+    PaymentFactory,
+    ProductFactory,
+    StaffFactory,
+    UserFactory,
+    staff_in,
+)
 
 from .helpers import place_order
 
@@ -165,8 +173,9 @@ def test_staff_without_permissions_get_the_admin_403_page(nobody, user):
 def test_the_order_page_shows_an_address_money_and_links_and_no_save(admin_client, user):
     order = OrderFactory(user=user, status=S.PAID, total="1019.90", subtotal="1019.90")
     payment = PaymentFactory(order=order, amount_minor=101990, status="SUCCEEDED")
-    order.items.create(
-        product=Product.objects.create(name="Kettle", slug="kettle", sku="KET-1", price="1019.90", stock=3),
+    OrderItemFactory(
+        order=order,
+        product=ProductFactory(name="Kettle", slug="kettle", sku="KET-1", price="1019.90", stock=3),
         product_name="Kettle",
         sku="KET-1",
         unit_price="1019.90",

@@ -56,3 +56,51 @@ def test_twenty_buyers_for_five_units_make_exactly_five_orders():
     assert OrderItem.objects.filter(product=product).count() == STOCK
     # winners' carts were emptied, losers keep theirs to fix
     assert CartItem.objects.filter(product=product).count() == BUYERS - STOCK
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_twenty_buyers_across_two_variants_make_exactly_as_many_orders_as_units():
+    """The no-oversell guarantee per variant: stock 3 of one size and 2 of another, 20 buyers split
+    between them, exactly 5 orders; each variant ends at 0 and the product's stock with them."""
+    product = ProductFactory(
+        name="Festival Tee",
+        sku="TEE",
+        variants=[
+            {"sku": "TEE-M", "options": {"Size": "M"}, "stock": 3},
+            {"sku": "TEE-L", "options": {"Size": "L"}, "stock": 2},
+        ],
+    )
+    medium, large = product.variants.order_by("sku").reverse()
+    assert (medium.sku, large.sku) == ("TEE-M", "TEE-L")
+    buyers = []
+    for index in range(BUYERS):
+        user = UserFactory()
+        fill_cart(user, (medium if index % 2 else large, 1))
+        buyers.append((auth_client(user), AddressFactory(user=user).pk))
+
+    def buy(index):
+        client, address_id = buyers[index]
+        return client.post(
+            "/api/orders/create/",
+            {"shipping_address_id": address_id, "payment_method": "card"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"buy-variant-{index}",
+        )
+
+    responses, errors = run_concurrently(*[partial(buy, i) for i in range(BUYERS)], timeout=120)
+
+    assert errors == []
+    assert sorted(r.status_code for r in responses) == [201] * 5 + [409] * (BUYERS - 5)
+    details = {error["detail"] for r in responses if r.status_code == 409 for error in r.json()["errors"]}
+    assert details <= {
+        "Only 0 of Festival Tee (M, TEE-M) available; you asked for 1.",
+        "Only 0 of Festival Tee (L, TEE-L) available; you asked for 1.",
+    }
+    assert Order.objects.count() == 5
+    assert OrderItem.objects.filter(variant=medium).count() == 3
+    assert OrderItem.objects.filter(variant=large).count() == 2
+    medium.refresh_from_db()
+    large.refresh_from_db()
+    assert (medium.stock, large.stock) == (0, 0)
+    assert Product.objects.get(pk=product.pk).stock == 0

@@ -8,8 +8,8 @@ from django.core import mail
 
 from cart.models import CartItem
 from orders.models import Order, OrderItem, OrderStatus, OrderStatusChange
-from products.models import Product
-from tests.factories import AddressFactory, ProductFactory
+from products.models import Product, ProductVariant
+from tests.factories import AddressFactory, ProductFactory, set_stock
 
 from .helpers import fill_cart
 
@@ -94,7 +94,8 @@ def test_snapshots_survive_price_change_and_address_edit_and_delete(user_client,
     order_id = response.json()["id"]
     mug, _ = checkout["products"]
 
-    Product.objects.filter(pk=mug.pk).update(price=Decimal("99.00"), name="Renamed Mug", sku="MUG-NEW")
+    Product.objects.filter(pk=mug.pk).update(name="Renamed Mug", sku="MUG-NEW")
+    ProductVariant.objects.filter(product=mug).update(price=Decimal("99.00"), sku="MUG-NEW")
     address = checkout["address"]
     address.city = "Paris"
     address.full_name = "Someone Else"
@@ -172,8 +173,8 @@ def test_out_of_stock_names_every_short_product_and_changes_nothing(user_client,
     mug, towel = checkout["products"]
     plenty = ProductFactory(stock=50)
     fill_cart(checkout["user"], (plenty, 1))
-    Product.objects.filter(pk=mug.pk).update(stock=1)
-    Product.objects.filter(pk=towel.pk).update(stock=0)
+    set_stock(mug, 1)
+    set_stock(towel, 0)
 
     response = user_client.post(URL, _body(checkout), format="json")
 
@@ -218,7 +219,7 @@ def test_inactive_product_is_409_product_unavailable(user_client, checkout):
 
 def test_exact_stock_can_be_bought(user_client, checkout):
     mug, towel = checkout["products"]
-    Product.objects.filter(pk=mug.pk).update(stock=2)
+    set_stock(mug, 2)
 
     response = user_client.post(URL, _body(checkout), format="json")
 

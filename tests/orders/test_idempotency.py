@@ -13,7 +13,7 @@ from orders.tasks import purge_idempotency_keys
 from products.models import Product
 from tests.concurrency import run_concurrently
 from tests.conftest import auth_client, requires_postgres
-from tests.factories import AddressFactory, ProductFactory, UserFactory
+from tests.factories import AddressFactory, ProductFactory, UserFactory, set_stock
 
 from .helpers import fill_cart
 
@@ -68,11 +68,11 @@ def test_malformed_key_is_400(user_client, checkout, key):
 @pytest.mark.django_db
 def test_failed_request_leaves_key_free_for_a_retry(user_client, checkout):
     mug = checkout["products"][0]
-    Product.objects.filter(pk=mug.pk).update(stock=0)
+    set_stock(mug, 0)
     body = {"shipping_address_id": checkout["address"].pk, "payment_method": "card"}
 
     failed = _post(user_client, body, "key-retry")
-    Product.objects.filter(pk=mug.pk).update(stock=10)
+    set_stock(mug, 10)
     retried = _post(user_client, body, "key-retry")
 
     assert failed.status_code == 409

@@ -64,7 +64,9 @@ BUDGETS: dict[str, int] = {
     "GET /api/products/ (anonymous)": 3,  # count, page, images
     "GET /api/products/ (staff)": 4 + PERMS,  # + the staff user
     "GET /api/products/?category= (tree)": 4,  # + the category forest
-    "GET /api/products/<id>/": 2,  # product with its category, images
+    "GET /api/products/<id>/": 3,  # product with its category, images, active variants
+    "GET /api/products/ (variants per product)": 3,  # the list reads no variant: price_max, variant_count
+    "GET /api/products/<id>/ (variants)": 3,  # one query for the active variants, however many
     "GET /api/products/featured/": 3,
     "GET /api/products/low-stock/": 4 + PERMS,
     "GET /api/products/<id>/reviews/": 3,  # product, count, page (authors joined, verified_purchase a subquery)
@@ -81,8 +83,9 @@ BUDGETS: dict[str, int] = {
     "GET /api/orders/my/ (many items)": 4,
     "GET /api/orders/<id>/ (owner)": 4,  # user, order, items, status history
     "GET /api/orders/<id>/ (staff)": 4 + PERMS,
-    "POST /api/orders/create/": 21,
-    "POST /api/orders/cancel/<id>/": 15,
+    # Stock moves on the variants (one statement), then the products' derived stock (one more).
+    "POST /api/orders/create/": 22,
+    "POST /api/orders/cancel/<id>/": 16,
     "PATCH /api/orders/<id>/status/ (ship)": 11 + PERMS,
     "GET /api/orders/sales-report/": 2 + PERMS,  # user, the per-day aggregate
     "GET /api/analytics/": 6 + PERMS,  # user, by status, revenue, top by quantity, top by revenue, low stock
@@ -236,6 +239,27 @@ def product_detail(size):
 
     def verify(body, n):
         assert body["id"] == product.pk and len(body["images"]) == n
+
+    return Request(APIClient(), "get", f"/api/products/{product.pk}/", verify=verify)
+
+
+def _sized(n: int) -> list[dict]:
+    return [{"options": {"Size": f"S{i}"}, "stock": i % 3} for i in range(n)]
+
+
+def products_with_variants(size):
+    """A page of products with `size` variants each (the list never reads the variants)."""
+    for _ in range(5):
+        ProductImageFactory(product=ProductFactory(variants=_sized(size)))
+    return Request(APIClient(), "get", "/api/products/", PAGE, verify=lambda body, n: None)
+
+
+def product_detail_with_variants(size):
+    product = ProductFactory(variants=_sized(size))
+    ProductImageFactory.create_batch(2, product=product)
+
+    def verify(body, n):
+        assert len(body["variants"]) == n and body["variant_count"] == n
 
     return Request(APIClient(), "get", f"/api/products/{product.pk}/", verify=verify)
 
@@ -535,6 +559,8 @@ CASES = [
     ("GET /api/products/ (staff)", products_staff),
     ("GET /api/products/?category= (tree)", products_by_category),
     ("GET /api/products/<id>/", product_detail),
+    ("GET /api/products/ (variants per product)", products_with_variants),
+    ("GET /api/products/<id>/ (variants)", product_detail_with_variants),
     ("GET /api/products/featured/", products_featured),
     ("GET /api/products/low-stock/", products_low_stock),
     ("GET /api/products/<id>/reviews/", product_reviews),

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from products import services
 from products.models import Category, Product, Review
-from tests.factories import CategoryFactory, ProductFactory, UserFactory, WishlistItemFactory
+from tests.factories import CategoryFactory, ProductFactory, UserFactory, WishlistItemFactory, set_stock
 from tests.products.utils import admin_product_form
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def test_list_editable_price_leaves_stock_that_a_checkout_took(admin_client):
     product = ProductFactory(price=Decimal("10.00"), stock=15)
     url = reverse("admin:products_product_changelist")
     admin_client.get(url)  # the page staff looked at: stock 15
-    Product.objects.filter(pk=product.pk).update(stock=12)  # meanwhile a checkout took 3
+    set_stock(product, 12)  # meanwhile a checkout took 3
 
     response = admin_client.post(
         url,

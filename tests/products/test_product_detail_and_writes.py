@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 
 from products import services
 from products.models import Product
-from tests.factories import CategoryFactory, ProductFactory, ProductImageFactory
+from tests.factories import CategoryFactory, ProductFactory, ProductImageFactory, set_stock
 
 from .utils import LIST_URL, detail_url, error_codes
 
@@ -222,7 +222,7 @@ def test_an_update_refuses_to_write_stock(staff_client, method):
     """Stock moves only by signed adjustments: a value a client read earlier is never written back."""
     product = ProductFactory(price=Decimal("10.00"), stock=15)
     body = {"stock": 15} if method == "patch" else {**_update_payload(sku=product.sku), "stock": 15}
-    Product.objects.filter(pk=product.pk).update(stock=12)  # a checkout took 3 since the client read 15
+    set_stock(product, 12)  # a checkout took 3 since the client read 15
 
     response = getattr(staff_client, method)(detail_url(product.id), body, format="json")
 

@@ -7,7 +7,7 @@ from rest_framework.serializers import ModelSerializer
 
 from products.models import Product
 from products.serializers import ProductDetailSerializer, ProductListSerializer
-from tests.factories import CategoryFactory, ProductFactory, ProductImageFactory
+from tests.factories import CategoryFactory, ProductFactory, ProductImageFactory, variant_of
 
 from .utils import LIST_URL, error_codes, result_ids
 
@@ -322,15 +322,33 @@ def test_featured_endpoint_lists_active_featured_products(api_client, staff_clie
     assert result_ids(staff_client.get("/api/products/featured/")) == [featured.id]
 
 
-def test_low_stock_lists_products_at_or_under_the_threshold(staff_client, settings):
+def _low_stock(client, **params) -> list[dict]:
+    response = client.get("/api/products/low-stock/", params)
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def test_low_stock_lists_variants_at_or_under_the_threshold(staff_client, settings):
     settings.LOW_STOCK_THRESHOLD = 5
-    empty = ProductFactory(stock=0)
-    five = ProductFactory(stock=5)
+    empty = ProductFactory(stock=0, name="Lamp", sku="LAMP")
     ProductFactory(stock=6)
     ProductFactory(stock=1, is_active=False)
+    tee = ProductFactory(
+        name="Tee",
+        sku="TEE",
+        variants=[
+            {"sku": "TEE-S", "options": {"Size": "S"}, "stock": 5},
+            {"sku": "TEE-M", "options": {"Size": "M"}, "stock": 40},
+            {"sku": "TEE-L", "options": {"Size": "L"}, "stock": 0, "is_active": False},
+        ],
+    )
+    small = tee.variants.get(sku="TEE-S")
 
-    assert result_ids(staff_client.get("/api/products/low-stock/")) == [empty.id, five.id]
-    assert result_ids(staff_client.get("/api/products/low-stock/", {"threshold": 0})) == [empty.id]
+    assert _low_stock(staff_client) == [
+        {"product_id": empty.id, "variant_id": variant_of(empty).id, "sku": "LAMP", "name": "Lamp", "stock": 0},
+        {"product_id": tee.id, "variant_id": small.id, "sku": "TEE-S", "name": "Tee (S)", "stock": 5},
+    ]
+    assert [row["sku"] for row in _low_stock(staff_client, threshold=0)] == ["LAMP"]
 
 
 @pytest.mark.parametrize("threshold", ["-1", "abc"])

@@ -70,6 +70,8 @@ CATALOG_ONLY = roles(CATALOG)
 SEE_PRODUCTS = roles(CATALOG, ORDERS, SUPPORT_ROLE)
 SEE_ORDERS = roles(ORDERS, FINANCE_ROLE, SUPPORT_ROLE)
 PRODUCT = {"pk": "product"}
+TEE = {"pk": "tee"}  # a product in two sizes
+TEE_M = {"pk": "tee", "variant_id": "tee_medium"}
 CATEGORY = {"slug": "empty_category.slug"}
 PRODUCT_BODY = {"name": "Matrix product", "sku": "MATRIX-1", "price": "9.50", "stock": 3, "category": "@category.pk"}
 
@@ -116,6 +118,33 @@ MATRIX: dict[str, Row] = {
         body={"delta": 5, "reason": "received"},
     ),
     "low stock": Row("GET", "/api/products/low-stock/", (Perm.VIEW_PRODUCT,), SEE_PRODUCTS),
+    "list variants": Row("GET", "/api/products/<int:pk>/variants/", (Perm.VIEW_PRODUCT,), SEE_PRODUCTS, params=TEE),
+    "add variant": Row(
+        "POST",
+        "/api/products/<int:pk>/variants/",
+        (Perm.CHANGE_PRODUCT,),
+        CATALOG_ONLY,
+        params=TEE,
+        body={"sku": "MATRIX-TEE-XL", "price": "15.00", "options": {"Size": "XL"}},
+    ),
+    "variant detail": Row(
+        "GET", "/api/products/<int:pk>/variants/<int:variant_id>/", (Perm.VIEW_PRODUCT,), SEE_PRODUCTS, params=TEE_M
+    ),
+    "update variant": Row(
+        "PATCH",
+        "/api/products/<int:pk>/variants/<int:variant_id>/",
+        (Perm.CHANGE_PRODUCT,),
+        CATALOG_ONLY,
+        params=TEE_M,
+        body={"price": "16.00"},
+    ),
+    "deactivate variant": Row(
+        "DELETE",
+        "/api/products/<int:pk>/variants/<int:variant_id>/",
+        (Perm.CHANGE_PRODUCT,),
+        CATALOG_ONLY,
+        params=TEE_M,
+    ),
     "inactive product detail": Row(
         "GET",
         "/api/products/<int:pk>/",
@@ -283,9 +312,14 @@ class Data:
     world: object
     inactive_product: object
     inactive_category: object
+    tee: object
 
     def __getattr__(self, name):
         return getattr(self.world, name)
+
+    @property
+    def tee_medium(self):
+        return self.tee.variants.get(options__Size="M")
 
     @property
     def upload(self):
@@ -310,6 +344,7 @@ def data(world):
         world=world,
         inactive_product=ProductFactory(category=world.category, is_active=False),
         inactive_category=CategoryFactory(is_active=False),
+        tee=ProductFactory(category=world.category, variants=[{"options": {"Size": "M"}}, {"options": {"Size": "L"}}]),
     )
 
 

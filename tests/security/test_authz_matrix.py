@@ -27,7 +27,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.conftest import auth_client
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, ProductFactory
 from users.services import tokens_for_user
 from users.tokens import make_email_verification_token
 
@@ -61,6 +61,14 @@ CUSTOMER = r(401, 200, 200, 200)
 STAFF_READ = r(401, 403, 403, 200)
 
 _product = lambda w: {"pk": w.product.pk}  # noqa: E731
+
+
+def _tee_variant(w) -> dict:
+    """A new product in two sizes and its first variant: deactivating that one leaves the other."""
+    tee = ProductFactory(variants=[{"options": {"Size": "M"}}, {"options": {"Size": "L"}}])
+    return {"pk": tee.pk, "variant_id": tee.variants.order_by("position").first().pk}
+
+
 _address = lambda w: {"pk": w.address.pk}  # noqa: E731
 _order = lambda w: {"pk": w.order.pk}  # noqa: E731
 
@@ -177,6 +185,17 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("/api/products/<int:pk>/stock-adjustments/", "POST"): Cell(
         r(401, 403, 403, 201), params=_product, body=lambda w, role: {"delta": 5, "reason": "received"}
     ),
+    ("/api/products/<int:pk>/variants/", "GET"): Cell(STAFF_READ, params=_product),
+    ("/api/products/<int:pk>/variants/", "POST"): Cell(
+        r(401, 403, 403, 201),
+        params=lambda w: {"pk": _tee_variant(w)["pk"]},
+        body=lambda w, role: {"sku": f"MATRIX-XL-{role}", "price": "15.00", "options": {"Size": "XL"}},
+    ),
+    ("/api/products/<int:pk>/variants/<int:variant_id>/", "GET"): Cell(STAFF_READ, params=_tee_variant),
+    ("/api/products/<int:pk>/variants/<int:variant_id>/", "PATCH"): Cell(
+        r(401, 403, 403, 200), params=_tee_variant, body=lambda w, role: {"price": "16.00"}
+    ),
+    ("/api/products/<int:pk>/variants/<int:variant_id>/", "DELETE"): Cell(r(401, 403, 403, 204), params=_tee_variant),
     ("/api/products/<int:pk>/images/", "POST"): Cell(
         r(401, 403, 403, 201),
         params=_product,
