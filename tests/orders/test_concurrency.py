@@ -18,14 +18,13 @@ BUYERS = 20
 STOCK = 5
 
 
-@requires_postgres
-@pytest.mark.django_db(transaction=True)
-def test_twenty_buyers_for_five_units_make_exactly_five_orders():
-    product = ProductFactory(stock=STOCK, price=Decimal("9.99"), name="Limited Print", sku="PRINT-1")
+def _race(item_of):
+    """BUYERS customers, buyer i with one unit of `item_of(i)` (a product or a variant) in the cart,
+    check out at the same instant. Returns (responses, errors) of run_concurrently."""
     buyers = []
-    for _ in range(BUYERS):
+    for index in range(BUYERS):
         user = UserFactory()
-        fill_cart(user, (product, 1))
+        fill_cart(user, (item_of(index), 1))
         buyers.append((auth_client(user), AddressFactory(user=user).pk))
 
     def buy(index):
@@ -37,7 +36,14 @@ def test_twenty_buyers_for_five_units_make_exactly_five_orders():
             HTTP_IDEMPOTENCY_KEY=f"buy-{index}",
         )
 
-    responses, errors = run_concurrently(*[partial(buy, i) for i in range(BUYERS)], timeout=120)
+    return run_concurrently(*[partial(buy, i) for i in range(BUYERS)], timeout=120)
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_twenty_buyers_for_five_units_make_exactly_five_orders():
+    product = ProductFactory(stock=STOCK, price=Decimal("9.99"), name="Limited Print", sku="PRINT-1")
+    responses, errors = _race(lambda index: product)
 
     assert errors == []
     statuses = sorted(r.status_code for r in responses)
@@ -73,22 +79,7 @@ def test_twenty_buyers_across_two_variants_make_exactly_as_many_orders_as_units(
     )
     medium, large = product.variants.order_by("sku").reverse()
     assert (medium.sku, large.sku) == ("TEE-M", "TEE-L")
-    buyers = []
-    for index in range(BUYERS):
-        user = UserFactory()
-        fill_cart(user, (medium if index % 2 else large, 1))
-        buyers.append((auth_client(user), AddressFactory(user=user).pk))
-
-    def buy(index):
-        client, address_id = buyers[index]
-        return client.post(
-            "/api/orders/create/",
-            {"shipping_address_id": address_id, "payment_method": "card"},
-            format="json",
-            HTTP_IDEMPOTENCY_KEY=f"buy-variant-{index}",
-        )
-
-    responses, errors = run_concurrently(*[partial(buy, i) for i in range(BUYERS)], timeout=120)
+    responses, errors = _race(lambda index: medium if index % 2 else large)
 
     assert errors == []
     assert sorted(r.status_code for r in responses) == [201] * 5 + [409] * (BUYERS - 5)
