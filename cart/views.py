@@ -67,7 +67,9 @@ class CartView(CartBaseView):
         return self.render_cart(selectors.cart_get_for_owner(**self.owner(request), with_lines=True))
 
 
-@extend_validation_errors([CartErrorCode.PRODUCT_UNAVAILABLE, CartErrorCode.CART_FULL], field_name="product_id")
+@extend_validation_errors(
+    [CartErrorCode.PRODUCT_UNAVAILABLE, CartErrorCode.CART_FULL, "required"], field_name="product_id"
+)
 @extend_validation_errors(
     [CartErrorCode.PRODUCT_UNAVAILABLE, CartErrorCode.VARIANT_REQUIRED, CartErrorCode.CART_FULL],
     field_name="variant_id",

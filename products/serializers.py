@@ -10,6 +10,7 @@ instance) goes through the same `product_dict`, and a test checks that both give
 from decimal import Decimal
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .error_codes import ProductErrorCode
@@ -317,12 +318,17 @@ class ProductDetailSerializer(ProductListSerializer):
         ]
 
 
-class OptionsField(serializers.DictField):
-    """Option values of a variant, `{"Size": "M", "Colour": "Red"}` (the names the product's variants
-    share; products.services checks them)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(child=serializers.CharField(max_length=100), **kwargs)
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string", "maxLength": 100},
+        "example": {"Size": "M", "Colour": "Red"},
+    }
+)
+class OptionsField(serializers.JSONField):
+    """Option values of a variant, `{"Size": "M", "Colour": "Red"}`. Taken as JSON and checked whole by
+    products.services (400 `invalid_options`, `option_mismatch` on `options`), so an error always
+    names `options`, never a key the client made up."""
 
 
 class VariantWriteSerializer(serializers.Serializer):
@@ -388,6 +394,51 @@ class StaffVariantSerializer(serializers.ModelSerializer):
         return image_url(variant.image, self.context.get("request")) if variant.image_id else None
 
 
+# What a variant of `variants` may be refused with, reported on `variants` (VariantsField).
+VARIANT_INPUT_ERROR_CODES = (
+    "required",
+    "null",
+    "blank",
+    "invalid",
+    "max_length",
+    "min_value",
+    "max_value",
+    "max_digits",
+    "max_decimal_places",
+    "max_whole_digits",
+    "does_not_exist",
+    "incorrect_type",
+    "not_a_list",
+    "not_a_dict",
+    "empty",
+)
+
+
+@extend_schema_field(VariantWriteSerializer(many=True))
+class VariantsField(serializers.ListField):
+    """A list of variants, each checked by VariantWriteSerializer. The first problem is reported on
+    `variants` itself ("Variant 2, sku: This field is required."), so every error names a field the
+    schema documents rather than `variants.1.sku`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.JSONField(allow_null=True), allow_empty=False, **kwargs)
+
+    def to_internal_value(self, data):
+        items = super().to_internal_value(data)
+        validated = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise serializers.ValidationError(f"Variant {index + 1} is not an object.", code="not_a_dict")
+            serializer = VariantWriteSerializer(data=item)
+            if not serializer.is_valid():
+                field, errors = next(iter(serializer.errors.items()))
+                error = errors[0] if isinstance(errors, list) else errors
+                prefix = f"Variant {index + 1}" + ("" if field == "non_field_errors" else f", {field}")
+                raise serializers.ValidationError(f"{prefix}: {error}", code=getattr(error, "code", "invalid"))
+            validated.append(dict(serializer.validated_data))
+        return validated
+
+
 class LowStockVariantSerializer(serializers.Serializer):
     """A variant on sale that is at or under the low-stock threshold."""
 
@@ -421,10 +472,10 @@ class ProductWriteSerializer(serializers.Serializer):
     weight_grams = serializers.IntegerField(
         required=False, min_value=0, max_value=1_000_000_000, help_text="The one variant's weight (create)."
     )
-    variants = VariantWriteSerializer(
-        many=True,
+    variants = VariantsField(
         required=False,
-        help_text="Create only: the product's variants, all naming the same options (e.g. Size and Colour).",
+        help_text="Create only: the product's variants, all naming the same options (e.g. Size and Colour). "
+        "An error in one is reported on `variants`, its detail naming the variant and the field.",
     )
     stock = serializers.IntegerField(
         required=False,

@@ -215,13 +215,11 @@ def categories_set_active(*, category_ids, is_active: bool) -> int:
 # --- Products ----------------------------------------------------------------------------------
 
 
-def _validate_product_values(data: dict, *, prefix: str = "") -> None:
+def _validate_product_values(data: dict) -> None:
     if "price" in data and (data["price"] is None or Decimal(data["price"]) <= 0):
-        raise ValidationFailed(
-            "The price must be greater than zero.", code=ProductErrorCode.MIN_VALUE, attr=f"{prefix}price"
-        )
+        raise ValidationFailed("The price must be greater than zero.", code=ProductErrorCode.MIN_VALUE, attr="price")
     if "stock" in data and (data["stock"] is None or int(data["stock"]) < 0):
-        raise ValidationFailed("The stock cannot be negative.", code=ProductErrorCode.MIN_VALUE, attr=f"{prefix}stock")
+        raise ValidationFailed("The stock cannot be negative.", code=ProductErrorCode.MIN_VALUE, attr="stock")
 
 
 def _sku_taken(sku: str, *, product_id: int | None = None, variant_id: int | None = None) -> bool:
@@ -237,8 +235,8 @@ def _sku_taken(sku: str, *, product_id: int | None = None, variant_id: int | Non
     return products.exists() or variants.exists()
 
 
-def _raise_sku_taken(attr: str = "sku"):
-    raise ValidationFailed("A product with this SKU already exists.", code=ProductErrorCode.SKU_TAKEN, attr=attr)
+def _raise_sku_taken(attr: str = "sku", detail: str = "A product with this SKU already exists."):
+    raise ValidationFailed(detail, code=ProductErrorCode.SKU_TAKEN, attr=attr)
 
 
 # --- Variants: the one place that writes them and keeps the product's derived fields in step ----
@@ -329,12 +327,12 @@ def _variant_name(options: dict, option_names: list[str]) -> str:
     return " / ".join(options[name] for name in option_names if name in options)[:200]
 
 
-def _duplicate_variant(options: dict) -> Conflict:
+def _duplicate_variant(options: dict, *, attr: str = "options") -> Conflict:
     spelled = ", ".join(f"{name}={value}" for name, value in options.items()) or "no options"
     return Conflict(
         f"The product already has a variant with {spelled} (perhaps inactive: reactivate it instead).",
         code=ProductErrorCode.DUPLICATE_VARIANT,
-        attr="options",
+        attr=attr,
     )
 
 
@@ -353,28 +351,35 @@ def _check_image(image, *, product_id: int, attr: str = "image") -> None:
         )
 
 
-def _variant_values(data: dict, *, attr_prefix: str) -> dict:
-    """One variant's input, checked: sku (non-blank), price > 0, stock >= 0, weight >= 0."""
+def _variant_values(data: dict, *, attr: str | None = None, label: str = "") -> dict:
+    """One variant's input, checked: sku (non-blank), price > 0, stock >= 0, weight >= 0, options.
+    Errors name the field, or `attr` when given (a variant of a list: `variants`), with `label`
+    ("Variant 2: ") before the detail."""
+    try:
+        return _variant_values_checked(data)
+    except ValidationFailed as exc:
+        if attr is None:
+            raise
+        raise ValidationFailed(f"{label}{exc.errors[0].detail}", code=exc.code, attr=attr) from exc
+
+
+def _variant_values_checked(data: dict) -> dict:
     sku = (data.get("sku") or "").strip()
     if not sku:
-        raise ValidationFailed("Every variant needs a SKU.", code=ProductErrorCode.BLANK, attr=f"{attr_prefix}sku")
+        raise ValidationFailed("Every variant needs a SKU.", code=ProductErrorCode.BLANK, attr="sku")
     if data.get("price") is None:
-        raise ValidationFailed(
-            "Every variant needs a price.", code=ProductErrorCode.MIN_VALUE, attr=f"{attr_prefix}price"
-        )
+        raise ValidationFailed("Every variant needs a price.", code=ProductErrorCode.MIN_VALUE, attr="price")
     values = {
         "sku": sku,
         "price": Decimal(data["price"]),
         "stock": int(data.get("stock") or 0),
         "weight_grams": int(data.get("weight_grams") or 0),
         "is_active": bool(data.get("is_active", True)),
-        "options": _clean_options(data.get("options"), attr=f"{attr_prefix}options"),
+        "options": _clean_options(data.get("options")),
     }
-    _validate_product_values(values, prefix=attr_prefix)
+    _validate_product_values(values)
     if values["weight_grams"] < 0:
-        raise ValidationFailed(
-            "The weight cannot be negative.", code=ProductErrorCode.MIN_VALUE, attr=f"{attr_prefix}weight_grams"
-        )
+        raise ValidationFailed("The weight cannot be negative.", code=ProductErrorCode.MIN_VALUE, attr="weight_grams")
     if "position" in data and data["position"] is not None:
         values["position"] = int(data["position"])
     if data.get("image") is not None:
@@ -393,17 +398,17 @@ def _checked_variant_set(variants: list[dict]) -> tuple[list[dict], list[str]]:
             code=ProductErrorCode.TOO_MANY_VARIANTS,
             attr="variants",
         )
-    checked = [_variant_values(data, attr_prefix=f"variants.{i}.") for i, data in enumerate(variants)]
+    checked = [_variant_values(data, attr="variants", label=f"Variant {i + 1}: ") for i, data in enumerate(variants)]
     option_names = list(checked[0]["options"])
     seen_keys: set[str] = set()
     seen_skus: set[str] = set()
     for i, values in enumerate(checked):
-        _check_option_names(values["options"], option_names, attr=f"variants.{i}.options")
+        _check_option_names(values["options"], option_names, attr="variants")
         key = variant_options_key(values["options"])
         if key in seen_keys:
-            raise _duplicate_variant(values["options"])
+            raise _duplicate_variant(values["options"], attr="variants")
         if values["sku"] in seen_skus:
-            _raise_sku_taken(f"variants.{i}.sku")
+            _raise_sku_taken("variants", f"Variant {i + 1}: the SKU {values['sku']} is given twice.")
         seen_keys.add(key)
         seen_skus.add(values["sku"])
         values.setdefault("position", i)
@@ -453,19 +458,19 @@ def product_create(
     else:
         single_sku = False
     checked, option_names = _checked_variant_set(variants)
-    for i, values in enumerate(checked):
+    for values in checked:
         if values.get("image") is not None:
             raise ValidationFailed(
                 "A new product has no images yet: set a variant's image once they are uploaded.",
                 code=ProductErrorCode.INVALID,
-                attr=f"variants.{i}.image_id",
+                attr="variants",
             )
     if _sku_taken(sku):
         _raise_sku_taken()
     for i, values in enumerate(checked):
         # The single-SKU form's variant carries the product's SKU, checked above.
         if not single_sku and _sku_taken(values["sku"]):
-            _raise_sku_taken(f"variants.{i}.sku")
+            _raise_sku_taken("variants", f"Variant {i + 1}: a product with the SKU {values['sku']} already exists.")
     active = [values for values in checked if values["is_active"]] or checked
     product = Product(
         name=name,
@@ -533,7 +538,6 @@ def variant_create(
             "position": position,
             "image": image,
         },
-        attr_prefix="",
     )
     with transaction.atomic():
         locked = lock_products(product_ids=[product.pk])[product.pk]

@@ -30,6 +30,7 @@ from .error_codes import ProductErrorCode
 from .filters import ProductFilter
 from .models import Category
 from .serializers import (
+    VARIANT_INPUT_ERROR_CODES,
     CategoryDetailSerializer,
     CategoryTreeSerializer,
     CategoryWriteSerializer,
@@ -503,7 +504,22 @@ ProductViewSet = extend_validation_errors(
 ProductViewSet = extend_validation_errors(
     [ProductErrorCode.OPTION_MISMATCH, ProductErrorCode.INVALID_OPTIONS],
     field_name="options",
-    actions=["create", "variants", "variant_detail"],
+    actions=["variants", "variant_detail"],
+)(ProductViewSet)
+ProductViewSet = extend_validation_errors(
+    [
+        *VARIANT_INPUT_ERROR_CODES,
+        ProductErrorCode.OPTION_MISMATCH,
+        ProductErrorCode.INVALID_OPTIONS,
+        ProductErrorCode.SKU_TAKEN,
+        ProductErrorCode.TOO_MANY_VARIANTS,
+        ProductErrorCode.INVALID,
+    ],
+    field_name="variants",
+    actions=["create", "update", "partial_update"],
+)(ProductViewSet)
+ProductViewSet = extend_validation_errors(
+    [ProductErrorCode.INVALID], field_name="image_id", actions=["variants", "variant_detail"]
 )(ProductViewSet)
 ProductViewSet = extend_validation_errors(
     [ProductErrorCode.SKU_TAKEN], field_name="sku", actions=["variants", "variant_detail"]
