@@ -69,6 +69,10 @@ ROLES: dict[str, frozenset[str]] = {
         | _model_perms("orders", "orderitem", "view")
         | _model_perms("orders", "orderstatuschange", "view")
         | {Perm.VIEW_PAYMENT, Perm.VIEW_USER, "addresses.view_address", Perm.VIEW_PRODUCT}
+        # Where the shop ships and at what price.
+        | _model_perms("orders", "shippingzone")
+        | _model_perms("orders", "shippingmethod")
+        | _model_perms("orders", "taxrate", "view")
     ),
     FINANCE: frozenset(
         _model_perms("orders", "order", "view")
@@ -76,6 +80,8 @@ ROLES: dict[str, frozenset[str]] = {
         | _model_perms("orders", "orderstatuschange", "view")
         | {Perm.VIEW_SALES_REPORT, Perm.VIEW_PAYMENT, Perm.REFUND_PAYMENT, "payments.view_webhookevent"}
         | {Perm.VIEW_USER}
+        # The tax rates checkout charges.
+        | _model_perms("orders", "taxrate")
     ),
     SUPPORT: frozenset(
         _model_perms("orders", "order", "view")

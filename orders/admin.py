@@ -36,8 +36,8 @@ from payments.refunds import payment_refund
 from payments.selectors import payment_refundable_get
 
 from . import selectors
-from .models import Order, OrderItem, OrderStatus, OrderStatusChange
-from .services import order_transition
+from .models import Order, OrderItem, OrderStatus, OrderStatusChange, ShippingMethod, ShippingZone, TaxRate
+from .services import order_transition, shipping_countries_parse
 from .transitions import Actor, Tracking, allowed_move, move_for
 
 logger = logging.getLogger(__name__)
@@ -720,3 +720,81 @@ def _bar_chart(buckets: list[dict], *, granularity: str = "day", currency: str =
         "best": money(best, currency),
         "has_sales": best > 0,
     }
+
+
+# --- Shipping and tax ----------------------------------------------------------------------------
+
+
+class ShippingZoneForm(forms.ModelForm):
+    countries = forms.CharField(
+        help_text="ISO country codes separated by commas or spaces, e.g. GB, IE.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+    class Meta:
+        model = ShippingZone
+        fields = ["name", "countries", "is_active", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["countries"] = ", ".join(self.instance.countries)
+
+    def clean_countries(self):
+        try:
+            return shipping_countries_parse(self.cleaned_data["countries"])
+        except ServiceError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class ShippingMethodInline(admin.TabularInline):
+    model = ShippingMethod
+    extra = 0
+    fields = [
+        "name",
+        "price",
+        "free_over",
+        "min_subtotal",
+        "max_subtotal",
+        "min_weight_grams",
+        "max_weight_grams",
+        "delivery_days_min",
+        "delivery_days_max",
+        "cod_allowed",
+        "is_active",
+        "position",
+    ]
+
+
+@admin.register(ShippingZone)
+class ShippingZoneAdmin(admin.ModelAdmin):
+    """Where the shop ships: each zone's countries and the methods (flat price, free over a subtotal,
+    subtotal and weight bounds, cash on delivery or not) a cart delivered there may use."""
+
+    form = ShippingZoneForm
+    list_display = ["name", "country_list", "method_count", "is_active", "position"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+    inlines = [ShippingMethodInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("methods")
+
+    @admin.display(description="countries")
+    def country_list(self, zone):
+        return ", ".join(zone.countries)
+
+    @admin.display(description="methods")
+    def method_count(self, zone):
+        return len(zone.methods.all())
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(admin.ModelAdmin):
+    """The rate charged for each tax class in each country (a region's rate wins over its country's);
+    shipping is taxed at the destination's standard rate."""
+
+    list_display = ["country", "region", "tax_class", "name", "rate"]
+    list_filter = ["tax_class", "country"]
+    search_fields = ["country", "region", "name"]
+    ordering = ["country", "region", "tax_class"]

@@ -14,3 +14,7 @@ class OrderErrorCode(StrEnum):
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
     INVALID_CHOICE = "invalid_choice"
     TOO_MANY_OPEN_ORDERS = "too_many_open_orders"
+    INVALID = "invalid"
+    SHIPPING_METHOD_REQUIRED = "shipping_method_required"
+    SHIPPING_METHOD_UNAVAILABLE = "shipping_method_unavailable"
+    COD_NOT_ALLOWED = "cod_not_allowed"

@@ -44,6 +44,17 @@ class Order(models.Model):
     # A copy of the address at checkout: later edits or deletion of the address change nothing.
     shipping_address = models.JSONField()
     subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    # The pricing breakdown at checkout (orders.pricing), kept as it was.
+    discount_total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    shipping_total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    tax_total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    prices_include_tax = models.BooleanField(default=False)
+    tax_lines = models.JSONField(default=list, blank=True)
+    shipping_method = models.ForeignKey(
+        "ShippingMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    shipping_method_name = models.CharField(max_length=100, blank=True)
+    voucher_code = models.CharField(max_length=64, blank=True)
     total = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     tracking_number = models.CharField(max_length=100, blank=True)
@@ -83,6 +94,9 @@ class OrderItem(models.Model):
     options = models.JSONField(default=dict, blank=True)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField()
+    # The line's share of the order's discount and its tax (orders.pricing): what a refund returns.
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
 
     class Meta:
@@ -141,3 +155,93 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.scope}:{self.key} ({self.state})"
+
+
+# --- Shipping and tax: what checkout prices with (orders.pricing), kept by staff in the admin -----
+
+
+class ShippingZone(models.Model):
+    """Where a set of shipping methods delivers: a list of countries."""
+
+    name = models.CharField(max_length=100)
+    countries = models.JSONField(default=list, help_text='ISO 3166-1 alpha-2 codes, e.g. ["GB", "IE"].')
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class ShippingMethod(models.Model):
+    """A way to ship to a zone at a flat price, free over an optional subtotal, for carts within its
+    subtotal and weight bounds."""
+
+    zone = models.ForeignKey(ShippingZone, on_delete=models.CASCADE, related_name="methods")
+    name = models.CharField(max_length=100)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    free_over = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Free when the cart's subtotal (before discounts) is at least this.",
+    )
+    min_subtotal = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    max_subtotal = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    min_weight_grams = models.PositiveIntegerField(null=True, blank=True)
+    max_weight_grams = models.PositiveIntegerField(null=True, blank=True)
+    delivery_days_min = models.PositiveSmallIntegerField(default=2)
+    delivery_days_max = models.PositiveSmallIntegerField(default=5)
+    cod_allowed = models.BooleanField(default=False, help_text="Cash on delivery may be chosen with it.")
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "price", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gte=0),
+                name="shipping_method_price_non_negative",
+                violation_error_message="A shipping price cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivery_days_max__gte=models.F("delivery_days_min")),
+                name="shipping_method_delivery_days_ordered",
+                violation_error_message="The latest delivery day cannot come before the earliest.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.zone})"
+
+
+class TaxRate(models.Model):
+    """The tax rate of one tax class in one country (or a region of it, which then wins)."""
+
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. DE")
+    region = models.CharField(max_length=100, blank=True, help_text="A state or province; empty: the whole country.")
+    tax_class = models.CharField(max_length=32, default="standard")
+    name = models.CharField(max_length=100, help_text='Shown to customers, e.g. "VAT 19%".')
+    rate = models.DecimalField(max_digits=6, decimal_places=4, help_text="0.19 for 19%.")
+
+    class Meta:
+        ordering = ["country", "region", "tax_class"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country", "region", "tax_class"],
+                name="tax_rate_unique_destination_class",
+                violation_error_message="This country (and region) already has a rate for this tax class.",
+            ),
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & Q(rate__lte=1),
+                name="tax_rate_between_0_and_1",
+                violation_error_message="A tax rate is between 0 and 1 (0.19 for 19%).",
+            ),
+        ]
+
+    def __str__(self):
+        where = f"{self.country}-{self.region}" if self.region else self.country
+        return f"{self.name} ({where}, {self.tax_class})"

@@ -13,7 +13,7 @@ from novacart.permissions import Perm, user_has_any
 from products.selectors import variant_low_stock_list
 
 from .error_codes import OrderErrorCode
-from .models import Order, OrderItem, OrderStatus, OrderStatusChange, order_revenue_q
+from .models import Order, OrderItem, OrderStatus, OrderStatusChange, ShippingMethod, TaxRate, order_revenue_q
 
 TOP_PRODUCTS = 10
 CENT = Decimal("0.01")
@@ -191,3 +191,44 @@ def order_analytics() -> dict:
         "low_stock_threshold": threshold,
         "low_stock_count": variant_low_stock_list(threshold=threshold).count(),
     }
+
+
+# --- Shipping and tax for a destination (what orders.pricing is given) ---------------------------
+
+
+def shipping_is_configured() -> bool:
+    """Whether any shipping method is on offer: then every order names one (API.md)."""
+    return ShippingMethod.objects.filter(is_active=True, zone__is_active=True).exists()
+
+
+def shipping_methods_for(*, country: str, subtotal: Decimal, weight_grams: int) -> list[ShippingMethod]:
+    """The active methods of active zones that ship to `country` and take a cart of this subtotal
+    (before discounts) and weight, in display order. One query (zones are few; the country list is
+    read in Python, so SQLite and PostgreSQL agree)."""
+    methods = (
+        ShippingMethod.objects.filter(is_active=True, zone__is_active=True)
+        .select_related("zone")
+        .order_by("position", "price", "id")
+    )
+    country = (country or "").upper()
+
+    def within(value, low, high) -> bool:
+        return (low is None or value >= low) and (high is None or value <= high)
+
+    return [
+        method
+        for method in methods
+        if country in method.zone.countries
+        and within(subtotal, method.min_subtotal, method.max_subtotal)
+        and within(weight_grams, method.min_weight_grams, method.max_weight_grams)
+    ]
+
+
+def tax_rates_for(*, country: str, region: str = "") -> dict[str, TaxRate]:
+    """The rate of each tax class at a destination: the region's own rate where it has one, else the
+    country's. One query."""
+    rates: dict[str, TaxRate] = {}
+    rows = TaxRate.objects.filter(country=(country or "").upper(), region__in={"", region or ""}).order_by("region")
+    for rate in rows:  # the country's ("") first, then the region's, which wins
+        rates[rate.tax_class] = rate
+    return rates

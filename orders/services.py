@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from addresses.countries import COUNTRY_CODES
 from addresses.models import Address
 from cart.lock_objects import lock_user_cart
 from cart.models import CartItem
@@ -371,3 +372,21 @@ def order_cancel_expired(*, now=None) -> int:
     if cancelled:
         logger.info("cancelled %s expired order(s)", cancelled)
     return cancelled
+
+
+# --- Shipping zones -------------------------------------------------------------------------
+
+
+def shipping_countries_parse(text) -> list[str]:
+    """ "gb, IE  de" -> ["DE", "GB", "IE"]: a zone's countries, each an ISO 3166-1 alpha-2 code, each
+    once. Raises `invalid` (400) naming the codes that are not countries, or when none is given."""
+    words = text if isinstance(text, list | tuple) else str(text or "").replace(",", " ").split()
+    codes = sorted({str(word).strip().upper() for word in words if str(word).strip()})
+    unknown = [code for code in codes if code not in COUNTRY_CODES]
+    if unknown or not codes:
+        raise ValidationFailed(
+            f"Not ISO country codes: {', '.join(unknown)}." if unknown else "Name at least one country.",
+            code=OrderErrorCode.INVALID,
+            attr="countries",
+        )
+    return codes
