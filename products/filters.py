@@ -4,18 +4,17 @@ DjangoFilterBackend raises a ValidationError when the FilterSet's form is invali
 `ProductFilter.canonical_params` spells a valid query one way (the catalog cache keys on it, see
 products/cache.py): two queries with the same canonical parameters find the same products."""
 
-import string
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 
 import django_filters
 from django import forms
 from django.core.validators import EMPTY_VALUES
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from .error_codes import ProductErrorCode
 from .models import Product
+from .search import product_search, search_canonical
 from .selectors import category_descendant_ids
 
 TRUE_VALUES = {"true", "1", "yes"}
@@ -24,15 +23,6 @@ MAX_SEARCH_LENGTH = 100
 # Past this many digits from the decimal point a canonical decimal keeps its exponent (1E-999999),
 # so a hostile value never expands into a million-character string.
 PLAIN_DECIMAL_DIGITS = 30
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def search_terms(value: str) -> list[str]:
-    """The terms a search requires, each once, sorted, ASCII letters in lower case: every term must
-    match (in any order), and `icontains` ignores the case of ASCII letters on both databases.
-    Other letters keep their case: SQLite's LIKE distinguishes it, so folding them could merge
-    two searches that find different products."""
-    return sorted({term.translate(_ASCII_LOWER) for term in value.split()})
 
 
 def canonical_decimal(value: Decimal) -> str:
@@ -132,7 +122,7 @@ class ProductFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search",
         max_length=MAX_SEARCH_LENGTH,
-        help_text="Case-insensitive match on name, description or SKU.",
+        help_text="Full-text search of name, SKUs, category and description (see the parameter's description).",
     )
     category = django_filters.CharFilter(
         method="filter_category",
@@ -155,8 +145,9 @@ class ProductFilter(django_filters.FilterSet):
     def canonical_params(cls, data) -> list[tuple[str, str]] | None:
         """The filters in `data` (a query dict), validated as filtering validates them, in one
         spelling each, sorted by name; None when a value is invalid (filtering answers 400). Booleans
-        as true/false, numbers by `canonical_decimal`, the search by `search_terms`, the ordering by
-        `StableOrderingFilter.canonical`; an empty filter, which filters nothing, is left out.
+        as true/false, numbers by `canonical_decimal`, the search by `search_canonical` (the search
+        reads nothing else), the ordering by `StableOrderingFilter.canonical`; an empty filter,
+        which filters nothing, is left out.
 
         The catalog cache computes this for every anonymous list request, hits included, so it
         cleans each field of the (cached) form class directly: a FilterSet and its form would first
@@ -175,7 +166,7 @@ class ProductFilter(django_filters.FilterSet):
             if value in EMPTY_VALUES:
                 continue
             if name == "search":
-                text = " ".join(search_terms(value))
+                text = search_canonical(value)
             elif name == "ordering":
                 text = ",".join(StableOrderingFilter.canonical(value))
             elif isinstance(value, bool):
@@ -202,20 +193,22 @@ class ProductFilter(django_filters.FilterSet):
         {
             "type": "string",
             "maxLength": MAX_SEARCH_LENGTH,
-            "description": "Words that must all match (in any order) the name, description or SKU, ignoring case.",
+            "example": "ultral ten",
+            "description": "Words that must all match (in any order) the name, a SKU (the product's or a "
+            "variant's), the category's name or the description, ignoring case; English words match their "
+            'other forms ("tents" finds "Tent"). The last word also matches as a prefix ("ultral ten" finds '
+            '"Ultralight Tent"). Web-search syntax: "a quoted phrase" matches as a phrase, -word or '
+            '-"a phrase" excludes, `or` between two parts matches either. A product whose SKU equals the '
+            "whole search comes first, then the best matches (name and SKU count most, then category, then "
+            "description), then newest first; `ordering` replaces that order. A search with nothing to "
+            'search for (only punctuation or words such as "the") filters nothing. On SQLite (development) '
+            "each word or phrase is matched as a substring of the name, description or a SKU, without ranking.",
         }
     )
     def filter_search(self, queryset, name, value):
-        """icontains on each column. On PostgreSQL `UPPER(col) LIKE UPPER('%term%')` is served by the
-        trigram GIN indexes of migration 0004, so it stays fast on a large catalog."""
-        terms = search_terms(value)
-        if not terms:
-            return queryset
-        for term in terms:
-            queryset = queryset.filter(
-                Q(name__icontains=term) | Q(description__icontains=term) | Q(sku__icontains=term)
-            )
-        return queryset
+        """products/search.py: full-text search on PostgreSQL (the GIN index of migration 0009),
+        LIKE elsewhere."""
+        return product_search(queryset, value)
 
     @extend_schema_field(
         {

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 
@@ -52,6 +53,9 @@ class Product(models.Model):
     # The option names every variant of the product gives a value for, in display order ("Size",
     # "Colour"); empty for a product sold in one form.
     option_names = models.JSONField(default=list, blank=True)
+    # What `?search=` matches on PostgreSQL, written only by the database's own triggers (migration
+    # 0009, products/search.py); null on SQLite, which searches with LIKE.
+    search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
