@@ -53,6 +53,7 @@ SAME_ANSWER = {
     "order of parameters": ["category=audio&featured=true", "featured=true&category=audio"],
     "case-insensitive search": ["search=red shirt", "search=Shirt RED", "search=  red  shirt red ", "search=RED+SHIRT"],
     "empty search": ["", "search=", "search=%20%20"],
+    "search syntax, spacing and case": ['search="Red  Shirt" -shoe', 'search=%20"red shirt"%20%20-SHOE'],
     "decimal": ["min_price=10", "min_price=10.00", "min_price=010.0", "min_price=1E1", "min_price=1e%2B1"],
     "repeated ordering": ["ordering=price", "ordering=price,price", "ordering=-name&ordering=price"],
 }
@@ -77,6 +78,7 @@ DIFFERENT_ANSWERS = {
     "price bound": ["min_price=10", "min_price=10.01"],
     "ordering tie-break": ["ordering=price", "ordering=price,-price"],
     "search terms": ["search=red", "search=red shoe"],
+    "phrase word order": ['search="red shirt"', 'search="shirt red"'],
     "page": ["page_size=1", "page_size=1&page=2"],
 }
 
