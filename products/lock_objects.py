@@ -21,16 +21,23 @@ def lock_products(*, product_ids: Iterable[int]) -> dict[int, Product]:
 
 
 def lock_variants(*, variant_ids: Iterable[int]) -> dict[int, ProductVariant]:
-    """Locks these variants and their products in one statement, in (product, variant) primary-key
-    order, and returns the variants by id, each with its (locked) product loaded."""
+    """Locks the products of these variants in ascending primary-key order, then reads the variants
+    (each with its locked product attached) and returns them by id. Two statements: the product lock
+    comes first and alone, as every other stock writer takes it (`lock_products`); a joined
+    `FOR UPDATE OF variant, product` would lock a variant before its product and deadlock with them.
+    The variants are read after the locks, so their stock is the latest committed (every write of a
+    variant's stock holds its product's lock)."""
     ids = sorted(set(variant_ids))
-    variants = (
-        ProductVariant.objects.select_related("product")
-        .select_for_update(of=("self", "product"))
-        .filter(pk__in=ids)
-        .order_by("product_id", "pk")
-    )
-    return {variant.pk: variant for variant in variants}
+    product_ids = ProductVariant.objects.filter(pk__in=ids).values("product_id")
+    products = {
+        product.pk: product for product in Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk")
+    }
+    variants = ProductVariant.objects.filter(pk__in=ids).order_by("product_id", "pk")
+    locked = {}
+    for variant in variants:
+        variant.product = products[variant.product_id]
+        locked[variant.pk] = variant
+    return locked
 
 
 def lock_product_ids(*, product_ids: Iterable[int]) -> list[int]:

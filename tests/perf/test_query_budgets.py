@@ -83,14 +83,15 @@ BUDGETS: dict[str, int] = {
     "GET /api/orders/my/ (many items)": 4,
     "GET /api/orders/<id>/ (owner)": 4,  # user, order, items, status history
     "GET /api/orders/<id>/ (staff)": 4 + PERMS,
-    # Stock moves on the variants (one statement), then the products' derived stock (one more).
-    "POST /api/orders/create/": 22,
+    # The variants' products are locked, then the variants read (lock_variants: two statements); stock
+    # moves on the variants (one), then the products' derived stock (one more).
+    "POST /api/orders/create/": 23,
     "POST /api/orders/cancel/<id>/": 16,
     "PATCH /api/orders/<id>/status/ (ship)": 11 + PERMS,
     "GET /api/orders/sales-report/": 2 + PERMS,  # user, the per-day aggregate
     "GET /api/analytics/": 6 + PERMS,  # user, by status, revenue, top by quantity, top by revenue, low stock
     "GET /api/auth/me/": 1,
-    "POST /api/token/ (X-Cart-Token merge)": 18,
+    "POST /api/token/ (X-Cart-Token merge)": 19,  # lock_variants: the products, then the variants
 }
 
 # Where a backend needs another number than BUDGETS (vendor -> endpoint -> budget): none today.
