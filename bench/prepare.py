@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote
 
 CATALOG_MISMATCH = 3
 SEED = 1729
@@ -149,6 +150,19 @@ def search_terms() -> list[str]:
     return [word for word, _n in ranked[:3]] or ["product"]
 
 
+def search_phrases() -> list[str]:
+    """Two-word searches as a shopper types them, the second word not finished ("canvas charg"): a
+    material and the start of a noun, for the three pairs the sample holds most (each in a fraction
+    of a per cent of the catalog, whatever its size)."""
+    pairs = Counter()
+    for row in _sample_products():
+        words = row["name"].lower().split()
+        if len(words) >= 3:
+            pairs[(words[1], words[2])] += 1
+    chosen = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))[:3]
+    return [f"{material} {noun[: max(3, len(noun) - 2)]}" for (material, noun), _n in chosen] or ["product"]
+
+
 def catalog_requests(out: Path) -> dict:
     from products.models import Product
 
@@ -157,6 +171,7 @@ def catalog_requests(out: Path) -> dict:
     scenarios["product_list"] = [_line("GET", f"/api/products/{q}") for q in queries]
     scenarios["floor_list"] = [_line("GET", f"/bench/floor/products/{q}") for q in queries]
     scenarios["search"] = [_line("GET", f"/api/products/?search={term}") for term in search_terms()]
+    scenarios["search_words"] = [_line("GET", f"/api/products/?search={quote(phrase)}") for phrase in search_phrases()]
     ids = list(Product.objects.filter(sku__startswith="SYN-", is_active=True).values_list("id", flat=True))
     detail_ids = random.Random(SEED).sample(ids, min(DETAIL_IDS, len(ids)))
     scenarios["product_detail"] = [_line("GET", f"/api/products/{pid}/") for pid in detail_ids]
@@ -529,7 +544,7 @@ def main(argv=None) -> int:
         user_scenarios, plan["contention"] = seed_users(args.out, buyers=args.buyers, run_id=args.run_id)
         scenarios.update(user_scenarios)
     else:
-        scenarios = {name: scenarios[name] for name in ("product_list", "search")}
+        scenarios = {name: scenarios[name] for name in ("product_list", "search", "search_words")}
     plan["query_counts"] = count_queries(scenarios)
     plan["floor_matches_api"] = floor_check(scenarios)
     if "order_create" in scenarios:

@@ -48,7 +48,7 @@ SINGLE_SCENARIOS = (
 )
 WARM_UP = ("floor_list", "product_list", "floor_detail", "product_detail", "search", "category_tree", "cart_read")
 CACHED_PAIRS = {"product_list": "floor_list", "product_detail": "floor_detail", "search": "floor_list"}
-SIZE_SCENARIOS = ("product_list", "search")
+SIZE_SCENARIOS = ("product_list", "search", "search_words")
 ORDER = [
     "product_list",
     "product_detail",
