@@ -439,7 +439,7 @@ def _import_images(catalog: CatalogFile, products: dict[str, Product], stats: Im
 
 def refresh_planner_statistics() -> None:
     """After a bulk load PostgreSQL's statistics describe the old tables: it then picks a parallel
-    sequential scan for a search count over the trigram indexes (10x slower at 100,000 products), and
+    sequential scan for a search count over the search index (10x slower at 100,000 products), and
     the index-only count scans visit the heap. VACUUM ANALYZE fixes both; VACUUM cannot run inside a
     transaction, so within one (e.g. a test) only ANALYZE runs. Nothing to do on other databases."""
     if connection.vendor != "postgresql":
