@@ -4,9 +4,9 @@ Loads a catalog from JSON (default fixtures/demo_catalog.json) through products/
 describes the file shape and the rules: validated whole, written in one transaction, idempotent (which
 is why `make run` can call it on every start). A bad file writes nothing and exits with status 1.
 
-`--synthetic N` adds N generated products (SKUs SYN-000001...) in a few categories with bulk inserts,
-skipping SKUs that already exist (products/synthetic_catalog.py): the load benchmark uses it for
-1,000 / 10,000 / 100,000 products.
+`--synthetic N` adds N generated products (SKUs SYN-000001...; about a third in 2 to 6 sizes and/or
+colours) in a few categories with bulk inserts, skipping SKUs that already exist
+(products/synthetic_catalog.py): the load benchmark uses it for 1,000 / 10,000 / 100,000 products.
 """
 
 import time
@@ -81,7 +81,9 @@ class Command(BaseCommand):
         self.say(
             f"Imported {path}: categories {stats.categories_created} created, {stats.categories_updated} updated; "
             f"products {stats.products_created} created, {stats.products_updated} updated, "
-            f"{stats.products_unchanged} unchanged; {stats.images_copied} images copied."
+            f"{stats.products_unchanged} unchanged; variants {stats.variants_created} created, "
+            f"{stats.variants_updated} updated, {stats.variants_unchanged} unchanged; "
+            f"{stats.images_copied} images copied."
         )
 
     def generate_synthetic(self, count: int, batch_size: int) -> None:
