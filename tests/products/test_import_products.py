@@ -9,9 +9,10 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from products.models import Category, Product, ProductImage
+from products.models import Category, Product, ProductImage, ProductVariant, variant_options_key
 from tests.conftest import requires_postgres
 from tests.factories import ProductFactory
+from tests.products.utils import assert_derived_fields_match_the_variants
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,7 @@ def test_import_creates_categories_products_and_images():
     assert headphones.category.parent.slug == "electronics"
     assert headphones.slug == "aurora-wireless-over-ear-headphones"
     assert headphones.images.get().image.name.startswith(f"products/{headphones.id}/")
-    assert "64 created" in out
+    assert f"products {len(data['products'])} created" in out
 
 
 def test_default_path_is_the_demo_catalog():
@@ -239,6 +240,60 @@ def test_synthetic_catalog_is_generated_and_idempotent(api_client):
     word = Product.objects.get(sku="SYN-000007").name.split()[-1]
     response = api_client.get("/api/products/", {"search": word})
     assert response.json()["count"] > 0
+
+
+def test_synthetic_catalog_has_a_share_of_products_in_variants():
+    _run(synthetic=300, batch_size=70, quiet=True)
+
+    products = {p.sku: p for p in Product.objects.filter(sku__startswith="SYN-")}
+    variants = {}
+    for variant in ProductVariant.objects.filter(product__sku__startswith="SYN-").order_by("position", "pk"):
+        variants.setdefault(variant.product_id, []).append(variant)
+    multi = [p for p in products.values() if len(variants[p.pk]) > 1]
+    assert 0.25 <= len(multi) / len(products) <= 0.42
+    for product in products.values():
+        own = variants[product.pk]
+        if product in multi:
+            assert 2 <= len(own) <= 6
+            assert product.option_names and set(product.option_names) <= {"Size", "Colour"}
+            for variant in own:
+                assert set(variant.options) == set(product.option_names)
+                assert variant.name == " / ".join(variant.options[name] for name in product.option_names)
+                assert variant.sku == "-".join([product.sku, *(v.upper() for v in variant.options.values())])
+                assert variant.options_key == variant_options_key(variant.options)
+            assert len({v.options_key for v in own}) == len(own)
+        else:
+            assert [(v.sku, v.options, v.options_key) for v in own] == [(product.sku, {}, "")]
+            assert product.option_names == []
+    assert any(len({v.price for v in variants[p.pk]}) > 1 for p in multi)  # larger sizes cost a little more
+    assert any(len({v.stock for v in variants[p.pk]}) > 1 for p in multi)
+    assert_derived_fields_match_the_variants()
+
+
+def test_synthetic_catalog_is_the_same_for_the_same_number():
+    def catalog():
+        return sorted(
+            ProductVariant.objects.filter(product__sku__startswith="SYN-").values_list(
+                "product__sku",
+                "product__name",
+                "product__price",
+                "sku",
+                "name",
+                "price",
+                "stock",
+                "weight_grams",
+                "options",
+                "position",
+            )
+        )
+
+    _run(synthetic=90, batch_size=1000, quiet=True)
+    first = catalog()
+    Product.objects.filter(sku__startswith="SYN-").delete()
+    _run(synthetic=60, batch_size=7, quiet=True)
+    _run(synthetic=90, batch_size=13, quiet=True)  # only the 30 missing ones, in other batches
+
+    assert catalog() == first
 
 
 def test_synthetic_rejects_a_bad_count():

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db.models import Count, Max, Min, Q, Sum
 
 from products.models import Category, Product, ProductImage, ProductVariant
 from tests.factories import ProductFactory, ProductVariantFactory, set_stock
+from tests.products.utils import assert_derived_fields_match_the_variants
 
 pytestmark = pytest.mark.django_db
 
@@ -111,19 +111,6 @@ def _snapshot():
         ),
         "images": sorted(ProductImage.objects.values_list("product__sku", "image")),
     }
-
-
-def assert_derived_fields_match_the_variants():
-    """Every product's price, price_max, stock and variant_count are those of its active variants."""
-    active = Q(variants__is_active=True)
-    rows = Product.objects.annotate(
-        low=Min("variants__price", filter=active),
-        high=Max("variants__price", filter=active),
-        total=Sum("variants__stock", filter=active),
-        count=Count("variants", filter=active),
-    ).values_list("sku", "price", "price_max", "stock", "variant_count", "low", "high", "total", "count")
-    for sku, price, price_max, stock, variant_count, low, high, total, count in rows:
-        assert (price, price_max, stock, variant_count) == (low, high, total or 0, count), sku
 
 
 def test_variants_form_creates_the_product_and_its_variants(catalog_path):

@@ -3,7 +3,10 @@
 import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Count, Max, Min, Q, Sum
 from PIL import Image
+
+from products.models import Product
 
 LIST_URL = "/api/products/"
 
@@ -50,3 +53,16 @@ def admin_product_form(product, *, image=None, alt_text: str = "x", **fields) ->
     if image is not None:
         data.update({"images-0-image": image, "images-0-alt_text": alt_text, "images-0-position": "0"})
     return data
+
+
+def assert_derived_fields_match_the_variants():
+    """Every product's price, price_max, stock and variant_count are those of its active variants."""
+    active = Q(variants__is_active=True)
+    rows = Product.objects.annotate(
+        low=Min("variants__price", filter=active),
+        high=Max("variants__price", filter=active),
+        total=Sum("variants__stock", filter=active),
+        count=Count("variants", filter=active),
+    ).values_list("sku", "price", "price_max", "stock", "variant_count", "low", "high", "total", "count")
+    for sku, price, price_max, stock, variant_count, low, high, total, count in rows:
+        assert (price, price_max, stock, variant_count) == (low, high, total or 0, count), sku
