@@ -82,6 +82,31 @@ def test_import_creates_categories_products_and_images():
     assert f"products {len(data['products'])} created" in out
 
 
+def test_demo_catalog_has_clothing_in_sizes_and_colours():
+    _run(str(DEMO), quiet=True)
+
+    assert Category.objects.get(slug="t-shirts").parent.slug == "clothing"
+    tee = Product.objects.get(sku="CLO-TEE-001")
+    assert tee.option_names == ["Size", "Colour"]
+    assert tee.variants.count() == tee.variant_count == 12
+    assert {v.name for v in tee.variants.all()} >= {"S / Black", "XL / Navy"}
+    assert tee.variants.get(name="XL / Navy").stock == 0  # sold out
+    assert tee.variants.get(name="XL / Black").price > tee.variants.get(name="M / Black").price
+    assert (tee.price, tee.price_max) == (Decimal("24.00"), Decimal("26.00"))
+    assert tee.variants.get(name="M / White").weight_grams > 0
+    assert Product.objects.get(sku="CLO-HOOD-001").option_names == ["Size"]
+    cap = Product.objects.get(sku="CLO-CAP-001")
+    assert cap.option_names == ["Colour"]
+    assert cap.variants.get(sku="CLO-CAP-001-BLK").image == cap.images.get()
+    multi = Product.objects.filter(variant_count__gt=1)
+    assert multi.count() >= 3
+    assert all(product.description for product in multi)
+    for product in Product.objects.all():
+        if not product.option_names:  # sold in one form: its one variant carries its SKU
+            assert list(product.variants.values_list("sku", flat=True)) == [product.sku]
+    assert_derived_fields_match_the_variants()
+
+
 def test_default_path_is_the_demo_catalog():
     _run(quiet=True)
 
