@@ -190,7 +190,7 @@ def flush_user_data() -> None:
     from django.core.management.color import no_style
     from django.db import connection
 
-    keep = {"products.category", "products.product", "products.productimage"}
+    keep = {"products.category", "products.product", "products.productvariant", "products.productimage"}
     owned_apps = {
         "users",
         "cart",
@@ -256,32 +256,59 @@ def _addresses(users) -> dict[int, int]:
     return {row.user_id: row.pk for row in rows}
 
 
-def _fill_carts(users, product_ids_for) -> None:
+def _fill_carts(users, lines_for) -> None:
+    """A cart per user holding `lines_for(user)`: (variant row of _hot_variants, quantity) pairs."""
     from cart.models import Cart, CartItem
 
     carts = Cart.objects.bulk_create([Cart(user=user) for user in users], batch_size=1000)
     items = []
     for cart, user in zip(carts, users, strict=True):
-        for product_id, quantity in product_ids_for(user):
-            items.append(CartItem(cart=cart, product_id=product_id, quantity=quantity))
+        for row, quantity in lines_for(user):
+            items.append(CartItem(cart=cart, product_id=row["product_id"], variant_id=row["id"], quantity=quantity))
     CartItem.objects.bulk_create(items, batch_size=2000)
 
 
-def _hot_products() -> list[dict]:
-    """Products that carts and orders use: stock so high that no run sells them out."""
-    from products.models import Product
+def _variant_rows(variant_ids: list[int]) -> list[dict]:
+    """What carts and order lines need of these variants, in the order given."""
+    from products.models import ProductVariant
 
-    rows = list(
+    rows = ProductVariant.objects.filter(pk__in=variant_ids).values(
+        "id", "product_id", "product__name", "sku", "name", "options", "price"
+    )
+    by_id = {row["id"]: row for row in rows}
+    return [by_id[variant_id] for variant_id in variant_ids]
+
+
+def _hot_variants() -> list[dict]:
+    """The variants that carts and orders use, one of each of the first HOT_PRODUCTS products (the same
+    rows in every catalog size): of a product in several variants, the k-th product's k-th variant
+    (mod their number), so carts hold sizes and colours, not only first variants. Their stock is made
+    so high that no run sells them out."""
+    from products.models import Product, ProductVariant
+    from products.services import product_refresh_derived
+
+    product_ids = list(
         Product.objects.filter(sku__startswith="SYN-", is_active=True)
         .order_by("sku")
-        .values("id", "name", "sku", "price")[:HOT_PRODUCTS]
+        .values_list("id", flat=True)[:HOT_PRODUCTS]
     )
-    Product.objects.filter(pk__in=[row["id"] for row in rows]).update(stock=HOT_STOCK)
-    return rows
+    variants: dict[int, list[int]] = {product_id: [] for product_id in product_ids}
+    for variant_id, product_id in (
+        ProductVariant.objects.filter(product_id__in=product_ids, is_active=True)
+        .order_by("position", "pk")
+        .values_list("id", "product_id")
+    ):
+        variants[product_id].append(variant_id)
+    chosen = [variants[pid][k % len(variants[pid])] for k, pid in enumerate(product_ids) if variants[pid]]
+    ProductVariant.objects.filter(pk__in=chosen).update(stock=HOT_STOCK)
+    product_refresh_derived(product_ids=product_ids)
+    return _variant_rows(chosen)
 
 
-def _contention_product(category_id):
-    from products.models import Product
+def _contention_variant(category_id) -> dict:
+    """The product sold in one form that the racers fight over, with its stock reset to CONTENTION_STOCK."""
+    from products.models import Product, ProductVariant
+    from products.services import product_refresh_derived
 
     product, _created = Product.objects.update_or_create(
         sku=CONTENTION_SKU,
@@ -289,12 +316,23 @@ def _contention_product(category_id):
             "name": "Bench limited edition",
             "slug": "bench-contention-1",
             "price": Decimal("49.00"),
-            "stock": CONTENTION_STOCK,
+            "option_names": [],
             "is_active": True,
             "category_id": category_id,
         },
     )
-    return product
+    variant, _created = ProductVariant.objects.update_or_create(
+        sku=CONTENTION_SKU,
+        defaults={
+            "product": product,
+            "price": Decimal("49.00"),
+            "stock": CONTENTION_STOCK,
+            "options": {},
+            "is_active": True,
+        },
+    )
+    product_refresh_derived(product_ids=[product.pk])
+    return _variant_rows([variant.pk])[0]
 
 
 def _seed_orders(users, hot: list[dict]) -> None:
@@ -340,9 +378,12 @@ def _seed_orders(users, hot: list[dict]) -> None:
             items.append(
                 OrderItem(
                     order=order,
-                    product_id=row["id"],
-                    product_name=row["name"],
+                    product_id=row["product_id"],
+                    variant_id=row["id"],
+                    product_name=row["product__name"],
                     sku=row["sku"],
+                    variant_name=row["name"],
+                    options=row["options"],
                     unit_price=row["price"],
                     quantity=quantity,
                     line_total=line_total,
@@ -360,26 +401,25 @@ def seed_users(out: Path, *, buyers: int, run_id: str) -> tuple[dict, dict]:
     started = time.monotonic()
     with transaction.atomic():
         flush_user_data()
-        hot = _hot_products()
-        hot_ids = [row["id"] for row in hot]
+        hot = _hot_variants()
         scenarios = {}
 
         readers = _make_users("cart-read", CART_READ_USERS)
-        _fill_carts(readers, lambda user: [(hot_ids[(user.pk * 7 + j) % len(hot_ids)], j + 1) for j in range(3)])
+        _fill_carts(readers, lambda user: [(hot[(user.pk * 7 + j) % len(hot)], j + 1) for j in range(3)])
         scenarios["cart_read"] = [_line("GET", "/api/cart/", _token(user)) for user in readers]
 
         adders = _make_users("cart-add", CART_ADD_USERS)
         adder_tokens = [_token(user) for user in adders]
-        # Request i adds product i mod P for user i mod U: a (user, product) pair comes back only after
+        # Request i adds variant i mod P for user i mod U: a (user, variant) pair comes back only after
         # U*P requests, so no line reaches the quantity cap and carts grow slowly, as a shopper's would.
         scenarios["cart_add"] = [
             _line(
                 "POST",
                 "/api/cart/add/",
                 adder_tokens[i % len(adders)],
-                body={"product_id": hot_ids[i % len(hot_ids)], "quantity": 1},
+                body={"variant_id": hot[i % len(hot)]["id"], "quantity": 1},
             )
-            for i in range(min(len(adders) * len(hot_ids), CART_ADD_REQUESTS))
+            for i in range(min(len(adders) * len(hot), CART_ADD_REQUESTS))
         ]
 
         listers = _make_users("order-list", ORDER_LIST_USERS)
@@ -390,7 +430,7 @@ def seed_users(out: Path, *, buyers: int, run_id: str) -> tuple[dict, dict]:
         # Lua script sends each line once and stops before the list runs out.
         checkout = _make_users("buyer", buyers)
         address_of = _addresses(checkout)
-        _fill_carts(checkout, lambda user: [(hot_ids[(user.pk * 13 + j) % len(hot_ids)], 1 + j) for j in range(2)])
+        _fill_carts(checkout, lambda user: [(hot[(user.pk * 13 + j) % len(hot)], 1 + j) for j in range(2)])
         scenarios["order_create"] = [
             _line(
                 "POST",
@@ -402,12 +442,12 @@ def seed_users(out: Path, *, buyers: int, run_id: str) -> tuple[dict, dict]:
             for user in checkout
         ]
 
-        product = _contention_product(_first_category_id())
+        limited = _contention_variant(_first_category_id())
         racers = _make_users("racer", CONTENTION_BUYERS)
         racer_address = _addresses(racers)
-        _fill_carts(racers, lambda user: [(product.pk, 1)])
+        _fill_carts(racers, lambda user: [(limited, 1)])
         contention = {
-            "product_id": product.pk,
+            "product_id": limited["product_id"],
             "initial_stock": CONTENTION_STOCK,
             "requests": [
                 {
@@ -501,19 +541,21 @@ def verify_contention(plan: dict) -> dict:
     from django.db.models import Sum
 
     from orders.models import Order, OrderItem
-    from products.models import Product
+    from products.models import ProductVariant
 
     spec = plan["contention"]
-    product = Product.objects.get(pk=spec["product_id"])
-    sold = OrderItem.objects.filter(product=product).aggregate(n=Sum("quantity"))["n"] or 0
-    orders = Order.objects.filter(items__product=product).distinct().count()
+    product_id = spec["product_id"]
+    # The variants' stock, not the product's copy of it: the count that checkout moves.
+    stock = ProductVariant.objects.filter(product_id=product_id).aggregate(n=Sum("stock"))["n"] or 0
+    sold = OrderItem.objects.filter(product_id=product_id).aggregate(n=Sum("quantity"))["n"] or 0
+    orders = Order.objects.filter(items__product_id=product_id).distinct().count()
     initial = spec["initial_stock"]
     return {
-        "stock_after": product.stock,
+        "stock_after": stock,
         "units_sold": sold,
         "orders_in_db": orders,
-        "oversold_units": max(0, sold - initial) + max(0, -product.stock),
-        "units_lost": initial - sold - product.stock,
+        "oversold_units": max(0, sold - initial) + max(0, -stock),
+        "units_lost": initial - sold - stock,
     }
 
 
