@@ -283,7 +283,7 @@ def _variant_options(record: dict, errors: list, where: str) -> dict[str, str]:
 
 
 def _variant_name(options: dict, option_names: list[str]) -> str:
-    """ "M / Red": the option values in the product's option order (as products.services names them)."""
+    """The option values in the product's option order, "M / Red" (as products.services names a variant)."""
     return " / ".join(options[name] for name in option_names if name in options)[:VARIANT_NAME_MAX_LENGTH]
 
 
