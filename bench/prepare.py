@@ -176,6 +176,12 @@ def catalog_requests(out: Path) -> dict:
     detail_ids = random.Random(SEED).sample(ids, min(DETAIL_IDS, len(ids)))
     scenarios["product_detail"] = [_line("GET", f"/api/products/{pid}/") for pid in detail_ids]
     scenarios["floor_detail"] = [_line("GET", f"/bench/floor/products/{pid}/") for pid in detail_ids]
+    # The detail of products in several variants: its options and variants are the part that grows.
+    ids = list(
+        Product.objects.filter(sku__startswith="SYN-", is_active=True, variant_count__gt=1).values_list("id", flat=True)
+    )
+    detail_ids = random.Random(SEED).sample(ids, min(DETAIL_IDS, len(ids)))
+    scenarios["product_detail_variants"] = [_line("GET", f"/api/products/{pid}/") for pid in detail_ids]
     scenarios["category_tree"] = [_line("GET", "/api/categories/")]
     return scenarios
 
@@ -302,7 +308,10 @@ def _hot_variants() -> list[dict]:
     chosen = [variants[pid][k % len(variants[pid])] for k, pid in enumerate(product_ids) if variants[pid]]
     ProductVariant.objects.filter(pk__in=chosen).update(stock=HOT_STOCK)
     product_refresh_derived(product_ids=product_ids)
-    return _variant_rows(chosen)
+    rows = _variant_rows(chosen)
+    for row in rows:
+        row["in_variants"] = len(variants[row["product_id"]]) > 1
+    return rows
 
 
 def _contention_variant(category_id) -> dict:
@@ -408,19 +417,16 @@ def seed_users(out: Path, *, buyers: int, run_id: str) -> tuple[dict, dict]:
         _fill_carts(readers, lambda user: [(hot[(user.pk * 7 + j) % len(hot)], j + 1) for j in range(3)])
         scenarios["cart_read"] = [_line("GET", "/api/cart/", _token(user)) for user in readers]
 
-        adders = _make_users("cart-add", CART_ADD_USERS)
-        adder_tokens = [_token(user) for user in adders]
-        # Request i adds variant i mod P for user i mod U: a (user, variant) pair comes back only after
-        # U*P requests, so no line reaches the quantity cap and carts grow slowly, as a shopper's would.
-        scenarios["cart_add"] = [
-            _line(
-                "POST",
-                "/api/cart/add/",
-                adder_tokens[i % len(adders)],
-                body={"variant_id": hot[i % len(hot)]["id"], "quantity": 1},
-            )
-            for i in range(min(len(adders) * len(hot), CART_ADD_REQUESTS))
-        ]
+        # cart_add: the form of clients that know no variants (product_id, products sold in one form);
+        # cart_add_variant: variant_id, a size or colour of a product in several, with users of its own.
+        one_form = [row for row in hot if not row["in_variants"]] or hot
+        in_variants = [row for row in hot if row["in_variants"]] or hot
+        scenarios["cart_add"] = _cart_add_lines(
+            _make_users("cart-add", CART_ADD_USERS), [{"product_id": row["product_id"]} for row in one_form]
+        )
+        scenarios["cart_add_variant"] = _cart_add_lines(
+            _make_users("cart-add-variant", CART_ADD_USERS), [{"variant_id": row["id"]} for row in in_variants]
+        )
 
         listers = _make_users("order-list", ORDER_LIST_USERS)
         _seed_orders(listers, hot)
@@ -461,6 +467,16 @@ def seed_users(out: Path, *, buyers: int, run_id: str) -> tuple[dict, dict]:
     _analyze()
     log(f"users, carts, addresses and orders seeded ({time.monotonic() - started:.1f}s)")
     return scenarios, contention
+
+
+def _cart_add_lines(adders, targets: list[dict]) -> list[str]:
+    """Request i adds target i mod P for user i mod U: a (user, target) pair comes back only after U*P
+    requests, so no line reaches the quantity cap and carts grow slowly, as a shopper's would."""
+    tokens = [_token(user) for user in adders]
+    return [
+        _line("POST", "/api/cart/add/", tokens[i % len(tokens)], body={**targets[i % len(targets)], "quantity": 1})
+        for i in range(min(len(tokens) * len(targets), CART_ADD_REQUESTS))
+    ]
 
 
 def _first_category_id():
