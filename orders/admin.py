@@ -767,7 +767,7 @@ class ShippingMethodInline(admin.TabularInline):
 
 
 @admin.register(ShippingZone)
-class ShippingZoneAdmin(admin.ModelAdmin):
+class ShippingZoneAdmin(ActionSelectionGuard, admin.ModelAdmin):
     """Where the shop ships: each zone's countries and the methods (flat price, free over a subtotal,
     subtotal and weight bounds, cash on delivery or not) a cart delivered there may use."""
 
@@ -790,7 +790,7 @@ class ShippingZoneAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(admin.ModelAdmin):
+class TaxRateAdmin(ActionSelectionGuard, admin.ModelAdmin):
     """The rate charged for each tax class in each country (a region's rate wins over its country's);
     shipping is taxed at the destination's standard rate."""
 
