@@ -4,6 +4,7 @@ Services and webhooks speak only these types; each provider module (`stripe_clie
 `dummy_gateway`) turns its provider's raw data into them, once. Amounts cross the gateway
 interface as `Decimal` in the currency's major unit going in, and come back as the provider's
 integer minor units (`*_minor`); `to_minor_units` / `from_minor_units` are the only conversions.
+Each currency's minor unit (0 places for JPY, 3 for KWD) is `novacart.money.currency_exponent`.
 """
 
 from __future__ import annotations
@@ -15,21 +16,7 @@ from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
-# https://docs.stripe.com/currencies#zero-decimal (the same list holds for the other providers we use)
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
-)
-# https://docs.stripe.com/currencies#three-decimal (the last digit must be 0; our totals have 2 places)
-THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
-
-
-def _exponent(currency: str) -> int:
-    code = currency.lower()
-    if code in ZERO_DECIMAL_CURRENCIES:
-        return 0
-    if code in THREE_DECIMAL_CURRENCIES:
-        return 3
-    return 2
+from novacart.money import currency_exponent
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:
@@ -38,7 +25,7 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
     Raises ValueError when the amount has more precision than the currency allows (e.g. 500.50 JPY):
     rounding money silently is how totals drift.
     """
-    exponent = _exponent(currency)
+    exponent = currency_exponent(currency)
     scaled = Decimal(amount) * (Decimal(10) ** exponent)
     whole = scaled.to_integral_value(rounding=ROUND_DOWN)
     if whole != scaled:
@@ -48,7 +35,7 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
 
 def from_minor_units(amount_minor: int, currency: str) -> Decimal:
     """1999, "usd" -> Decimal("19.99"); 500, "jpy" -> Decimal("500")."""
-    exponent = _exponent(currency)
+    exponent = currency_exponent(currency)
     return (Decimal(int(amount_minor)) / (Decimal(10) ** exponent)).quantize(Decimal(1).scaleb(-max(exponent, 0)))
 
 
