@@ -31,6 +31,7 @@ run: export NOVACART_DEV ?= 1
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_products $(DEMO_CATALOG) --quiet
+	$(PY) manage.py seed_checkout_demo --quiet
 	$(PY) manage.py runserver "$$($(PY) -c 'from novacart.settings.env import dev_server_address; print(dev_server_address())')"
 
 test: install-dev

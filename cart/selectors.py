@@ -68,6 +68,7 @@ class CartSummary:
     total_items: int
     subtotal: Decimal
     currency: str
+    weight_grams: int = 0
 
     @property
     def id(self) -> int | None:
@@ -96,4 +97,5 @@ def cart_summarize(*, cart: Cart | None) -> CartSummary:
         total_items=sum(line.item.quantity for line in lines),
         subtotal=sum((line.line_total for line in lines), Decimal("0.00")).quantize(CENT),
         currency=settings.STORE_CURRENCY,
+        weight_grams=sum(line.item.variant.weight_grams * line.item.quantity for line in lines),
     )

@@ -20,6 +20,7 @@ api_patterns = [
     path("addresses/", include("addresses.urls")),
     path("orders/", include("orders.urls")),
     path("analytics/", include("orders.analytics_urls")),
+    path("", include("orders.checkout_urls")),
     path("payments/", include("payments.urls")),
     # Anything else under /api/ answers 404 in the contract's error shape, also with DEBUG on.
     re_path(r"^.*$", api_not_found),

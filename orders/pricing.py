@@ -331,7 +331,7 @@ def _price(*, lines, currency, prices_include_tax, tax_rates, shipping, voucher)
 
     shipping_total = shipping_tax = zero
     if shipping is not None:
-        is_free = (shipping.free_over is not None and subtotal >= shipping.free_over) or (
+        is_free = shipping_is_free_by_amount(shipping, subtotal=subtotal) or (
             voucher is not None
             and voucher.kind == VoucherKind.FREE_SHIPPING
             and (not voucher.is_restricted or any(eligible))
@@ -454,3 +454,14 @@ def refund_amount_for(line, *, quantity: int, currency: str, already_refunded: i
             return quantize_money(line_total * units_refunded / units, currency)
 
         return first(already_refunded + quantity) - first(already_refunded)
+
+
+def shipping_is_free_by_amount(quote: ShippingQuote, *, subtotal: Decimal) -> bool:
+    """Whether the method ships free for a cart of this subtotal (before discounts): rule 4."""
+    return quote.free_over is not None and subtotal >= quote.free_over
+
+
+def shipping_price(quote: ShippingQuote, *, subtotal: Decimal) -> Decimal:
+    """The method's price for a cart of this subtotal before discounts and vouchers (0 from its
+    `free_over`), as the shipping-method list shows it; `price_checkout` charges the same."""
+    return Decimal(0) if shipping_is_free_by_amount(quote, subtotal=subtotal) else quote.price

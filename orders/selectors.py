@@ -1,5 +1,6 @@
 """Order reads: lists, one order, the sales report and the staff dashboard."""
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -8,12 +9,22 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from novacart.exceptions import NotFound
+from novacart.exceptions import NotFound, ValidationFailed
 from novacart.permissions import Perm, user_has_any
 from products.selectors import variant_low_stock_list
 
 from .error_codes import OrderErrorCode
 from .models import Order, OrderItem, OrderStatus, OrderStatusChange, ShippingMethod, TaxRate, order_revenue_q
+from .pricing import (
+    PriceBreakdown,
+    PricingLine,
+    ShippingQuote,
+    VoucherTerms,
+    lines_subtotal,
+    lines_weight_grams,
+    price_checkout,
+)
+from .pricing import TaxRate as PricingTaxRate
 
 TOP_PRODUCTS = 10
 CENT = Decimal("0.01")
@@ -232,3 +243,92 @@ def tax_rates_for(*, country: str, region: str = "") -> dict[str, TaxRate]:
     for rate in rows:  # the country's ("") first, then the region's, which wins
         rates[rate.tax_class] = rate
     return rates
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where an order goes, as pricing needs it: the country (and region, for a regional tax rate)."""
+
+    country: str
+    region: str = ""
+
+
+@dataclass(frozen=True)
+class CheckoutPrice:
+    breakdown: PriceBreakdown
+    shipping_method: ShippingMethod | None
+
+
+def pricing_lines(lines) -> list[PricingLine]:
+    """Pricing's view of cart lines: `lines` are (key, quantity, variant) with the variant's product
+    loaded. The unit price is the variant's current price, read from our own rows."""
+    return [
+        PricingLine(
+            key=key,
+            variant_id=variant.pk,
+            product_id=variant.product_id,
+            category_id=variant.product.category_id,
+            quantity=quantity,
+            unit_price=variant.price,
+            tax_class=variant.product.tax_class,
+            weight_grams=variant.weight_grams,
+        )
+        for key, quantity, variant in lines
+    ]
+
+
+def shipping_quote(method: ShippingMethod) -> ShippingQuote:
+    return ShippingQuote(method_id=method.pk, name=method.name, price=method.price, free_over=method.free_over)
+
+
+def checkout_price(
+    *,
+    lines,
+    destination: Destination,
+    shipping_method_id: int | None = None,
+    shipping_required: bool = False,
+    voucher: VoucherTerms | None = None,
+) -> CheckoutPrice:
+    """What a cart costs delivered to `destination`: `orders.pricing.price_checkout` given the lines
+    (see `pricing_lines`), the destination's tax rates, the chosen shipping method (checked against
+    what ships there for this cart's subtotal and weight) and the voucher. Three queries at most.
+
+    Raises `shipping_method_unavailable` (400) for a method that does not serve this destination and
+    cart, `shipping_method_required` (400) when `shipping_required` and the shop offers shipping
+    methods but none was chosen."""
+    currency = settings.STORE_CURRENCY
+    priced = pricing_lines(lines)
+    method = None
+    if shipping_method_id is not None:
+        available = shipping_methods_for(
+            country=destination.country,
+            subtotal=lines_subtotal(lines=priced, currency=currency),
+            weight_grams=lines_weight_grams(priced),
+        )
+        method = next((candidate for candidate in available if candidate.pk == shipping_method_id), None)
+        if method is None:
+            raise ValidationFailed(
+                "This shipping method does not deliver this cart to this address; choose one of "
+                "GET /api/shipping-methods/.",
+                code=OrderErrorCode.SHIPPING_METHOD_UNAVAILABLE,
+                attr="shipping_method_id",
+            )
+    elif shipping_required and shipping_is_configured():
+        raise ValidationFailed(
+            "Choose a shipping method (GET /api/shipping-methods/ lists those for this address).",
+            code=OrderErrorCode.SHIPPING_METHOD_REQUIRED,
+            attr="shipping_method_id",
+        )
+    rates = {
+        tax_class: PricingTaxRate(name=rate.name, rate=rate.rate)
+        for tax_class, rate in tax_rates_for(country=destination.country, region=destination.region).items()
+    }
+    breakdown = price_checkout(
+        lines=priced,
+        currency=currency,
+        prices_include_tax=settings.PRICES_INCLUDE_TAX,
+        tax_rates=rates,
+        shipping=shipping_quote(method) if method is not None else None,
+        voucher=voucher,
+    )
+    return CheckoutPrice(breakdown=breakdown, shipping_method=method)

@@ -1,4 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from addresses.countries import COUNTRY_CODES
+from addresses.serializers import AddressSerializer
 
 from .models import Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
 
@@ -6,6 +10,12 @@ from .models import Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMet
 class OrderCreateSerializer(serializers.Serializer):
     shipping_address_id = serializers.IntegerField(min_value=1)
     payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    shipping_method_id = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="One of GET /api/shipping-methods/ for this address; required whenever the shop offers any.",
+    )
 
 
 class OrderStatusUpdateSerializer(serializers.Serializer):
@@ -42,6 +52,8 @@ class OrderItemSerializer(serializers.ModelSerializer):
             "options",
             "unit_price",
             "quantity",
+            "discount",
+            "tax",
             "line_total",
         ]
 
@@ -75,8 +87,15 @@ ORDER_FIELDS = [
     "payment_method",
     "items",
     "subtotal",
+    "discount_total",
+    "shipping_total",
+    "tax_total",
     "total",
     "currency",
+    "prices_include_tax",
+    "tax_lines",
+    "shipping_method",
+    "voucher_code",
     "shipping_address",
     "tracking_number",
     "created_at",
@@ -88,9 +107,28 @@ ORDER_FIELDS = [
 ]
 
 
+class TaxLineSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text='e.g. "VAT 20%"')
+    rate = serializers.CharField(help_text='e.g. "0.2000"')
+    amount = serializers.CharField(help_text='e.g. "3.40"')
+
+
+class OrderShippingMethodSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True, help_text="null once the method was deleted.")
+    name = serializers.CharField()
+
+
 class OrderListSerializer(serializers.ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
     shipping_address = ShippingAddressSerializer(read_only=True)
+    tax_lines = TaxLineSerializer(many=True, read_only=True)
+    shipping_method = serializers.SerializerMethodField()
+
+    @extend_schema_field(OrderShippingMethodSerializer(allow_null=True))
+    def get_shipping_method(self, order) -> dict | None:
+        if not order.shipping_method_name:
+            return None
+        return {"id": order.shipping_method_id, "name": order.shipping_method_name}
 
     class Meta:
         model = Order
@@ -153,3 +191,107 @@ class AnalyticsSerializer(serializers.Serializer):
     top_products_by_revenue = TopProductSerializer(many=True)
     low_stock_threshold = serializers.IntegerField()
     low_stock_count = serializers.IntegerField()
+
+
+# --- Shipping and checkout pricing ----------------------------------------------------------------
+
+
+class ShippingMethodsQuerySerializer(serializers.Serializer):
+    address_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="One of your addresses: its country."
+    )
+    country = serializers.CharField(
+        required=False, min_length=2, max_length=2, help_text="An ISO 3166-1 alpha-2 code, e.g. GB."
+    )
+
+    def validate_country(self, value):
+        value = value.upper()
+        if value not in COUNTRY_CODES:
+            raise serializers.ValidationError("Not an ISO 3166-1 alpha-2 country code.", code="invalid")
+        return value
+
+    def validate(self, attrs):
+        if not attrs.get("address_id") and not attrs.get("country"):
+            raise serializers.ValidationError(
+                {"country": "Give country (or address_id, one of your addresses)."}, code="required"
+            )
+        return attrs
+
+
+class ShippingMethodSerializer(serializers.Serializer):
+    """A method this cart may use for the destination, priced for this cart."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="What this cart pays for it (0 past its `free_over`)."
+    )
+    currency = serializers.CharField()
+    delivery_days_min = serializers.IntegerField()
+    delivery_days_max = serializers.IntegerField()
+    cod_allowed = serializers.BooleanField(help_text="Cash on delivery may be chosen with it.")
+
+
+class CheckoutPreviewSerializer(serializers.Serializer):
+    """Where the cart would go: one of your addresses, or an address given inline (as the address book
+    validates it), and optionally a shipping method."""
+
+    shipping_address_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="One of your addresses."
+    )
+    shipping_address = AddressSerializer(required=False, help_text="An address given inline (not saved).")
+    shipping_method_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="One of GET /api/shipping-methods/."
+    )
+
+    def validate(self, attrs):
+        if not attrs.get("shipping_address_id") and not attrs.get("shipping_address"):
+            raise serializers.ValidationError(
+                {"shipping_address_id": "Give shipping_address_id (or shipping_address)."}, code="required"
+            )
+        return attrs
+
+
+class PricedLineSerializer(serializers.Serializer):
+    item_id = serializers.IntegerField(help_text="The cart line (`cart_id` of update/remove).")
+    variant_id = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.CharField(help_text='The variant\'s current price, e.g. "19.99".')
+    discount = serializers.CharField(help_text="The line's share of the voucher's discount.")
+    tax = serializers.CharField(help_text="The tax on the line (inside it when prices include tax).")
+    line_total = serializers.CharField(help_text="What the line costs after its discount, with its tax.")
+
+
+class CheckoutPreviewResponseSerializer(serializers.Serializer):
+    """What the order would cost now; `POST /api/orders/create/` with the same address, method and
+    cart charges exactly this."""
+
+    lines = PricedLineSerializer(many=True)
+    subtotal = serializers.CharField(help_text='e.g. "59.97"')
+    discount_total = serializers.CharField(help_text='e.g. "6.00"')
+    shipping_total = serializers.CharField(help_text='e.g. "3.95"')
+    tax_total = serializers.CharField(help_text='e.g. "11.58"')
+    total = serializers.CharField(help_text='e.g. "69.50"')
+    currency = serializers.CharField(help_text='e.g. "usd"')
+    prices_include_tax = serializers.BooleanField()
+    shipping_method = OrderShippingMethodSerializer(allow_null=True)
+    voucher = serializers.CharField(allow_null=True, help_text="The code of the cart's voucher, if any.")
+    tax_lines = TaxLineSerializer(many=True)
+
+    def to_representation(self, instance):
+        """`instance` is an orders.pricing.PriceBreakdown."""
+        data = instance.as_dict()
+        data.pop("shipping_tax")
+        data["lines"] = [
+            {
+                "item_id": line["key"],
+                "variant_id": line["variant_id"],
+                "quantity": line["quantity"],
+                "unit_price": line["unit_price"],
+                "discount": line["discount"],
+                "tax": line["tax"],
+                "line_total": line["line_total"],
+            }
+            for line in data["lines"]
+        ]
+        return data

@@ -4,7 +4,6 @@ import logging
 import secrets
 import string
 from datetime import timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,6 +24,7 @@ from .emails import send_order_email
 from .error_codes import OrderErrorCode
 from .lock_objects import lock_order
 from .models import ORDER_COD_OPEN_STATUSES, Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
+from .selectors import Destination, checkout_price
 from .transitions import Actor, Tracking, allowed_move, allowed_targets, move_for
 
 logger = logging.getLogger(__name__)
@@ -190,19 +190,27 @@ def _order_create_with_unique_number(**fields) -> Order:
     raise RuntimeError(f"could not draw a free order number in {_NUMBER_ATTEMPTS} attempts")
 
 
-def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Order:
+def order_place_from_cart(
+    *, user, address_id: int, payment_method: str, shipping_method_id: int | None = None
+) -> Order:
     """Turns the user's cart into a PENDING order, in one transaction.
 
     Locks the cart, then its variants with their products in primary-key order; checks that every
-    variant and its product are still on sale and the variant has the stock asked for; takes the
-    stock (one statement for all lines); copies prices, names, SKUs, option values and the shipping
-    address into the order; records the first status change; empties the cart. The
+    variant and its product are still on sale and the variant has the stock asked for; prices the
+    cart with `orders.selectors.checkout_price` from those locked rows (the variants' prices, the
+    address's tax rates, the shipping method checked again for this address and cart); takes the
+    stock (one statement for all lines); copies prices, names, SKUs, option values, each line's
+    discount and tax, the totals, the tax lines, the shipping method and the shipping address into
+    the order; records the first status change; empties the cart. The
     confirmation e-mail and the catalog cache bump run after commit. Any failure rolls all of
     it back: stock, cart and orders are left as they were.
 
     Raises ValidationFailed(`invalid_choice`) for an unknown payment method,
     Forbidden(`email_not_verified`) for cash on delivery by a customer whose e-mail is not verified,
     NotFound(`address_not_found`) for an address that is missing or another user's,
+    ValidationFailed(`shipping_method_required` / `shipping_method_unavailable`) when the shop ships by
+    methods and none (or one that does not serve this address and cart) was chosen,
+    ValidationFailed(`cod_not_allowed`) for cash on delivery with a method that does not allow it,
     ValidationFailed(`cart_empty`), Conflict(`too_many_open_orders`) for a cash-on-delivery order
     beyond COD_MAX_OPEN_ORDERS, and Conflict with one ErrorItem per problem line:
     `product_unavailable` (product or variant deactivated) and `out_of_stock` (with what is left,
@@ -233,6 +241,20 @@ def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Orde
             _check_cod_open_orders(user=user)
         variants = lock_variants(variant_ids=[line.variant_id for line in lines])
         _check_lines(lines=lines, variants=variants)
+        price = checkout_price(
+            lines=[(line.pk, line.quantity, variants[line.variant_id]) for line in lines],
+            destination=Destination(country=address.country, region=address.state),
+            shipping_method_id=shipping_method_id,
+            shipping_required=True,
+        )
+        method = price.shipping_method
+        if payment_method == PaymentMethod.COD and method is not None and not method.cod_allowed:
+            raise ValidationFailed(
+                f"{method.name} does not take cash on delivery; pay by card or choose a method that does.",
+                code=OrderErrorCode.COD_NOT_ALLOWED,
+                attr="payment_method",
+            )
+        breakdown = price.breakdown
 
         variants_move_stock(deltas={line.variant_id: -line.quantity for line in lines})
         items = [
@@ -245,20 +267,29 @@ def order_place_from_cart(*, user, address_id: int, payment_method: str) -> Orde
                 options=variant.options,
                 unit_price=variant.price,
                 quantity=line.quantity,
-                line_total=variant.price * line.quantity,
+                discount=priced.discount,
+                tax=priced.tax,
+                line_total=priced.line_total,
             )
             for line in lines
-            for variant in (variants[line.variant_id],)
+            for variant, priced in ((variants[line.variant_id], breakdown.line(line.pk)),)
         ]
-        subtotal = sum((item.line_total for item in items), Decimal("0.00"))
         order = _order_create_with_unique_number(
             user=user,
             status=OrderStatus.PENDING,
             payment_method=payment_method,
             shipping_address=address.as_snapshot(),
-            subtotal=subtotal,
-            total=subtotal,  # no shipping fees or taxes yet: the total is what the items cost
-            currency=settings.STORE_CURRENCY,
+            subtotal=breakdown.subtotal,
+            discount_total=breakdown.discount_total,
+            shipping_total=breakdown.shipping_total,
+            tax_total=breakdown.tax_total,
+            prices_include_tax=breakdown.prices_include_tax,
+            tax_lines=breakdown.as_dict()["tax_lines"],
+            shipping_method=method,
+            shipping_method_name=method.name if method is not None else "",
+            voucher_code=breakdown.voucher or "",
+            total=breakdown.total,
+            currency=breakdown.currency,
         )
         for item in items:
             item.order = order

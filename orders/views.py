@@ -1,12 +1,18 @@
 """Order endpoints: thin views over orders.services (writes) and orders.selectors (reads)."""
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
 from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from addresses.selectors import address_get_for_user
+from cart import selectors as cart_selectors
+from cart.views import CART_TOKEN_HEADER
+from novacart.exceptions import NotFound, ValidationFailed
 from novacart.openapi import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
@@ -14,12 +20,18 @@ from novacart.openapi import (
     staff_forbidden,
 )
 from novacart.permissions import Perm, StaffPermission, user_has
+from novacart.throttling import AnonRateThrottle, UserRateThrottle
 
 from . import selectors, services
+from .error_codes import OrderErrorCode
 from .idempotency import idempotent_response, run_idempotent, validate_idempotency_key
 from .models import OrderStatus
+from .pricing import lines_subtotal, lines_weight_grams, shipping_price
+from .selectors import pricing_lines
 from .serializers import (
     AnalyticsSerializer,
+    CheckoutPreviewResponseSerializer,
+    CheckoutPreviewSerializer,
     OrderCreateSerializer,
     OrderDetailSerializer,
     OrderListQuerySerializer,
@@ -27,6 +39,8 @@ from .serializers import (
     OrderStatusUpdateSerializer,
     SalesReportQuerySerializer,
     SalesReportSerializer,
+    ShippingMethodSerializer,
+    ShippingMethodsQuerySerializer,
 )
 from .transitions import Actor
 
@@ -78,7 +92,10 @@ class OrderCreateView(APIView):
 
         def place() -> tuple[int, dict]:
             order = services.order_place_from_cart(
-                user=user, address_id=data["shipping_address_id"], payment_method=data["payment_method"]
+                user=user,
+                address_id=data["shipping_address_id"],
+                payment_method=data["payment_method"],
+                shipping_method_id=data.get("shipping_method_id"),
             )
             order = selectors.order_get_for_user(user=user, order_id=order.pk)
             return status.HTTP_201_CREATED, OrderDetailSerializer(order).data
@@ -204,3 +221,100 @@ class AnalyticsView(APIView):
     )
     def get(self, request):
         return Response(AnalyticsSerializer(selectors.order_analytics()).data)
+
+
+# --- Shipping methods and the checkout preview ------------------------------------------------
+
+
+def _owner_lines(request):
+    """The requester's cart (user, or X-Cart-Token) with its lines, and those lines as pricing's
+    (key, quantity, variant) triples."""
+    user = request.user if request.user.is_authenticated else None
+    cart = cart_selectors.cart_get_for_owner(user=user, cart_token=request.headers.get("X-Cart-Token"), with_lines=True)
+    items = list(cart.items.all()) if cart is not None else []
+    return [(item.pk, item.quantity, item.variant) for item in items]
+
+
+@extend_validation_errors(["required", "invalid"], field_name="country")
+class ShippingMethodListView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="shipping_methods_list",
+        summary="Shipping methods for a destination",
+        parameters=[ShippingMethodsQuerySerializer, CART_TOKEN_HEADER],
+        responses={200: ShippingMethodSerializer(many=True)},
+        description="The active methods that deliver to `country` (or to the country of `address_id`, one of "
+        "your addresses) and take your current cart (its subtotal and weight), each priced as this cart "
+        "would pay it (0 past its `free_over`). Not paginated.",
+    )
+    def get(self, request):
+        query = ShippingMethodsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        country = query.validated_data.get("country")
+        if query.validated_data.get("address_id"):
+            if not request.user.is_authenticated:
+                raise NotFound("Shipping address not found.", code=OrderErrorCode.ADDRESS_NOT_FOUND, attr="address_id")
+            address = address_get_for_user(user=request.user, address_id=query.validated_data["address_id"])
+            country = address.country
+        lines = pricing_lines(_owner_lines(request))
+        subtotal = lines_subtotal(lines=lines, currency=settings.STORE_CURRENCY)
+        methods = selectors.shipping_methods_for(
+            country=country, subtotal=subtotal, weight_grams=lines_weight_grams(lines)
+        )
+        data = [
+            {
+                "id": method.pk,
+                "name": method.name,
+                "price": shipping_price(selectors.shipping_quote(method), subtotal=subtotal),
+                "currency": settings.STORE_CURRENCY,
+                "delivery_days_min": method.delivery_days_min,
+                "delivery_days_max": method.delivery_days_max,
+                "cod_allowed": method.cod_allowed,
+            }
+            for method in methods
+        ]
+        return Response(ShippingMethodSerializer(data, many=True).data)
+
+
+@extend_validation_errors(["required", OrderErrorCode.CART_EMPTY], field_name="shipping_address_id", methods=["post"])
+@extend_validation_errors(
+    [OrderErrorCode.SHIPPING_METHOD_UNAVAILABLE], field_name="shipping_method_id", methods=["post"]
+)
+@extend_validation_errors([OrderErrorCode.CART_EMPTY], field_name="non_field_errors", methods=["post"])
+class CheckoutPreviewView(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonRateThrottle, UserRateThrottle]
+
+    @extend_schema(
+        operation_id="checkout_preview",
+        summary="Price your cart for an address",
+        parameters=[CART_TOKEN_HEADER],
+        request=CheckoutPreviewSerializer,
+        responses={200: CheckoutPreviewResponseSerializer},
+        description="Lines, discount, shipping, tax and total of your cart delivered to the address, with the "
+        "shipping method when given (without one, shipping is 0). The same function prices "
+        "`POST /api/orders/create/`, so with nothing changed in between the order's totals are these. "
+        "Writes nothing.",
+    )
+    def post(self, request):
+        serializer = CheckoutPreviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data.get("shipping_address_id"):
+            if not request.user.is_authenticated:
+                raise NotFound(
+                    "Shipping address not found.", code=OrderErrorCode.ADDRESS_NOT_FOUND, attr="shipping_address_id"
+                )
+            address = address_get_for_user(user=request.user, address_id=data["shipping_address_id"])
+            destination = selectors.Destination(country=address.country, region=address.state)
+        else:
+            inline = data["shipping_address"]
+            destination = selectors.Destination(country=inline["country"].upper(), region=inline.get("state", ""))
+        lines = _owner_lines(request)
+        if not lines:
+            raise ValidationFailed("Your cart is empty.", code=OrderErrorCode.CART_EMPTY)
+        price = selectors.checkout_price(
+            lines=lines, destination=destination, shipping_method_id=data.get("shipping_method_id")
+        )
+        return Response(CheckoutPreviewResponseSerializer(price.breakdown).data)

@@ -42,6 +42,9 @@ class Product(models.Model):
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products")
     is_active = models.BooleanField(default=True)
     is_featured = models.BooleanField(default=False)
+    # Which tax rate applies at checkout (orders.TaxRate.tax_class): "standard" unless the product is
+    # taxed otherwise (e.g. "reduced" for books or food where the destination has such a rate).
+    tax_class = models.CharField(max_length=32, default="standard")
     # Kept up to date by the review services, so lists can show and order by rating without a join.
     rating_avg = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0.00"))
     rating_count = models.PositiveIntegerField(default=0)

@@ -442,6 +442,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Shop rules -----------------------------------------------------------
 STORE_CURRENCY = env_str("STORE_CURRENCY", "usd").lower()
+# Whether catalog prices include tax (VAT-style shops) or tax is added at checkout (the default).
+PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", False)
 CART_TTL_DAYS = env_int("CART_TTL_DAYS", 30)
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 100)
 # A cart is a shopping list, not a warehouse: a cap on distinct lines keeps every cart response small.

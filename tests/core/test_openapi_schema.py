@@ -45,6 +45,9 @@ PUBLIC = {
     ("patch", "/api/cart/update/{cart_id}/"),
     ("delete", "/api/cart/remove/{cart_id}/"),
     ("delete", "/api/cart/clear/"),
+    # Checkout pricing of the requester's own cart.
+    ("get", "/api/shipping-methods/"),
+    ("post", "/api/checkout/preview/"),
 }
 
 

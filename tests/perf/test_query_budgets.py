@@ -84,8 +84,9 @@ BUDGETS: dict[str, int] = {
     "GET /api/orders/<id>/ (owner)": 4,  # user, order, items, status history
     "GET /api/orders/<id>/ (staff)": 4 + PERMS,
     # The variants' products are locked, then the variants read (lock_variants: two statements); stock
-    # moves on the variants (one), then the products' derived stock (one more).
-    "POST /api/orders/create/": 23,
+    # moves on the variants (one), then the products' derived stock (one more); pricing reads whether
+    # shipping is offered and the destination's tax rates (two).
+    "POST /api/orders/create/": 25,
     "POST /api/orders/cancel/<id>/": 16,
     "PATCH /api/orders/<id>/status/ (ship)": 11 + PERMS,
     "GET /api/orders/sales-report/": 2 + PERMS,  # user, the per-day aggregate

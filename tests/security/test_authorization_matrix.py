@@ -270,6 +270,8 @@ PUBLIC_OR_CUSTOMER: set[tuple[str, str]] = {
     ("/api/products/wishlist/<int:pk>/", "DELETE"),
     ("/api/cart/", "GET"),
     ("/api/cart/add/", "POST"),
+    ("/api/shipping-methods/", "GET"),
+    ("/api/checkout/preview/", "POST"),
     ("/api/cart/update/<int:cart_id>/", "PATCH"),
     ("/api/cart/remove/<int:cart_id>/", "DELETE"),
     ("/api/cart/clear/", "DELETE"),

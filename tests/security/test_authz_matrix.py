@@ -234,6 +234,11 @@ MATRIX: dict[tuple[str, str], Cell] = {
         r(404, 204, 404, 404), params=lambda w: {"cart_id": w.cart_item.pk}
     ),
     ("/api/cart/clear/", "DELETE"): Cell(r(204, 204, 204, 204)),
+    # Checkout pricing: anyone prices their own cart; an address is its owner's only.
+    ("/api/shipping-methods/", "GET"): Cell(PUBLIC, query=lambda w: {"country": "US"}),
+    ("/api/checkout/preview/", "POST"): Cell(
+        r(404, 200, 404, 404), body=lambda w, role: {"shipping_address_id": w.address.pk}
+    ),
     # Addresses: the user's own, staff included (staff manage orders, not address books).
     ("/api/addresses/", "GET"): Cell(CUSTOMER),
     ("/api/addresses/", "POST"): Cell(r(401, 201, 201, 201), body=_address_body),
