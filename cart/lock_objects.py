@@ -1,8 +1,8 @@
 """Row locks on carts. Call inside `transaction.atomic()`.
 
 The project-wide lock order (CONTRIBUTING.md, "Lock order"): a request's claim row (idempotency
-key, webhook event), then cart(s) by primary key, then products by primary key, then order, then
-payment. Every helper that locks a row of this app lives here.
+key, webhook event), then cart(s) by primary key, then products by primary key, then the voucher,
+then order, then payment. Every helper that locks a row of this app lives here.
 """
 
 from collections.abc import Iterable

@@ -16,6 +16,11 @@ class Cart(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="cart"
     )
     token = models.CharField(max_length=64, unique=True, default=new_cart_token)
+    # The voucher applied to the cart (one at most; orders.vouchers.cart_voucher_apply). Checked again
+    # when the cart is priced and when it becomes an order.
+    voucher = models.ForeignKey(
+        "orders.Voucher", null=True, blank=True, on_delete=models.SET_NULL, related_name="carts"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

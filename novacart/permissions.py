@@ -41,6 +41,12 @@ class Perm(StrEnum):
     ADD_CATEGORY = "products.add_category"
     CHANGE_CATEGORY = "products.change_category"
     DELETE_CATEGORY = "products.delete_category"
+    # Vouchers (orders.Voucher): the codes customers apply to carts, and the admin's code generator
+    # (which adds vouchers).
+    VIEW_VOUCHER = "orders.view_voucher"
+    ADD_VOUCHER = "orders.add_voucher"
+    CHANGE_VOUCHER = "orders.change_voucher"
+    DELETE_VOUCHER = "orders.delete_voucher"
     VIEW_USER = "users.view_user"
     # Edit an account in the admin (its details, groups, password): no role holds it, superusers only.
     CHANGE_USER = "users.change_user"
@@ -63,6 +69,9 @@ ROLES: dict[str, frozenset[str]] = {
         | _model_perms("products", "productimage")
         | _model_perms("products", "stockmovement", "add view")
         | _model_perms("products", "review", "delete view")
+        # Promotions on the catalog: vouchers, and the uses they had.
+        | _model_perms("orders", "voucher")
+        | _model_perms("orders", "voucherredemption", "view")
     ),
     ORDER_MANAGERS: frozenset(
         _model_perms("orders", "order", "change view")
@@ -82,12 +91,18 @@ ROLES: dict[str, frozenset[str]] = {
         | {Perm.VIEW_USER}
         # The tax rates checkout charges.
         | _model_perms("orders", "taxrate")
+        # What discounts cost: vouchers and their uses, read only.
+        | _model_perms("orders", "voucher", "view")
+        | _model_perms("orders", "voucherredemption", "view")
     ),
     SUPPORT: frozenset(
         _model_perms("orders", "order", "view")
         | _model_perms("orders", "orderitem", "view")
         | _model_perms("orders", "orderstatuschange", "view")
         | {Perm.VIEW_PAYMENT, Perm.VIEW_USER, "addresses.view_address", Perm.VIEW_PRODUCT, "products.view_category"}
+        # Why a customer's code was refused: vouchers and their uses, read only.
+        | _model_perms("orders", "voucher", "view")
+        | _model_perms("orders", "voucherredemption", "view")
     ),
 }
 

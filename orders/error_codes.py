@@ -18,3 +18,10 @@ class OrderErrorCode(StrEnum):
     SHIPPING_METHOD_REQUIRED = "shipping_method_required"
     SHIPPING_METHOD_UNAVAILABLE = "shipping_method_unavailable"
     COD_NOT_ALLOWED = "cod_not_allowed"
+    # Vouchers (orders.vouchers): one answer for an unknown and an inactive code, so codes cannot be probed.
+    VOUCHER_INVALID = "voucher_invalid"
+    VOUCHER_EXPIRED = "voucher_expired"
+    VOUCHER_NOT_APPLICABLE = "voucher_not_applicable"
+    VOUCHER_MIN_SUBTOTAL = "voucher_min_subtotal"
+    VOUCHER_EXHAUSTED = "voucher_exhausted"
+    VOUCHER_CODE_TAKEN = "voucher_code_taken"

@@ -2,12 +2,18 @@
 
 The project-wide lock order (CONTRIBUTING.md, "Lock order"): a request's claim row (idempotency
 key, webhook event), then cart(s) (cart.lock_objects), then products by primary key
-(products.lock_objects), then the order (here), then its payment (payments.lock_objects). Taking
-locks in one fixed order is what keeps concurrent checkouts, cancellations and webhooks from
-deadlocking each other.
+(products.lock_objects), then the voucher (here), then the order (here), then its payment
+(payments.lock_objects). Taking locks in one fixed order is what keeps concurrent checkouts,
+cancellations and webhooks from deadlocking each other.
+
+The voucher sits after the products and before the order: checkout locks it once the cart and the
+stock are held (a voucher is one row that every checkout using it queues on, so it is held for the
+shortest time possible: the end of the order transaction), and a cancellation giving a use back
+takes it before the order's lock (`lock_order_voucher`). Nothing that holds a voucher lock waits for
+a cart or a product, so a checkout queueing on a popular voucher never blocks another cart.
 """
 
-from .models import IdempotencyKey, Order
+from .models import IdempotencyKey, Order, Voucher, VoucherRedemption
 
 
 def lock_order(*, order_id: int) -> Order | None:
@@ -17,3 +23,16 @@ def lock_order(*, order_id: int) -> Order | None:
 def lock_idempotency_key(*, user, scope: str, key: str) -> IdempotencyKey | None:
     """A request's claim row; taken in its own short transaction before any domain row."""
     return IdempotencyKey.objects.select_for_update().filter(user=user, scope=scope, key=key).first()
+
+
+def lock_voucher(*, voucher_id: int) -> Voucher | None:
+    """The voucher row, locked: serialises the uses of one voucher (its per-customer count, staff
+    edits of its limits). Take it after the cart and product locks, before the order's."""
+    return Voucher.objects.select_for_update().filter(pk=voucher_id).order_by().first()
+
+
+def lock_order_voucher(*, order_id: int) -> Voucher | None:
+    """The voucher an order used (None when it used none), locked: what a cancellation takes before
+    `lock_order` when it will give the use back (orders.vouchers.voucher_release)."""
+    voucher_id = VoucherRedemption.objects.filter(order_id=order_id).values_list("voucher_id", flat=True).first()
+    return None if voucher_id is None else lock_voucher(voucher_id=voucher_id)

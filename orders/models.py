@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
+from django.utils import timezone
 
 
 class OrderStatus(models.TextChoices):
@@ -245,3 +247,116 @@ class TaxRate(models.Model):
     def __str__(self):
         where = f"{self.country}-{self.region}" if self.region else self.country
         return f"{self.name} ({where}, {self.tax_class})"
+
+
+# --- Vouchers: codes a customer applies to a cart (orders.vouchers), kept by staff ------------------
+
+
+class VoucherKind(models.TextChoices):
+    PERCENT = "percent", "Percentage off"
+    FIXED = "fixed", "Fixed amount off"
+    FREE_SHIPPING = "free_shipping", "Free shipping"
+
+
+class Voucher(models.Model):
+    """A discount code. Codes are stored trimmed and upper-cased and matched that way, so `summer10`
+    and ` SUMMER10 ` are one code. With neither `categories` nor `products` it applies to the whole
+    cart, otherwise to the lines of those products and of products in those categories (and their
+    sub-categories). `used_count` moves only through orders.vouchers (`voucher_redeem`,
+    `voucher_release`), with a conditional update; the constraints below are the last defence."""
+
+    code = models.CharField(
+        max_length=64,
+        unique=True,
+        help_text="What customers type; stored upper-case, matched whatever the case.",
+        error_messages={"unique": "A voucher with this code already exists."},
+    )
+    kind = models.CharField(max_length=16, choices=VoucherKind.choices)
+    value = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        help_text="Percent: 10 for 10% (at most 100). Fixed: the amount off in the shop's currency. Free shipping: 0.",
+    )
+    min_subtotal = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The cart's subtotal (before discounts) must be at least this; empty: no minimum.",
+    )
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: no end.")
+    usage_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Uses in all; empty: unlimited.")
+    per_customer_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Uses per customer (account or e-mail); empty: unlimited."
+    )
+    used_count = models.PositiveIntegerField(default=0)
+    categories = models.ManyToManyField("products.Category", blank=True, related_name="vouchers")
+    products = models.ManyToManyField("products.Product", blank=True, related_name="vouchers")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code=Upper("code")),
+                name="voucher_code_upper_case",
+                violation_error_message="A voucher code is stored in upper case.",
+            ),
+            models.CheckConstraint(
+                condition=Q(used_count__gte=0) & (Q(usage_limit__isnull=True) | Q(used_count__lte=F("usage_limit"))),
+                name="voucher_used_within_limit",
+                violation_error_message="A voucher cannot be used more often than its usage limit.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind=VoucherKind.PERCENT) & Q(value__gt=0) & Q(value__lte=100))
+                | (Q(kind=VoucherKind.FIXED) & Q(value__gt=0))
+                | (Q(kind=VoucherKind.FREE_SHIPPING) & Q(value=0)),
+                name="voucher_value_fits_kind",
+                violation_error_message="A percentage is more than 0 and at most 100, a fixed amount more "
+                "than 0, and free shipping has the value 0.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="voucher_ends_after_start",
+                violation_error_message="A voucher must end after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(usage_limit__isnull=True) | Q(usage_limit__gte=1))
+                & (Q(per_customer_limit__isnull=True) | Q(per_customer_limit__gte=1))
+                & (Q(min_subtotal__isnull=True) | Q(min_subtotal__gte=0)),
+                name="voucher_limits_positive",
+                violation_error_message="Usage limits are at least 1 (empty: unlimited) and a minimum "
+                "subtotal is not negative.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+class VoucherRedemption(models.Model):
+    """One use of a voucher by one order: what the per-customer limit counts and what cancelling the
+    order gives back (orders.vouchers.voucher_release deletes it)."""
+
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="redemptions")
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="voucher_redemption")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Lower-cased: guests are counted by the e-mail they check out with, whatever its case.
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["voucher", "user"], name="voucher_redemption_user_idx"),
+            models.Index(fields=["voucher", "email"], name="voucher_redemption_email_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.voucher_id} by order {self.order_id}"

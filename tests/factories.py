@@ -1,16 +1,18 @@
 """Factories for every model; tests build exactly the data they need."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from addresses.models import Address
 from cart.models import Cart, CartItem
 from novacart.permissions import ROLES
-from orders.models import Order, OrderItem, OrderStatus, PaymentMethod
+from orders.models import Order, OrderItem, OrderStatus, PaymentMethod, Voucher, VoucherKind
 from payments.models import Payment
 from products.models import Category, Product, ProductImage, ProductVariant, Review, WishlistItem
 from products.services import product_refresh_derived
@@ -275,3 +277,27 @@ class PaymentFactory(DjangoModelFactory):
     provider_payment_id = factory.Sequence(lambda n: f"pi_test_{n:08d}")
     amount_minor = 1999
     currency = "usd"
+
+
+class VoucherFactory(DjangoModelFactory):
+    """A voucher, 10% off the whole cart by default, valid since a day ago; `categories=[...]`,
+    `products=[...]` narrow what it applies to."""
+
+    class Meta:
+        model = Voucher
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"CODE{n:05d}")
+    kind = VoucherKind.PERCENT
+    value = Decimal("10.00")
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+
+    @factory.post_generation
+    def categories(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.categories.set(extracted)
+
+    @factory.post_generation
+    def products(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.products.set(extracted)
