@@ -1,5 +1,7 @@
-"""Order reads: lists, one order, the sales report and the staff dashboard."""
+"""Order reads: lists, one order, the sales report and the staff dashboard, shipping and tax for a
+destination, vouchers."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -11,10 +13,19 @@ from django.utils import timezone
 
 from novacart.exceptions import NotFound, ValidationFailed
 from novacart.permissions import Perm, user_has_any
-from products.selectors import variant_low_stock_list
+from products.selectors import category_forest, variant_low_stock_list
 
 from .error_codes import OrderErrorCode
-from .models import Order, OrderItem, OrderStatus, OrderStatusChange, ShippingMethod, TaxRate, order_revenue_q
+from .models import (
+    Order,
+    OrderItem,
+    OrderStatus,
+    OrderStatusChange,
+    ShippingMethod,
+    TaxRate,
+    Voucher,
+    order_revenue_q,
+)
 from .pricing import (
     PriceBreakdown,
     PricingLine,
@@ -332,3 +343,97 @@ def checkout_price(
         voucher=voucher,
     )
     return CheckoutPrice(breakdown=breakdown, shipping_method=method)
+
+
+# --- Vouchers (the rules and writes are orders.vouchers) ------------------------------------------
+
+
+def voucher_code_normalize(code: str | None) -> str:
+    """A code as it is stored and matched: trimmed, upper-case."""
+    return (code or "").strip().upper()
+
+
+def voucher_get_by_code(*, code: str | None) -> Voucher | None:
+    """The voucher of a code typed in any case, active or not (orders.vouchers.voucher_check gives
+    an unknown and an inactive code the same answer); None when there is none."""
+    normalized = voucher_code_normalize(code)
+    if not normalized:
+        return None
+    return Voucher.objects.filter(code=normalized).first()
+
+
+@dataclass(frozen=True)
+class VoucherScope:
+    """What pricing needs of a voucher, in the fields of orders.pricing.VoucherTerms (build one with
+    `VoucherTerms(**dataclasses.asdict(scope))`). `product_ids` and `category_ids` both empty: the
+    whole cart; otherwise a line is eligible when its product is in `product_ids` or its product's
+    category in `category_ids`, which already holds every sub-category of the voucher's categories."""
+
+    code: str
+    kind: str
+    value: Decimal
+    product_ids: frozenset[int]
+    category_ids: frozenset[int]
+
+    @property
+    def is_whole_cart(self) -> bool:
+        return not self.product_ids and not self.category_ids
+
+    def covers(self, *, product_id: int, category_id: int | None) -> bool:
+        return self.is_whole_cart or product_id in self.product_ids or category_id in self.category_ids
+
+
+def _with_descendants(category_ids: Iterable[int]) -> frozenset[int]:
+    """The categories and every category below them, to any depth (one query for the whole tree)."""
+    start = set(category_ids)
+    if not start:
+        return frozenset()
+    forest = category_forest()
+    found: set[int] = set()
+    stack = [forest.nodes[pk] for pk in start if pk in forest.nodes]
+    while stack:
+        node = stack.pop()
+        if node.id not in found:
+            found.add(node.id)
+            stack.extend(node.children)
+    return frozenset(found)
+
+
+def voucher_scope_get(*, voucher: Voucher) -> VoucherScope:
+    """The voucher's kind, value and eligibility (three queries; two when it names no category)."""
+    return VoucherScope(
+        code=voucher.code,
+        kind=voucher.kind,
+        value=voucher.value,
+        product_ids=frozenset(voucher.products.values_list("pk", flat=True)),
+        category_ids=_with_descendants(voucher.categories.values_list("pk", flat=True)),
+    )
+
+
+def voucher_eligible_subtotal(*, scope: VoucherScope, lines) -> Decimal:
+    """The part of the cart the voucher applies to: the sum of the `line_total` of the lines it covers.
+    `lines` are cart.selectors.CartLine (each `item` with its product loaded)."""
+    return sum(
+        (
+            line.line_total
+            for line in lines
+            if scope.covers(product_id=line.item.product_id, category_id=line.item.product.category_id)
+        ),
+        Decimal("0.00"),
+    )
+
+
+def voucher_list(*, search: str = "") -> QuerySet[Voucher]:
+    """Every voucher, newest first, with its categories and products (three queries a page);
+    `search` matches part of the code in any case (a generated batch by its prefix)."""
+    queryset = Voucher.objects.prefetch_related("categories", "products").order_by("-created_at", "-id")
+    search = voucher_code_normalize(search)
+    return queryset.filter(code__contains=search) if search else queryset
+
+
+def voucher_get(*, voucher_id: int) -> Voucher:
+    """One voucher for staff. Raises NotFound."""
+    voucher = voucher_list().filter(pk=voucher_id).first()
+    if voucher is None:
+        raise NotFound("Voucher not found.")
+    return voucher

@@ -227,6 +227,9 @@ REST_FRAMEWORK = {
         "email_verification_resend": env_str(
             "THROTTLE_EMAIL_VERIFICATION_RESEND_RATE", "100/hour" if DEV else "3/hour"
         ),
+        # Voucher codes tried on a cart (POST /api/cart/voucher/), per user, or per client address
+        # without a login: against guessing codes, so it fails closed (orders.views.VoucherApplyThrottle).
+        "voucher": env_str("THROTTLE_VOUCHER_RATE", "100/min" if DEV else "10/min"),
         # Every other endpoint, per client address / per user (looser under `make run`).
         "anon": env_str("THROTTLE_ANON_RATE", "6000/min" if DEV else "600/min"),
         "user": env_str("THROTTLE_USER_RATE", "6000/min" if DEV else "1200/min"),
@@ -455,6 +458,8 @@ ORDER_PAYMENT_TIMEOUT_MINUTES = env_int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
 # not yet paid, and staff must confirm each within COD_CONFIRMATION_HOURS or it is cancelled.
 COD_MAX_OPEN_ORDERS = env_int("COD_MAX_OPEN_ORDERS", 2)
 COD_CONFIRMATION_HOURS = env_int("COD_CONFIRMATION_HOURS", 48)
+# Most single-use voucher codes the admin's "generate codes" action makes at once.
+VOUCHER_GENERATE_MAX = env_int("VOUCHER_GENERATE_MAX", 1000)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 LOW_STOCK_THRESHOLD = env_int("LOW_STOCK_THRESHOLD", 5)
 

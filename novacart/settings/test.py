@@ -46,6 +46,7 @@ REST_FRAMEWORK = {
         "password_reset_email": "1000/min",
         "password_reset_confirm": "1000/min",
         "email_verification_resend": "1000/min",
+        "voucher": "1000/min",
         "anon": "100000/min",
         "user": "100000/min",
     },
