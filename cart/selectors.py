@@ -30,7 +30,7 @@ def _carts_with_lines() -> QuerySet[Cart]:
     items = CartItem.objects.select_related("product", "variant").prefetch_related(
         Prefetch("product__images", queryset=ProductImage.objects.order_by("position", "id"))
     )
-    return Cart.objects.prefetch_related(Prefetch("items", queryset=items))
+    return Cart.objects.select_related("voucher").prefetch_related(Prefetch("items", queryset=items))
 
 
 def cart_get_for_owner(*, user, cart_token: str | None, with_lines: bool = False) -> Cart | None:
@@ -73,6 +73,11 @@ class CartSummary:
     @property
     def id(self) -> int | None:
         return self.cart.pk if self.cart else None
+
+    @property
+    def voucher(self):
+        """The voucher applied to the cart (orders.Voucher), or None. What it takes off is pricing's."""
+        return self.cart.voucher if self.cart is not None else None
 
     @property
     def cart_token(self) -> str | None:

@@ -84,6 +84,19 @@ class CartLineSerializer(serializers.Serializer):
     line_total = serializers.DecimalField(max_digits=None, decimal_places=2)
 
 
+class CartVoucherSerializer(serializers.Serializer):
+    """The voucher applied to the cart (`POST /api/cart/voucher/`). It is checked again, and what it
+    takes off is worked out, whenever the cart is priced (the checkout preview, the order)."""
+
+    code = serializers.CharField(help_text="The code, upper-case.")
+    kind = serializers.CharField(help_text="`percent`, `fixed` or `free_shipping`.")
+    value = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=2,
+        help_text="Percent: 10.00 for 10%; fixed: the amount off; free shipping: 0.00.",
+    )
+
+
 class CartSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True, help_text="null until the client has a cart.")
     cart_token = serializers.CharField(
@@ -95,3 +108,4 @@ class CartSerializer(serializers.Serializer):
     total_items = serializers.IntegerField(help_text="The sum of the lines' quantities.")
     subtotal = serializers.DecimalField(max_digits=None, decimal_places=2)
     currency = serializers.CharField()
+    voucher = CartVoucherSerializer(allow_null=True, help_text="The voucher applied to the cart; null without one.")

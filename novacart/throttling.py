@@ -8,7 +8,7 @@ happens then, deliberately, per limit (the failure is logged either way):
   the request goes through uncounted. They protect capacity; refusing everything while the cache is
   down would turn a cache outage into the outage of the whole API, which is what they exist to
   prevent. Validation, stock, idempotency and authorisation do not depend on the cache.
-- Limits against password guessing and reset-mail floods (login, password reset) fail **closed**:
+- Limits against guessing (login, password reset, voucher codes) and reset-mail floods fail **closed**:
   503 `cache_unavailable`. Uncounted, a guesser would get unlimited attempts for as long as the
   cache is down; a customer unable to sign in for that time is the smaller harm, and signed-in
   sessions (JWT) keep working.
@@ -17,6 +17,7 @@ A throttle fails closed unless it says otherwise. The policy applies wherever a 
 its counter (`self.cache`), also in subclasses that override `allow_request`.
 """
 
+from django.conf import settings
 from django.core.cache import cache as default_cache
 from rest_framework import exceptions, status, throttling
 
@@ -76,3 +77,18 @@ class AnonRateThrottle(CacheFailurePolicy, throttling.AnonRateThrottle):
 
 class UserRateThrottle(CacheFailurePolicy, throttling.UserRateThrottle):
     fail_open = True
+
+
+class ScopedRateThrottle(CacheFailurePolicy, throttling.SimpleRateThrottle):
+    """A limit of its own for one kind of request: `scope` names its rate in
+    `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`, read on each request (DRF reads rates once at import,
+    which operators and tests cannot change), counted per user when signed in, else per client
+    address. Fails closed unless a subclass says otherwise."""
+
+    def get_rate(self):
+        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][self.scope]
+
+    def get_cache_key(self, request, view):
+        user = getattr(request, "user", None)
+        ident = f"user{user.pk}" if user is not None and user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -16,6 +16,7 @@ api_patterns = [
     path("redoc/redoc.standalone.js", RedocBundleView.as_view(), name="redoc-bundle"),
     path("", include("users.urls")),
     path("", include("products.urls")),
+    path("", include("orders.voucher_urls")),  # /api/cart/voucher/ and /api/vouchers/
     path("cart/", include("cart.urls")),
     path("addresses/", include("addresses.urls")),
     path("orders/", include("orders.urls")),

@@ -1,10 +1,18 @@
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from addresses.countries import COUNTRY_CODES
 from addresses.serializers import AddressSerializer
+from products.models import Category, Product
 
-from .models import Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
+from .models import Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod, Voucher, VoucherKind
+
+# Ids are 64-bit in the database; a larger number is a validation error, not an overflow.
+MAX_ID = 2**63 - 1
+# A PositiveIntegerField holds up to this on every database we run on.
+MAX_COUNT = 2**31 - 1
 
 
 class OrderCreateSerializer(serializers.Serializer):
@@ -295,3 +303,122 @@ class CheckoutPreviewResponseSerializer(serializers.Serializer):
             for line in data["lines"]
         ]
         return data
+
+
+# --- Vouchers -----------------------------------------------------------------------------------
+
+
+class CartVoucherApplySerializer(serializers.Serializer):
+    code = serializers.CharField(
+        max_length=Voucher._meta.get_field("code").max_length,
+        help_text="The voucher code, in any case (spaces around it are ignored).",
+    )
+
+
+class VoucherSerializer(serializers.ModelSerializer):
+    """A voucher as staff see it. `used_count` is how many orders hold a use of it now (a cancelled
+    order gives its use back)."""
+
+    categories = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    products = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Voucher
+        fields = [
+            "id",
+            "code",
+            "kind",
+            "value",
+            "min_subtotal",
+            "starts_at",
+            "ends_at",
+            "usage_limit",
+            "per_customer_limit",
+            "used_count",
+            "categories",
+            "products",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_field({"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": 1000})
+class _IdsField(serializers.ListField):
+    """A list of ids of `model`. Every problem is reported on the list itself (`invalid` for something
+    that is not an id, `does_not_exist` naming the ids of nothing), never as `categories.3`."""
+
+    def __init__(self, *, model, **kwargs):
+        self.model = model
+        super().__init__(child=serializers.JSONField(allow_null=True), max_length=1000, **kwargs)
+
+    def to_internal_value(self, data):
+        ids = []
+        for value in super().to_internal_value(data):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+                raise serializers.ValidationError(
+                    f"{value!r} is not an id: ids are whole numbers from 1.", code="invalid"
+                )
+            ids.append(value)
+        ids = list(dict.fromkeys(ids))
+        found = set(self.model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        missing = [pk for pk in ids if pk not in found]
+        if missing:
+            raise serializers.ValidationError(
+                f"No {self.model._meta.verbose_name} with id {', '.join(map(str, missing))}.", code="does_not_exist"
+            )
+        return ids
+
+
+class VoucherWriteSerializer(serializers.Serializer):
+    """What staff send. The rules across fields (a percentage at most 100, an end after the start, a
+    usage limit not under the uses so far) are orders.vouchers'."""
+
+    code = serializers.CharField(
+        max_length=Voucher._meta.get_field("code").max_length,
+        help_text="3 to 64 letters, digits, `-` or `_`; stored upper-case and unique whatever the case.",
+    )
+    kind = serializers.ChoiceField(choices=VoucherKind.choices)
+    value = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        help_text="Percent: 10 for 10% (more than 0, at most 100); fixed: the amount off (more than 0); "
+        "free shipping: 0 (the default).",
+    )
+    min_subtotal = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        allow_null=True,
+        help_text="The cart's subtotal before discounts must be at least this; null: no minimum.",
+    )
+    starts_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+    ends_at = serializers.DateTimeField(required=False, allow_null=True, help_text="null: no end.")
+    usage_limit = serializers.IntegerField(
+        min_value=1, max_value=MAX_COUNT, required=False, allow_null=True, help_text="Uses in all; null: unlimited."
+    )
+    per_customer_limit = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_COUNT,
+        required=False,
+        allow_null=True,
+        help_text="Uses per customer (account, or e-mail for guests); null: unlimited.",
+    )
+    categories = _IdsField(
+        model=Category,
+        required=False,
+        help_text="Category ids (their sub-categories included). With no categories and no products the "
+        "voucher applies to the whole cart.",
+    )
+    products = _IdsField(model=Product, required=False, help_text="Product ids.")
+    is_active = serializers.BooleanField(required=False, help_text="Default: true.")
+
+
+class VoucherListQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, help_text="Part of the code, in any case."
+    )

@@ -1,16 +1,18 @@
 """Order endpoints: thin views over orders.services (writes) and orders.selectors (reads)."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
-from rest_framework.generics import ListAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from addresses.selectors import address_get_for_user
 from cart import selectors as cart_selectors
+from cart.selectors import cart_get_with_lines, cart_summarize
+from cart.serializers import CartSerializer
 from cart.views import CART_TOKEN_HEADER
 from novacart.exceptions import NotFound, ValidationFailed
 from novacart.openapi import (
@@ -19,10 +21,11 @@ from novacart.openapi import (
     ErrorResponseSerializer,
     staff_forbidden,
 )
+from novacart.pagination import StandardPagination
 from novacart.permissions import Perm, StaffPermission, user_has
-from novacart.throttling import AnonRateThrottle, UserRateThrottle
+from novacart.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
-from . import selectors, services
+from . import selectors, services, vouchers
 from .error_codes import OrderErrorCode
 from .idempotency import idempotent_response, run_idempotent, validate_idempotency_key
 from .models import OrderStatus
@@ -30,6 +33,7 @@ from .pricing import lines_subtotal, lines_weight_grams, shipping_price
 from .selectors import pricing_lines
 from .serializers import (
     AnalyticsSerializer,
+    CartVoucherApplySerializer,
     CheckoutPreviewResponseSerializer,
     CheckoutPreviewSerializer,
     OrderCreateSerializer,
@@ -41,6 +45,9 @@ from .serializers import (
     SalesReportSerializer,
     ShippingMethodSerializer,
     ShippingMethodsQuerySerializer,
+    VoucherListQuerySerializer,
+    VoucherSerializer,
+    VoucherWriteSerializer,
 )
 from .transitions import Actor
 
@@ -318,3 +325,189 @@ class CheckoutPreviewView(APIView):
             lines=lines, destination=destination, shipping_method_id=data.get("shipping_method_id")
         )
         return Response(CheckoutPreviewResponseSerializer(price.breakdown).data)
+
+
+# --- Vouchers -----------------------------------------------------------------------------------
+
+
+class VoucherApplyThrottle(ScopedRateThrottle):
+    """Codes tried on a cart, per user (or client address without a login): `THROTTLE_VOUCHER_RATE`.
+    Against guessing codes, so it fails closed (novacart/throttling.py), like the sign-in limits."""
+
+    scope = "voucher"
+
+
+CART_TOKEN_HEADER = OpenApiParameter(
+    "X-Cart-Token",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The anonymous cart's `cart_token`. Ignored when the request is authenticated; a missing, "
+    "malformed or unknown token means no cart.",
+)
+VOUCHER_EXHAUSTED = OpenApiResponse(
+    ErrorResponseSerializer,
+    description="`voucher_exhausted`: the voucher's usage limit is reached, or this customer's (per-customer limit).",
+)
+
+
+def _cart_response(request, cart) -> Response:
+    """The whole cart, as `GET /api/cart/` shows it."""
+    summary = cart_summarize(cart=cart_get_with_lines(cart_id=cart.pk) if cart is not None else None)
+    return Response(CartSerializer(summary, context={"request": request}).data)
+
+
+@extend_validation_errors(
+    [
+        OrderErrorCode.VOUCHER_INVALID,
+        OrderErrorCode.VOUCHER_EXPIRED,
+        OrderErrorCode.VOUCHER_NOT_APPLICABLE,
+        OrderErrorCode.VOUCHER_MIN_SUBTOTAL,
+    ],
+    field_name="code",
+    methods=["post"],
+)
+class CartVoucherView(APIView):
+    """The voucher of the cart: anyone with a cart (a user's, or an anonymous one by X-Cart-Token).
+    Lives with the orders because vouchers are orders' (the cart app comes before orders)."""
+
+    permission_classes = [AllowAny]
+
+    def get_throttles(self):
+        throttles = [AnonRateThrottle(), UserRateThrottle()]
+        if self.request.method == "POST":
+            throttles.append(VoucherApplyThrottle())
+        return throttles
+
+    def _owner(self, request) -> dict:
+        user = request.user if request.user.is_authenticated else None
+        return {"user": user, "cart_token": request.headers.get("X-Cart-Token")}
+
+    @extend_schema(
+        operation_id="cart_voucher_apply",
+        summary="Apply a voucher to your cart",
+        parameters=[CART_TOKEN_HEADER],
+        request=CartVoucherApplySerializer,
+        responses={200: CartSerializer, 409: VOUCHER_EXHAUSTED},
+        description="Applies a voucher code (any case) to the cart, replacing the one it had: a cart holds one. "
+        "The whole cart, with `voucher`, in the answer; what it takes off is priced at the checkout preview "
+        "and the order, which check it again. Errors (attr `code`): 400 `voucher_invalid` (an unknown, "
+        "inactive or not yet started code: one answer for all), `voucher_expired`, `voucher_not_applicable` "
+        "(nothing in the cart is eligible; also without a cart), `voucher_min_subtotal`; 409 "
+        "`voucher_exhausted`. Rate-limited per user or client address (`THROTTLE_VOUCHER_RATE`): 429.",
+    )
+    def post(self, request):
+        serializer = CartVoucherApplySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cart = vouchers.cart_voucher_apply(**self._owner(request), code=serializer.validated_data["code"])
+        return _cart_response(request, cart)
+
+    @extend_schema(
+        operation_id="cart_voucher_remove",
+        summary="Remove the voucher from your cart",
+        parameters=[CART_TOKEN_HEADER],
+        request=None,
+        responses={200: CartSerializer},
+        description="Takes the voucher off the cart and answers with the whole cart (so the new totals come "
+        "with it). Without a cart, or a voucher on it, nothing changes: also a 200.",
+    )
+    def delete(self, request):
+        cart = vouchers.cart_voucher_remove(**self._owner(request))
+        return _cart_response(request, cart)
+
+
+VOUCHER_CODE_ERRORS = [OrderErrorCode.VOUCHER_CODE_TAKEN, OrderErrorCode.INVALID]
+
+
+@extend_validation_errors(VOUCHER_CODE_ERRORS, field_name="code", methods=["post"])
+@extend_validation_errors(["invalid", "does_not_exist"], field_name="categories", methods=["post"])
+@extend_validation_errors(["invalid", "does_not_exist"], field_name="products", methods=["post"])
+@extend_validation_errors([OrderErrorCode.INVALID], field_name="value", methods=["post"])
+@extend_validation_errors([OrderErrorCode.INVALID], field_name="ends_at", methods=["post"])
+class VoucherListView(GenericAPIView):
+    """Staff: the vouchers, and new ones."""
+
+    pagination_class = StandardPagination
+    serializer_class = VoucherSerializer
+    filter_backends: list = []
+
+    def get_permissions(self):
+        perm = Perm.ADD_VOUCHER if self.request.method == "POST" else Perm.VIEW_VOUCHER
+        return [StaffPermission.require(perm)()]
+
+    @extend_schema(
+        operation_id="vouchers_list",
+        summary="Vouchers (staff)",
+        parameters=[VoucherListQuerySerializer],
+        responses={200: VoucherSerializer(many=True), 403: staff_forbidden(Perm.VIEW_VOUCHER)},
+    )
+    def get(self, request):
+        query = VoucherListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = self.paginate_queryset(selectors.voucher_list(search=query.validated_data.get("search", "")))
+        return self.get_paginated_response(VoucherSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="vouchers_create",
+        summary="Create a voucher (staff)",
+        request=VoucherWriteSerializer,
+        responses={201: VoucherSerializer, 403: staff_forbidden(Perm.ADD_VOUCHER)},
+        description="The code is stored upper-case; a code another voucher has, in any case, is a 400 "
+        "`voucher_code_taken`. `value`: percent more than 0 and at most 100, fixed more than 0, free "
+        "shipping 0; `ends_at` after `starts_at` (400 `invalid` naming the field). `used_count` is read-only.",
+    )
+    def post(self, request):
+        serializer = VoucherWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        voucher = vouchers.voucher_create(data=dict(serializer.validated_data))
+        return Response(VoucherSerializer(selectors.voucher_get(voucher_id=voucher.pk)).data, status=201)
+
+
+@extend_validation_errors(VOUCHER_CODE_ERRORS, field_name="code", methods=["patch"])
+@extend_validation_errors(["invalid", "does_not_exist"], field_name="categories", methods=["patch"])
+@extend_validation_errors(["invalid", "does_not_exist"], field_name="products", methods=["patch"])
+@extend_validation_errors([OrderErrorCode.INVALID], field_name="value", methods=["patch"])
+@extend_validation_errors([OrderErrorCode.INVALID], field_name="ends_at", methods=["patch"])
+@extend_validation_errors([OrderErrorCode.INVALID], field_name="usage_limit", methods=["patch"])
+class VoucherDetailView(APIView):
+    """Staff: one voucher."""
+
+    PERMS = {"GET": Perm.VIEW_VOUCHER, "PATCH": Perm.CHANGE_VOUCHER, "DELETE": Perm.DELETE_VOUCHER}
+
+    def get_permissions(self):
+        return [StaffPermission.require(self.PERMS.get(self.request.method, Perm.VIEW_VOUCHER))()]
+
+    @extend_schema(
+        operation_id="vouchers_retrieve",
+        summary="A voucher (staff)",
+        responses={200: VoucherSerializer, 403: staff_forbidden(Perm.VIEW_VOUCHER)},
+    )
+    def get(self, request, pk: int):
+        return Response(VoucherSerializer(selectors.voucher_get(voucher_id=pk)).data)
+
+    @extend_schema(
+        operation_id="vouchers_update",
+        summary="Update a voucher (staff)",
+        request=VoucherWriteSerializer(partial=True),
+        responses={200: VoucherSerializer, 403: staff_forbidden(Perm.CHANGE_VOUCHER)},
+        description="Changes the fields sent. A usage limit under the uses so far is a 400 `invalid`; "
+        "`used_count` is read-only (uses are counted by orders and given back when they are cancelled).",
+    )
+    def patch(self, request, pk: int):
+        serializer = VoucherWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        vouchers.voucher_update(voucher_id=pk, data=dict(serializer.validated_data))
+        return Response(VoucherSerializer(selectors.voucher_get(voucher_id=pk)).data)
+
+    @extend_schema(
+        operation_id="vouchers_destroy",
+        summary="Delete or deactivate a voucher (staff)",
+        request=None,
+        responses={204: None, 403: staff_forbidden(Perm.DELETE_VOUCHER)},
+        description="Deletes a voucher no order has used; one that has been used is deactivated instead "
+        "(`is_active` false), so the orders that used it keep their history. Either way it can no longer "
+        "be applied.",
+    )
+    def delete(self, request, pk: int):
+        vouchers.voucher_delete(voucher_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -48,6 +48,8 @@ PUBLIC = {
     # Checkout pricing of the requester's own cart.
     ("get", "/api/shipping-methods/"),
     ("post", "/api/checkout/preview/"),
+    ("post", "/api/cart/voucher/"),
+    ("delete", "/api/cart/voucher/"),
 }
 
 

@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 
 from novacart.permissions import CATALOG_MANAGERS, FINANCE, ORDER_MANAGERS, ROLES, SUPPORT, Perm
 from tests.conftest import auth_client
-from tests.factories import CategoryFactory, ProductFactory, StaffFactory, staff_in
+from tests.factories import CategoryFactory, ProductFactory, StaffFactory, VoucherFactory, staff_in
 
 from .conftest import png_bytes
 from .routes import enumerate_api_routes
@@ -73,6 +73,8 @@ PRODUCT = {"pk": "product"}
 TEE = {"pk": "tee"}  # a product in two sizes
 TEE_M = {"pk": "tee", "variant_id": "tee_medium"}
 CATEGORY = {"slug": "empty_category.slug"}
+VOUCHER = {"pk": "voucher"}
+SEE_VOUCHERS = roles(CATALOG, FINANCE_ROLE, SUPPORT_ROLE)
 PRODUCT_BODY = {"name": "Matrix product", "sku": "MATRIX-1", "price": "9.50", "stock": 3, "category": "@category.pk"}
 
 MATRIX: dict[str, Row] = {
@@ -222,6 +224,25 @@ MATRIX: dict[str, Row] = {
         params={"pk": "paid_order"},
         body={"status": "SHIPPED", "tracking_number": "TRACK-MATRIX-1"},
     ),
+    # Vouchers: Catalog managers run them; Finance and Support read them.
+    "list vouchers": Row("GET", "/api/vouchers/", (Perm.VIEW_VOUCHER,), SEE_VOUCHERS),
+    "create voucher": Row(
+        "POST",
+        "/api/vouchers/",
+        (Perm.ADD_VOUCHER,),
+        CATALOG_ONLY,
+        body={"code": "matrix-new", "kind": "percent", "value": "10.00"},
+    ),
+    "voucher detail": Row("GET", "/api/vouchers/<int:pk>/", (Perm.VIEW_VOUCHER,), SEE_VOUCHERS, params=VOUCHER),
+    "update voucher": Row(
+        "PATCH",
+        "/api/vouchers/<int:pk>/",
+        (Perm.CHANGE_VOUCHER,),
+        CATALOG_ONLY,
+        params=VOUCHER,
+        body={"value": "15.00", "usage_limit": 50},
+    ),
+    "delete voucher": Row("DELETE", "/api/vouchers/<int:pk>/", (Perm.DELETE_VOUCHER,), CATALOG_ONLY, params=VOUCHER),
     # Money: Finance.
     "sales report": Row(
         "GET", "/api/orders/sales-report/", (Perm.VIEW_SALES_REPORT,), roles(FINANCE_ROLE), query={"days": 7}
@@ -275,6 +296,8 @@ PUBLIC_OR_CUSTOMER: set[tuple[str, str]] = {
     ("/api/cart/update/<int:cart_id>/", "PATCH"),
     ("/api/cart/remove/<int:cart_id>/", "DELETE"),
     ("/api/cart/clear/", "DELETE"),
+    ("/api/cart/voucher/", "POST"),
+    ("/api/cart/voucher/", "DELETE"),
     ("/api/addresses/", "GET"),
     ("/api/addresses/", "POST"),
     ("/api/addresses/<int:pk>/", "GET"),
@@ -315,6 +338,7 @@ class Data:
     inactive_product: object
     inactive_category: object
     tee: object
+    voucher: object
 
     def __getattr__(self, name):
         return getattr(self.world, name)
@@ -347,6 +371,7 @@ def data(world):
         inactive_product=ProductFactory(category=world.category, is_active=False),
         inactive_category=CategoryFactory(is_active=False),
         tee=ProductFactory(category=world.category, variants=[{"options": {"Size": "M"}}, {"options": {"Size": "L"}}]),
+        voucher=VoucherFactory(code="MATRIX10"),
     )
 
 

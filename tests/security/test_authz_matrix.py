@@ -26,8 +26,9 @@ from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from orders.models import Voucher
 from tests.conftest import auth_client
-from tests.factories import DEFAULT_PASSWORD, ProductFactory
+from tests.factories import DEFAULT_PASSWORD, ProductFactory, VoucherFactory
 from users.services import tokens_for_user
 from users.tokens import make_email_verification_token
 
@@ -70,6 +71,20 @@ def _tee_variant(w) -> dict:
 
 
 _address = lambda w: {"pk": w.address.pk}  # noqa: E731
+_voucher = lambda w: {"pk": VoucherFactory().pk}  # noqa: E731
+
+
+def _apply_voucher_body(w, role):
+    """A whole-cart voucher typed in lower case: the owner's cart (a line) takes it; the others have no
+    cart, so nothing a voucher could apply to (400 `voucher_not_applicable`)."""
+    voucher = Voucher.objects.filter(code="MATRIX10").first() or VoucherFactory(code="MATRIX10")
+    return {"code": voucher.code.lower()}
+
+
+def _voucher_body(w, role):
+    return {"code": f"MATRIX-{role}", "kind": "fixed", "value": "5.00", "usage_limit": 100}
+
+
 _order = lambda w: {"pk": w.order.pk}  # noqa: E731
 
 
@@ -239,6 +254,16 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("/api/checkout/preview/", "POST"): Cell(
         r(404, 200, 404, 404), body=lambda w, role: {"shipping_address_id": w.address.pk}
     ),
+    ("/api/cart/voucher/", "POST"): Cell(r(400, 200, 400, 400), body=_apply_voucher_body),
+    ("/api/cart/voucher/", "DELETE"): Cell(r(200, 200, 200, 200)),
+    # Vouchers: staff only (the matrix's staff member holds every role).
+    ("/api/vouchers/", "GET"): Cell(STAFF_READ),
+    ("/api/vouchers/", "POST"): Cell(r(401, 403, 403, 201), body=_voucher_body),
+    ("/api/vouchers/<int:pk>/", "GET"): Cell(STAFF_READ, params=_voucher),
+    ("/api/vouchers/<int:pk>/", "PATCH"): Cell(
+        r(401, 403, 403, 200), params=_voucher, body=lambda w, role: {"value": "15.00"}
+    ),
+    ("/api/vouchers/<int:pk>/", "DELETE"): Cell(r(401, 403, 403, 204), params=_voucher),
     # Addresses: the user's own, staff included (staff manage orders, not address books).
     ("/api/addresses/", "GET"): Cell(CUSTOMER),
     ("/api/addresses/", "POST"): Cell(r(401, 201, 201, 201), body=_address_body),

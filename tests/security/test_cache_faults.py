@@ -14,8 +14,18 @@ from decimal import Decimal
 import pytest
 from django.core.cache import caches
 
+from cart.models import Cart
 from tests.conftest import auth_client
-from tests.factories import DEFAULT_PASSWORD, CategoryFactory, ProductFactory, StaffFactory, UserFactory
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    CartFactory,
+    CartItemFactory,
+    CategoryFactory,
+    ProductFactory,
+    StaffFactory,
+    UserFactory,
+    VoucherFactory,
+)
 
 from .conftest import assert_error_shape
 
@@ -99,6 +109,21 @@ def test_a_signed_in_customer_keeps_working_when_the_cache_fails(failing_cache):
 
     assert client.get("/api/auth/me/").status_code == 200
     assert client.get("/api/cart/").status_code == 200
+
+
+def test_voucher_codes_cannot_be_tried_uncounted_when_the_cache_fails(api_client, failing_cache):
+    """The limit on guessing voucher codes fails closed, like the sign-in limits; removing one goes on."""
+    cart = CartFactory(user=None)
+    CartItemFactory(cart=cart, product=ProductFactory())
+    VoucherFactory(code="SUMMER10")
+
+    applied = api_client.post("/api/cart/voucher/", {"code": "SUMMER10"}, format="json", HTTP_X_CART_TOKEN=cart.token)
+    removed = api_client.delete("/api/cart/voucher/", HTTP_X_CART_TOKEN=cart.token)
+
+    assert applied.status_code == 503, applied.content
+    assert [e["code"] for e in applied.json()["errors"]] == ["cache_unavailable"]
+    assert Cart.objects.get(pk=cart.pk).voucher is None
+    assert removed.status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/api/auth/login/", "/api/token/"])

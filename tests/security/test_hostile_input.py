@@ -72,6 +72,8 @@ JSON_ENDPOINTS = [
     ("owner", "post", "/api/products/wishlist/", lambda w: {"product_id": w.product.pk}),
     ("anon", "post", "/api/cart/add/", lambda w: {"product_id": w.product.pk}),
     ("owner", "patch", "/api/cart/update/{cart_item}/", lambda w: {"quantity": 1}),
+    ("anon", "post", "/api/cart/voucher/", lambda w: {"code": "SUMMER10"}),
+    ("staff", "post", "/api/vouchers/", lambda w: {"code": "NEW10", "kind": "percent", "value": "10"}),
     ("owner", "post", "/api/addresses/", lambda w: dict(ADDRESS)),
     ("owner", "put", "/api/addresses/{address}/", lambda w: dict(ADDRESS)),
     ("owner", "patch", "/api/addresses/{address}/", lambda w: {"city": "Paris"}),
