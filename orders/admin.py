@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -35,8 +36,19 @@ from payments.provider_types import from_minor_units
 from payments.refunds import payment_refund
 from payments.selectors import payment_refundable_get
 
-from . import selectors
-from .models import Order, OrderItem, OrderStatus, OrderStatusChange, ShippingMethod, ShippingZone, TaxRate
+from . import selectors, vouchers
+from .models import (
+    Order,
+    OrderItem,
+    OrderStatus,
+    OrderStatusChange,
+    ShippingMethod,
+    ShippingZone,
+    TaxRate,
+    Voucher,
+    VoucherKind,
+    VoucherRedemption,
+)
 from .services import order_transition, shipping_countries_parse
 from .transitions import Actor, Tracking, allowed_move, move_for
 
@@ -798,3 +810,225 @@ class TaxRateAdmin(ActionSelectionGuard, admin.ModelAdmin):
     list_filter = ["tax_class", "country"]
     search_fields = ["country", "region", "name"]
     ordering = ["country", "region", "tax_class"]
+
+
+# --- Vouchers -------------------------------------------------------------------------------------
+
+
+def _form_error(form: forms.Form, exc: ServiceError) -> None:
+    """A service's refusal shown on the form, on the field it names when the form has it."""
+    for item in exc.errors:
+        form.add_error(item.attr if item.attr in form.fields else None, item.detail)
+
+
+class VoucherAdminForm(forms.ModelForm):
+    """The voucher's terms checked by the same rules as the API (orders.vouchers); the code is
+    upper-cased before its uniqueness is checked."""
+
+    class Meta:
+        model = Voucher
+        fields = [
+            "code",
+            "kind",
+            "value",
+            "min_subtotal",
+            "starts_at",
+            "ends_at",
+            "usage_limit",
+            "per_customer_limit",
+            "categories",
+            "products",
+            "is_active",
+        ]
+
+    def clean_code(self):
+        try:
+            return vouchers.voucher_code_clean(self.cleaned_data.get("code"))
+        except ServiceError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            vouchers.voucher_terms_validate(
+                kind=data.get("kind", ""),
+                value=data.get("value"),
+                starts_at=data.get("starts_at"),
+                ends_at=data.get("ends_at"),
+                usage_limit=data.get("usage_limit"),
+                used_count=self.instance.used_count if self.instance.pk else 0,
+            )
+        except ServiceError as exc:
+            _form_error(self, exc)
+        return data
+
+
+class VoucherRedemptionInline(admin.TabularInline):
+    """The orders holding a use of the voucher now (a cancelled order gave its use back)."""
+
+    model = VoucherRedemption
+    fields = ["order", "email", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    verbose_name = "use"
+    verbose_name_plural = "uses"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class GenerateCodesForm(forms.Form):
+    """The generate-codes action's page: how many single-use codes, and their terms."""
+
+    count = forms.IntegerField(min_value=1, initial=10)
+    prefix = forms.CharField(max_length=20, help_text="Codes read PREFIX-XXXXXXXXXX (letters, digits, - or _).")
+    kind = forms.ChoiceField(choices=VoucherKind.choices)
+    value = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Percent: 10 for 10%; fixed: the amount off; free shipping: 0 or empty.",
+    )
+    min_subtotal = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, help_text="Empty: no minimum."
+    )
+    starts_at = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Valid from (server time).",
+    )
+    ends_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Valid until (server time); empty: no end.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The bound is a setting, read when the page is built (not when the module is imported).
+        self.fields["count"] = forms.IntegerField(
+            label="Number of codes",
+            min_value=1,
+            max_value=settings.VOUCHER_GENERATE_MAX,
+            initial=10,
+            help_text=f"At most {settings.VOUCHER_GENERATE_MAX}; each code can be used by one order.",
+        )
+
+
+@admin.register(Voucher)
+class VoucherAdmin(ActionSelectionGuard, admin.ModelAdmin):
+    """Discount codes. `used_count` moves only with orders (counted at checkout, given back when an
+    order is cancelled), so it is read-only here, and saving a voucher never writes it."""
+
+    form = VoucherAdminForm
+    list_display = ["code", "kind", "value", "uses", "starts_at", "ends_at", "is_active"]
+    list_filter = ["kind", "is_active", ("starts_at", admin.DateFieldListFilter)]
+    search_fields = ["code"]
+    ordering = ["-created_at", "-id"]
+    autocomplete_fields = ["categories", "products"]
+    readonly_fields = ["used_count", "created_at", "updated_at"]
+    inlines = [VoucherRedemptionInline]
+    actions = ["generate_codes"]
+    fieldsets = [
+        (None, {"fields": ["code", "kind", "value", "is_active"]}),
+        ("When and how often", {"fields": ["starts_at", "ends_at", "usage_limit", "per_customer_limit", "used_count"]}),
+        (
+            "What it applies to",
+            {
+                "fields": ["min_subtotal", "categories", "products"],
+                "description": "With no categories and no products the voucher applies to the whole cart; "
+                "a category includes its sub-categories.",
+            },
+        ),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description="uses", ordering="used_count")
+    def uses(self, voucher):
+        return (
+            f"{voucher.used_count} / {voucher.usage_limit}" if voucher.usage_limit is not None else voucher.used_count
+        )
+
+    def has_generate_permission(self, request):
+        """The generate-codes action adds vouchers."""
+        return user_has(request.user, Perm.ADD_VOUCHER)
+
+    # Saving goes through orders.vouchers, which locks the row and never writes `used_count` (a use
+    # counted by a checkout while the form was open is kept).
+    def save_model(self, request, obj, form, change):
+        names = [*vouchers.VOUCHER_FIELDS, "categories", "products"]
+        if change:
+            data = {name: form.cleaned_data[name] for name in names if name in form.changed_data}
+            vouchers.voucher_update(voucher_id=obj.pk, data=data)
+        else:
+            created = vouchers.voucher_create(data={name: form.cleaned_data[name] for name in names})
+            obj.pk = created.pk
+
+    def save_related(self, request, form, formsets, change):
+        # The categories and products were saved with the voucher (save_model); the inline is read-only.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    @admin.action(description="Generate single-use codes like the selected voucher…", permissions=["generate"])
+    def generate_codes(self, request, queryset):
+        """Asks how many codes, their prefix and terms (filled in from the selected voucher), then creates
+        that many vouchers with random codes, usage limit 1, and the selected voucher's categories and
+        products (orders.vouchers.voucher_codes_generate)."""
+        selected = list(queryset.order_by("pk")[:2])
+        if len(selected) != 1:
+            self.message_user(
+                request,
+                "Select one voucher: the new codes apply to what it applies to (its categories and products).",
+                messages.ERROR,
+            )
+            return None
+        template = selected[0]
+        if request.POST.get("apply"):
+            form = GenerateCodesForm(request.POST)
+            if form.is_valid():
+                try:
+                    created = vouchers.voucher_codes_generate(template=template, **form.cleaned_data)
+                except ServiceError as exc:
+                    _form_error(form, exc)
+                else:
+                    prefix = vouchers.voucher_code_normalize(form.cleaned_data["prefix"])
+                    self.message_user(
+                        request,
+                        f"Generated {len(created)} single-use codes {prefix}-…, listed below.",
+                        messages.SUCCESS,
+                    )
+                    return redirect(reverse("admin:orders_voucher_changelist") + "?" + urlencode({"q": f"{prefix}-"}))
+        else:
+            form = GenerateCodesForm(
+                initial={
+                    "prefix": template.code[:20],
+                    "kind": template.kind,
+                    "value": template.value,
+                    "min_subtotal": template.min_subtotal,
+                    "starts_at": timezone.localtime(max(template.starts_at, timezone.now())),
+                    "ends_at": timezone.localtime(template.ends_at) if template.ends_at else None,
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Generate single-use codes",
+            "opts": self.model._meta,
+            "form": form,
+            "template_voucher": template,
+            "action": "generate_codes",
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/orders/voucher/generate_codes.html", context)
