@@ -22,10 +22,11 @@ from users.selectors import require_verified_email
 
 from .emails import send_order_email
 from .error_codes import OrderErrorCode
-from .lock_objects import lock_order
+from .lock_objects import lock_order, lock_order_voucher, lock_voucher
 from .models import ORDER_COD_OPEN_STATUSES, Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
 from .selectors import Destination, checkout_price
 from .transitions import Actor, Tracking, allowed_move, allowed_targets, move_for
+from .vouchers import voucher_redeem, voucher_release, voucher_terms_for_checkout
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def order_transition(
 
 def _transition_once(*, order_id, to_status, actor, user, note, tracking_number, expected_status) -> Order:
     with transaction.atomic():
-        current = Order.objects.filter(pk=order_id).values("status", "payment_method").first()
+        current = Order.objects.filter(pk=order_id).values("status", "payment_method", "voucher_code").first()
         if current is None:
             raise Order.DoesNotExist(order_id)
         expected = move_for(source=current["status"], target=to_status, payment_method=current["payment_method"])
@@ -103,6 +104,9 @@ def _transition_once(*, order_id, to_status, actor, user, note, tracking_number,
         if products_locked:
             product_ids = OrderItem.objects.filter(order_id=order_id).values_list("product_id", flat=True)
             lock_products(product_ids=product_ids)
+        gives_voucher_back = to_status == OrderStatus.CANCELLED and bool(current["voucher_code"])
+        if gives_voucher_back:
+            lock_order_voucher(order_id=order_id)  # before the order: a cancellation gives the use back
         order = lock_order(order_id=order_id)
         from_status = order.status
         if from_status == to_status:
@@ -158,6 +162,8 @@ def _transition_once(*, order_id, to_status, actor, user, note, tracking_number,
         )
         if move.restock:
             order_restock(order=order)
+        if gives_voucher_back:
+            voucher_release(order=order)
         enqueue_on_commit(send_order_email, order.pk, move.email)
         logger.info("order %s: %s -> %s by %s", order.number, from_status, to_status, actor)
         return order
@@ -211,6 +217,8 @@ def order_place_from_cart(
     ValidationFailed(`shipping_method_required` / `shipping_method_unavailable`) when the shop ships by
     methods and none (or one that does not serve this address and cart) was chosen,
     ValidationFailed(`cod_not_allowed`) for cash on delivery with a method that does not allow it,
+    the cart voucher's errors (`voucher_invalid`, `voucher_expired`, `voucher_not_applicable`,
+    `voucher_min_subtotal`, 409 `voucher_exhausted`: checked again, its use counted here),
     ValidationFailed(`cart_empty`), Conflict(`too_many_open_orders`) for a cash-on-delivery order
     beyond COD_MAX_OPEN_ORDERS, and Conflict with one ErrorItem per problem line:
     `product_unavailable` (product or variant deactivated) and `out_of_stock` (with what is left,
@@ -241,11 +249,18 @@ def order_place_from_cart(
             _check_cod_open_orders(user=user)
         variants = lock_variants(variant_ids=[line.variant_id for line in lines])
         _check_lines(lines=lines, variants=variants)
+        priced_lines = [(line.pk, line.quantity, variants[line.variant_id]) for line in lines]
+        voucher = voucher_terms = None
+        if cart.voucher_id is not None:
+            # The voucher's lock comes after the stock (CONTRIBUTING "Lock order"); checked again here.
+            voucher = lock_voucher(voucher_id=cart.voucher_id)
+            voucher_terms = voucher_terms_for_checkout(voucher=voucher, lines=priced_lines, user_or_email=user)
         price = checkout_price(
-            lines=[(line.pk, line.quantity, variants[line.variant_id]) for line in lines],
+            lines=priced_lines,
             destination=Destination(country=address.country, region=address.state),
             shipping_method_id=shipping_method_id,
             shipping_required=True,
+            voucher=voucher_terms,
         )
         method = price.shipping_method
         if payment_method == PaymentMethod.COD and method is not None and not method.cod_allowed:
@@ -294,6 +309,9 @@ def order_place_from_cart(
         for item in items:
             item.order = order
         OrderItem.objects.bulk_create(items)
+        if voucher is not None:
+            # Counted with one conditional update: never more uses than the limit (409 voucher_exhausted).
+            voucher_redeem(voucher_id=voucher.pk, order=order, user=user)
         OrderStatusChange.objects.create(
             order=order,
             from_status="",

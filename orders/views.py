@@ -233,13 +233,13 @@ class AnalyticsView(APIView):
 # --- Shipping methods and the checkout preview ------------------------------------------------
 
 
-def _owner_lines(request):
-    """The requester's cart (user, or X-Cart-Token) with its lines, and those lines as pricing's
-    (key, quantity, variant) triples."""
+def _owner_cart(request):
+    """The requester's cart (user, or X-Cart-Token) with its lines (None without one), and those
+    lines as pricing's (key, quantity, variant) triples."""
     user = request.user if request.user.is_authenticated else None
     cart = cart_selectors.cart_get_for_owner(user=user, cart_token=request.headers.get("X-Cart-Token"), with_lines=True)
     items = list(cart.items.all()) if cart is not None else []
-    return [(item.pk, item.quantity, item.variant) for item in items]
+    return cart, [(item.pk, item.quantity, item.variant) for item in items]
 
 
 @extend_validation_errors(["required", "invalid"], field_name="country")
@@ -264,7 +264,7 @@ class ShippingMethodListView(APIView):
                 raise NotFound("Shipping address not found.", code=OrderErrorCode.ADDRESS_NOT_FOUND, attr="address_id")
             address = address_get_for_user(user=request.user, address_id=query.validated_data["address_id"])
             country = address.country
-        lines = pricing_lines(_owner_lines(request))
+        lines = pricing_lines(_owner_cart(request)[1])
         subtotal = lines_subtotal(lines=lines, currency=settings.STORE_CURRENCY)
         methods = selectors.shipping_methods_for(
             country=country, subtotal=subtotal, weight_grams=lines_weight_grams(lines)
@@ -318,11 +318,19 @@ class CheckoutPreviewView(APIView):
         else:
             inline = data["shipping_address"]
             destination = selectors.Destination(country=inline["country"].upper(), region=inline.get("state", ""))
-        lines = _owner_lines(request)
+        cart, lines = _owner_cart(request)
         if not lines:
             raise ValidationFailed("Your cart is empty.", code=OrderErrorCode.CART_EMPTY)
+        voucher_terms = None
+        if cart.voucher_id is not None:
+            voucher_terms = vouchers.voucher_terms_for_checkout(
+                voucher=cart.voucher, lines=lines, user_or_email=request.user if request.user.is_authenticated else None
+            )
         price = selectors.checkout_price(
-            lines=lines, destination=destination, shipping_method_id=data.get("shipping_method_id")
+            lines=lines,
+            destination=destination,
+            shipping_method_id=data.get("shipping_method_id"),
+            voucher=voucher_terms,
         )
         return Response(CheckoutPreviewResponseSerializer(price.breakdown).data)
 

@@ -33,7 +33,14 @@ from novacart.exceptions import Conflict, NotFound, ValidationFailed
 from .error_codes import OrderErrorCode
 from .lock_objects import lock_voucher
 from .models import Order, Voucher, VoucherKind, VoucherRedemption
-from .selectors import voucher_code_normalize, voucher_eligible_subtotal, voucher_get_by_code, voucher_scope_get
+from .pricing import VoucherTerms, lines_subtotal
+from .selectors import (
+    pricing_lines,
+    voucher_code_normalize,
+    voucher_eligible_subtotal,
+    voucher_get_by_code,
+    voucher_scope_get,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -465,3 +472,34 @@ def voucher_codes_generate(
             )
     logger.info("generated %s single-use vouchers %s-...", len(vouchers), prefix)
     return vouchers
+
+
+# --- At checkout: the cart's voucher as pricing takes it ----------------------------------------
+
+
+def voucher_terms_for_checkout(*, voucher: Voucher | None, lines, user_or_email) -> VoucherTerms:
+    """The voucher of a cart being priced (preview) or ordered, checked again on the cart as it is now
+    (`voucher_check`: still valid, not used up, applicable, over its minimum subtotal), as the
+    `orders.pricing.VoucherTerms` that `selectors.checkout_price` takes. `lines` are pricing's
+    (key, quantity, variant) triples (`selectors.pricing_lines`). `voucher` None (a cart whose
+    voucher was deleted) is `voucher_invalid`, like any code no longer valid. Raises what
+    `voucher_check` raises."""
+    if voucher is None:
+        raise _invalid()
+    scope = voucher_scope_get(voucher=voucher)
+    terms = VoucherTerms(
+        code=scope.code,
+        kind=scope.kind,
+        value=scope.value,
+        product_ids=scope.product_ids or None,
+        category_ids=scope.category_ids or None,
+    )
+    priced = pricing_lines(lines)
+    currency = settings.STORE_CURRENCY
+    voucher_check(
+        voucher=voucher,
+        user_or_email=user_or_email,
+        subtotal=lines_subtotal(lines=priced, currency=currency),
+        eligible_subtotal=lines_subtotal(lines=[line for line in priced if terms.applies_to(line)], currency=currency),
+    )
+    return terms
