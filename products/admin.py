@@ -24,7 +24,7 @@ from novacart.permissions import Perm, user_has
 
 from . import services
 from .error_codes import ProductErrorCode
-from .models import Category, Product, ProductImage, Review, StockMovement, WishlistItem
+from .models import Category, Product, ProductImage, ProductVariant, Review, StockMovement, WishlistItem
 from .serializers import image_url
 
 THUMBNAIL_SIZE = 48  # pixels, square: enough to tell products apart in a list
@@ -199,13 +199,30 @@ class StockMovementInline(admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
-    fields = ["created_at", "delta", "reason", "stock_after", "actor"]
+    fields = ["created_at", "variant_label", "delta", "reason", "stock_after", "actor"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
     verbose_name_plural = "stock movements (staff adjustments)"
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("variant", "actor")
+
+    @admin.display(description="variant")
+    def variant_label(self, obj):
+        return _variant_label(obj.variant) if obj.variant_id else "-"
+
     def has_add_permission(self, request, obj=None):
         return False
+
+
+def _variant_label(variant: ProductVariant) -> str:
+    """`M / Red (TEE-M-RED)`, or the SKU of a variant without options."""
+    return f"{variant.name} ({variant.sku})" if variant.name else variant.sku
+
+
+def _adjusted_name(product: Product, variant: ProductVariant) -> str:
+    """What an adjustment's page and message call what it moves: `Blue Mug`, or `Tee – M / Red`."""
+    return f"{product.name} – {variant.name}" if variant.name else product.name
 
 
 @admin.register(Product)
@@ -272,21 +289,36 @@ class ProductAdmin(ActionSelectionGuard, admin.ModelAdmin):
                 "<int:product_id>/adjust-stock/",
                 self.admin_site.admin_view(self.adjust_stock_view),
                 name="products_product_adjust_stock",
-            )
+            ),
+            path(
+                "<int:product_id>/adjust-stock/<int:variant_id>/",
+                self.admin_site.admin_view(self.adjust_stock_view),
+                name="products_product_adjust_variant_stock",
+            ),
         ]
         return custom + super().get_urls()
 
-    def adjust_stock_view(self, request, product_id: int):
+    def adjust_stock_view(self, request, product_id: int, variant_id: int | None = None):
+        """Stock moves per variant. `<product>/adjust-stock/` is the form for a product sold in one form
+        (its only variant) and, for a product with several, the list of its variants (on sale or not)
+        with their stock to choose from; `<product>/adjust-stock/<variant>/` is one variant's form."""
         if not user_has(request.user, Perm.ADJUST_STOCK):
             raise PermissionDenied
         product = get_object_or_404(Product, pk=product_id)
+        if variant_id is None:
+            variant = services.product_single_variant(product_id=product.pk)
+            if variant is None:
+                return self._choose_variant_page(request, product)
+        else:
+            variant = get_object_or_404(ProductVariant, pk=variant_id, product_id=product.pk)
         form = StockAdjustmentForm(
-            request.POST or None, initial={"seen_movement": services.product_last_movement_id(product_id=product.pk)}
+            request.POST or None, initial={"seen_movement": services.variant_last_movement_id(variant_id=variant.pk)}
         )
         if request.method == "POST" and form.is_valid():
             try:
                 movement = services.product_stock_adjust(
                     product_id=product.pk,
+                    variant_id=variant.pk,
                     actor=request.user,
                     delta=form.cleaned_data["delta"],
                     reason=form.cleaned_data["reason"],
@@ -296,7 +328,7 @@ class ProductAdmin(ActionSelectionGuard, admin.ModelAdmin):
                 if exc.code == ProductErrorCode.STOCK_CHANGED:
                     # Shown again with what is recorded now: submitting it once more is a new decision.
                     data = request.POST.copy()
-                    data["seen_movement"] = services.product_last_movement_id(product_id=product.pk)
+                    data["seen_movement"] = services.variant_last_movement_id(variant_id=variant.pk)
                     form = StockAdjustmentForm(data)
                     form.is_valid()
                     form.add_error(None, str(exc))
@@ -305,17 +337,39 @@ class ProductAdmin(ActionSelectionGuard, admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    f"Stock of {product.name}: {movement.delta:+d} ({movement.reason}), now {movement.stock_after}.",
+                    f"Stock of {_adjusted_name(product, variant)}: {movement.delta:+d} ({movement.reason}), "
+                    f"now {movement.stock_after}.",
                 )
                 return redirect("admin:products_product_change", product.pk)
+        variant.refresh_from_db(fields=["stock"])  # what the form decides from (a refusal may be older)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Adjust stock: {_adjusted_name(product, variant)}",
+            "product": product,
+            "variant": variant,
+            "several_variants": variant_id is not None and not services.product_single_variant(product_id=product.pk),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/products/product/adjust_stock.html", context)
+
+    def _choose_variant_page(self, request, product: Product):
+        if request.method == "POST":  # a form from before the product had several variants
+            self.message_user(
+                request, "This product comes in several variants: choose the one to adjust.", level=messages.ERROR
+            )
+        variants = [
+            (variant, reverse("admin:products_product_adjust_variant_stock", args=[product.pk, variant.pk]))
+            for variant in ProductVariant.objects.filter(product_id=product.pk).order_by("position", "id")
+        ]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": f"Adjust stock: {product.name}",
             "product": product,
-            "form": form,
+            "variants": variants,
         }
-        return TemplateResponse(request, "admin/products/product/adjust_stock.html", context)
+        return TemplateResponse(request, "admin/products/product/adjust_stock_choose_variant.html", context)
 
     def has_delete_permission(self, request, obj=None):
         # Orders refer to products: deactivate instead of deleting.
@@ -395,7 +449,7 @@ class WishlistItemAdmin(ReadOnlyModelAdmin):
 class StockMovementAdmin(ReadOnlyModelAdmin):
     """The record of every staff stock adjustment: read-only (adjust from the product's page)."""
 
-    list_display = ["created_at", "product", "delta", "reason", "stock_after", "actor"]
+    list_display = ["created_at", "product", "variant", "delta", "reason", "stock_after", "actor"]
     list_filter = ["created_at"]
-    search_fields = ["product__name", "product__sku", "reason"]
-    list_select_related = ["product", "actor"]
+    search_fields = ["product__name", "product__sku", "variant__sku", "reason"]
+    list_select_related = ["product", "variant", "actor"]

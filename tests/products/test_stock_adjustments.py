@@ -4,13 +4,14 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from novacart.exceptions import Conflict
 from novacart.permissions import SUPPORT
 from orders.models import Order
 from orders.services import order_place_from_cart
-from products.models import Product, StockMovement
+from products.models import Product, ProductVariant, StockMovement
 from products.services import product_stock_adjust
 from tests.concurrency import run_concurrently
 from tests.conftest import requires_postgres
@@ -207,3 +208,136 @@ def test_the_service_refuses_to_go_below_zero():
     with pytest.raises(Conflict):
         product_stock_adjust(product_id=product.pk, delta=-2, reason="damaged")
     assert Product.objects.get(pk=product.pk).stock == 1
+
+
+# --- The admin, per variant (issue 16) ------------------------------------------------------------------
+
+
+def _tee() -> Product:
+    """A T-shirt in S (20.00, 3 in stock) and M (24.00, 5 in stock)."""
+    return ProductFactory(
+        name="Tee",
+        sku="TEE",
+        variants=[
+            {"sku": "TEE-S", "options": {"Size": "S"}, "price": Decimal("20.00"), "stock": 3},
+            {"sku": "TEE-M", "options": {"Size": "M"}, "price": Decimal("24.00"), "stock": 5},
+        ],
+    )
+
+
+def _adjust_url(product, variant=None) -> str:
+    if variant is None:
+        return reverse("admin:products_product_adjust_stock", args=[product.pk])
+    return reverse("admin:products_product_adjust_variant_stock", args=[product.pk, variant.pk])
+
+
+def _seen(html: str) -> str:
+    return re.search(r'name="seen_movement" value="(\d+)"', html).group(1)
+
+
+def test_a_multi_variant_products_adjust_page_asks_which_variant(admin_client):
+    tee = _tee()
+    retired = ProductVariant.objects.create(product=tee, sku="TEE-XL", price=Decimal("26"), name="XL", is_active=False)
+
+    page = admin_client.get(_adjust_url(tee))
+    posted = admin_client.post(_adjust_url(tee), {"delta": "5", "reason": "received", "seen_movement": "0"})
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    for variant in (*tee.variants.filter(is_active=True), retired):
+        assert _adjust_url(tee, variant) in html
+    assert "<td>3</td>" in html and "<td>5</td>" in html and "no (off sale)" in html
+    assert posted.status_code == 200
+    assert "This product comes in several variants: choose the one to adjust." in posted.content.decode()
+    assert tee.variants.get(sku="TEE-S").stock == 3 and not StockMovement.objects.exists()
+
+
+def test_a_variant_is_adjusted_on_its_own_and_the_product_stock_follows(admin_client):
+    tee = _tee()
+    medium = tee.variants.get(sku="TEE-M")
+
+    page = admin_client.get(_adjust_url(tee, medium)).content.decode()
+    done = admin_client.post(
+        _adjust_url(tee, medium), {"delta": "20", "reason": "received", "seen_movement": _seen(page)}, follow=True
+    )
+
+    assert "Adjust stock: Tee – M" in page and "<strong>5</strong>" in page
+    assert "Stock of Tee – M: +20 (received), now 25." in done.content.decode()
+    medium.refresh_from_db()
+    tee.refresh_from_db()
+    assert (medium.stock, tee.variants.get(sku="TEE-S").stock, tee.stock) == (25, 3, 28)
+    movement = StockMovement.objects.get()
+    assert (movement.variant, movement.product, movement.stock_after) == (medium, tee, 25)
+    # The product page's movements say which variant moved.
+    movements = done.content.decode().split('id="stock_movements-group"')[1]
+    assert "M (TEE-M)" in movements
+
+
+def test_a_double_submitted_variant_adjustment_is_applied_once_and_other_variants_are_not_blocked(admin_client):
+    tee = _tee()
+    small, medium = tee.variants.get(sku="TEE-S"), tee.variants.get(sku="TEE-M")
+    small_form = {
+        "delta": "2",
+        "reason": "received",
+        "seen_movement": _seen(admin_client.get(_adjust_url(tee, small)).content.decode()),
+    }
+    medium_form = {
+        "delta": "1",
+        "reason": "received",
+        "seen_movement": _seen(admin_client.get(_adjust_url(tee, medium)).content.decode()),
+    }
+
+    first = admin_client.post(_adjust_url(tee, small), small_form)
+    again = admin_client.post(_adjust_url(tee, small), small_form)
+    other = admin_client.post(_adjust_url(tee, medium), medium_form)  # its page was shown before S moved
+
+    assert (first.status_code, again.status_code, other.status_code) == (302, 200, 302)
+    html = again.content.decode()
+    assert "The stock was adjusted since this page was shown (now 5); nothing was changed." in html
+    latest = StockMovement.objects.filter(variant=small).get()
+    assert f'name="seen_movement" value="{latest.pk}"' in html
+    assert dict(tee.variants.values_list("sku", "stock")) == {"TEE-S": 5, "TEE-M": 6}
+
+
+def test_a_one_form_products_stock_is_adjusted_from_either_url(admin_client):
+    mug = ProductFactory(name="Mug", stock=4)
+    only = mug.variants.get()
+
+    first = admin_client.post(_adjust_url(mug), {"delta": "1", "reason": "received", "seen_movement": "0"})
+    movement = StockMovement.objects.get()
+    second = admin_client.post(
+        _adjust_url(mug, only), {"delta": "2", "reason": "received", "seen_movement": str(movement.pk)}, follow=True
+    )
+
+    assert first.status_code == 302
+    assert "Stock of Mug: +2 (received), now 7." in second.content.decode()
+    assert Product.objects.get(pk=mug.pk).stock == 7
+
+
+def test_a_variant_of_another_product_is_a_404(admin_client):
+    tee, mug = _tee(), ProductFactory()
+
+    response = admin_client.post(
+        _adjust_url(mug, tee.variants.first()), {"delta": "1", "reason": "x", "seen_movement": "0"}
+    )
+
+    assert response.status_code == 404
+    assert not StockMovement.objects.exists()
+
+
+def test_staff_who_may_change_products_but_not_adjust_stock_get_a_403_for_every_variant(client):
+    tee = _tee()
+    editor = StaffFactory(roles=())
+    editor.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="products", codename__in=["view_product", "change_product"])
+    )
+    client.force_login(editor)
+    medium = tee.variants.get(sku="TEE-M")
+
+    html = client.get(reverse("admin:products_product_change", args=[tee.pk])).content.decode()
+    refused = client.post(_adjust_url(tee, medium), {"delta": "5", "reason": "received", "seen_movement": "0"})
+
+    assert "adjust-stock" not in html and "Adjust stock" not in html
+    assert refused.status_code == 403
+    assert client.get(_adjust_url(tee)).status_code == 403
+    assert ProductVariant.objects.get(pk=medium.pk).stock == 5 and not StockMovement.objects.exists()

@@ -241,6 +241,10 @@ EXTRA_PAGES: dict[str, tuple[str, object]] = {
     "orders_order_cancel": (Perm.CHANGE_ORDER, _order()),
     "orders_order_refund": (Perm.REFUND_PAYMENT, _refundable_order),
     "products_product_adjust_stock": (Perm.ADJUST_STOCK, lambda: [ProductFactory().pk]),
+    "products_product_adjust_variant_stock": (
+        Perm.ADJUST_STOCK,
+        lambda: [(product := ProductFactory()).pk, product.variants.get().pk],
+    ),
     "auth_user_password_change": (Perm.CHANGE_USER, lambda: [UserFactory().pk]),
 }
 _STANDARD = ("changelist", "add", "history", "delete", "change")
