@@ -3,16 +3,26 @@ ratings and the catalog cache right); the admin never writes catalog rows on its
 
 Who may do what is `novacart.permissions`: every action names the permission it needs (a model
 permission, or a `has_<name>_permission` asking `user_has`), so its button is hidden from whoever lacks
-it and a forged post is refused by Django's action form."""
+it and a forged post is refused by Django's action form.
+
+Variants are edited inline on the product's page, through `variant_create` / `variant_update` only
+(VariantInlineFormSet). The formset's clean() checks the rules it can see (option names, one variant per
+combination, free SKUs, one variant left on sale) so every mistake shows at once as a form error; the
+services stay the final authority, and a refusal only they can see (a colleague's write since) rolls the
+whole save back and shows the page again with it as a form error (LateRefusal)."""
+
+import json
+import logging
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,12 +30,23 @@ from django.utils.html import format_html
 
 from novacart.admin_base import ActionSelectionGuard, ReadOnlyModelAdmin, money
 from novacart.exceptions import ServiceError
-from novacart.permissions import Perm, user_has
+from novacart.permissions import Perm, user_has, user_has_any
 
 from . import services
 from .error_codes import ProductErrorCode
-from .models import Category, Product, ProductImage, ProductVariant, Review, StockMovement, WishlistItem
+from .models import (
+    Category,
+    Product,
+    ProductImage,
+    ProductVariant,
+    Review,
+    StockMovement,
+    WishlistItem,
+    variant_options_key,
+)
 from .serializers import image_url
+
+logger = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = 48  # pixels, square: enough to tell products apart in a list
 
@@ -177,6 +198,396 @@ class ProductImageInline(admin.TabularInline):
         return thumbnail(obj if obj.pk else None, fallback_alt=f"Image of {obj.product}" if obj.product_id else "")
 
 
+class LateRefusal(Exception):
+    """A service refused a save the forms had passed: a rule only it checks, or a colleague's write
+    since the page was loaded. Raised out of the admin's transaction (Django's changeform_view wraps the
+    save in one), so everything the save wrote rolls back; ProductAdmin then shows the page again with
+    the refusal as an error on the form it belongs to (`prefix` None: the product's form, else the
+    formset with that prefix and its form `index`)."""
+
+    def __init__(self, error: ServiceError, *, prefix: str | None = None, index: int | None = None):
+        super().__init__(str(error))
+        self.error, self.prefix, self.index = error, prefix, index
+
+
+_LATE_REFUSAL = "_novacart_late_refusal"  # the request attribute that carries it to the second showing
+
+
+def _late_refusal_for(request, prefix: str | None) -> LateRefusal | None:
+    refusal = getattr(request, _LATE_REFUSAL, None)
+    return refusal if refusal is not None and refusal.prefix == prefix else None
+
+
+def _add_refusal_to(form, error: ServiceError) -> None:
+    attr = error.errors[0].attr
+    form.add_error(attr if attr in form.fields else None, str(error))
+
+
+def price_range(product: Product) -> str:
+    """The product's price as a customer sees it: `20.00 USD`, or `20.00 – 24.00 USD` when its variants
+    are priced differently."""
+    if product.price_max and product.price_max > product.price:
+        return f"{product.price:,} – {product.price_max:,} {settings.STORE_CURRENCY.upper()}"
+    return money(product.price, settings.STORE_CURRENCY)
+
+
+def has_several_variants(product: Product) -> bool:
+    """More than one variant, on sale or not: the product's price is then derived (the lowest active
+    variant's) and not typed in. ProductAdmin's queryset annotates `variants_total`."""
+    total = getattr(product, "variants_total", None)
+    if total is None:
+        total = ProductVariant.objects.filter(product_id=product.pk).count() if product.pk else 0
+    return total > 1
+
+
+def format_options(options: dict, option_names=()) -> str:
+    """{"Size": "M", "Colour": "Red"} as staff type it: `Size=M, Colour=Red`, in the product's option order."""
+    ordered = [name for name in option_names if name in options] + [
+        name for name in options if name not in option_names
+    ]
+    return ", ".join(f"{name}={options[name]}" for name in ordered)
+
+
+OPTIONS_HELP = (
+    'Name=Value pairs separated by commas, in the product’s option order: "Size=M, Colour=Red" (or a JSON object, '
+    '{"Size": "M"}, for a value with a comma). Every variant of a product names the same options; leave empty for a '
+    "product sold in one form. To sell a one-form product in sizes, give its variant its size and add the others."
+)
+
+
+class VariantOptionsField(forms.CharField):
+    """A variant's options typed as `Size=M, Colour=Red` (or as a JSON object), cleaned to a dict. The
+    service checks the rest (lengths, how many options)."""
+
+    syntax_error = 'Write the options as Name=Value pairs separated by commas, e.g. "Size=M, Colour=Red".'
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", OPTIONS_HELP)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"size": 24, "placeholder": "Size=M, Colour=Red"}))
+        super().__init__(**kwargs)
+        self.option_names: list[str] = []  # the product's, for the order they are shown in
+
+    def prepare_value(self, value):
+        return format_options(value, self.option_names) if isinstance(value, dict) else value
+
+    def to_python(self, value):
+        if isinstance(value, dict):
+            return value
+        text = (value or "").strip()
+        if not text:
+            return {}
+        if text.startswith("{"):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                raise ValidationError('Not a JSON object of names to values, e.g. {"Size": "M"}.', code="invalid")
+            return parsed
+        options: dict[str, str] = {}
+        for part in text.split(","):
+            if not part.strip():
+                continue
+            name, equals, option_value = part.partition("=")
+            name, option_value = name.strip(), option_value.strip()
+            if not equals or not name or not option_value:
+                raise ValidationError(self.syntax_error, code="invalid")
+            if name in options:
+                raise ValidationError(f"The option {name!r} is given twice.", code="invalid")
+            options[name] = option_value
+        return options
+
+    def has_changed(self, initial, data):
+        # The same options in another order, or typed with other spaces, are no change.
+        try:
+            return self.to_python(initial or {}) != self.to_python(data)
+        except ValidationError:
+            return True
+
+
+class VariantInlineForm(forms.ModelForm):
+    options = VariantOptionsField(label="Options")
+    # Blank on a new variant: after the others.
+    position = forms.IntegerField(
+        min_value=0, max_value=2**31 - 1, required=False, help_text="Blank: after the others."
+    )
+
+    class Meta:
+        model = ProductVariant
+        fields = ["sku", "options", "price", "weight_grams", "is_active", "position", "image"]
+        labels = {"sku": "SKU", "weight_grams": "Weight (g)", "is_active": "On sale"}
+
+
+def _spelled(options: dict) -> str:
+    return ", ".join(f"{name}={value}" for name, value in options.items()) or "no options"
+
+
+class VariantInlineFormSet(forms.BaseInlineFormSet):
+    """The variants of one product, written only through products.services: a new row is one
+    `variant_create`, a changed row one `variant_update` of the fields that changed (never stock, which
+    moves by adjustments; rows are never deleted: orders refer to them, deactivate instead). The writes
+    run in this order, which clean() follows too: changes, then new variants, then deactivations (so a
+    variant can be replaced by a new one in one save), all in one transaction."""
+
+    late_refusal: LateRefusal | None = None  # set per request by VariantInline.get_formset
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._image_choices = None
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "image" in form.fields:
+            # One of this product's images; the choices are read once for all the rows.
+            field = form.fields["image"]
+            field.queryset = ProductImage.objects.filter(product_id=self.instance.pk).order_by("position", "id")
+            if self._image_choices is None:
+                self._image_choices = list(field.choices)
+            field.choices = self._image_choices
+        if "options" in form.fields:
+            form.fields["options"].option_names = list(self.instance.option_names or [])
+
+    # --- What the save will do ---------------------------------------------------------------------
+
+    def _plan(self) -> list[tuple[int, forms.Form, dict]]:
+        """(index, form, data) per service call, in the order they run: `data` is the changed fields of an
+        existing variant (variant_update) or a new variant's fields (variant_create)."""
+        changes, creations, deactivations = [], [], []
+        for index, form in enumerate(self.forms):
+            if not form.has_changed():
+                continue
+            cleaned = getattr(form, "cleaned_data", None) or {}
+            if index < self.initial_form_count():
+                data = {
+                    field: cleaned[field]
+                    for field in form.changed_data
+                    if field in services.VARIANT_WRITABLE_FIELDS and field in cleaned
+                }
+                if data.get("position", 0) is None:
+                    del data["position"]  # emptied: stays where it is
+                if data:
+                    (deactivations if data.get("is_active") is False else changes).append((index, form, data))
+            else:
+                fields = ("sku", "price", "weight_grams", "options", "is_active", "position", "image")
+                creations.append((index, form, {field: cleaned[field] for field in fields if field in cleaned}))
+        return [*changes, *creations, *deactivations]
+
+    def _is_new(self, index: int) -> bool:
+        return index >= self.initial_form_count()
+
+    # --- Validation ----------------------------------------------------------------------------------
+
+    def clean(self):
+        try:
+            super().clean()  # among other things, a SKU given twice (which raises)
+        finally:
+            self._check_variant_rules()
+            self._add_late_refusal()
+
+    def _add_late_refusal(self) -> None:
+        refusal = self.late_refusal
+        if refusal is None:
+            return
+        if refusal.index is not None and refusal.index < len(self.forms):
+            _add_refusal_to(self.forms[refusal.index], refusal.error)
+        else:
+            raise ValidationError(str(refusal.error))
+
+    def _check_variant_rules(self) -> None:
+        """The services' rules, run over the planned writes in their order against the product's
+        variants as they are now: each error goes to its row, all of them at once."""
+        product = self.instance
+        current = {variant.pk: variant for variant in ProductVariant.objects.filter(product_id=product.pk)}
+        keys = {pk: variant.options_key for pk, variant in current.items()}
+        skus = {pk: variant.sku for pk, variant in current.items()}
+        active = {pk: variant.is_active for pk, variant in current.items()}
+        if len(current) == 1:
+            [only] = current
+            skus[only] = product.sku  # the product form's SKU goes to its one variant (product_save_from_admin)
+        names = list(product.option_names or [])
+        plan = self._plan()
+        wanted_skus = {data["sku"].strip() for _index, _form, data in plan if data.get("sku")}
+        taken_elsewhere = set(
+            Product.objects.filter(sku__in=wanted_skus).exclude(pk=product.pk).values_list("sku", flat=True)
+        ) | set(
+            ProductVariant.objects.filter(sku__in=wanted_skus)
+            .exclude(product_id=product.pk)
+            .values_list("sku", flat=True)
+        )
+        count = len(current)
+        for index, form, data in plan:
+            new = self._is_new(index)
+            pk = None if new else form.instance.pk
+            if new:
+                count += 1
+                if count > settings.PRODUCT_MAX_VARIANTS:
+                    form.add_error(None, f"A product has at most {settings.PRODUCT_MAX_VARIANTS} variants.")
+                    continue
+            only_variant = not new and count == 1
+            if "options" in data:
+                options = data["options"]
+                if only_variant:
+                    names = list(options)  # the only variant may redefine the product's options
+                elif set(options) != set(names):
+                    expected = ", ".join(names) if names else "no options"
+                    form.add_error(
+                        "options",
+                        f"Every variant of this product names the same options ({expected}); "
+                        f"got {', '.join(options) or 'none'}.",
+                    )
+                key = variant_options_key(options)
+                if any(held == key for other, held in keys.items() if other != pk):
+                    form.add_error(
+                        "options",
+                        f"The product already has a variant with {_spelled(options)} "
+                        "(perhaps inactive: reactivate it instead).",
+                    )
+                keys[pk if pk is not None else f"new-{index}"] = key
+            sku = (data.get("sku") or "").strip()
+            if sku and "sku" not in form.errors:
+                own_code = sku == product.sku and not only_variant
+                if (
+                    sku in taken_elsewhere
+                    or own_code
+                    or any(held == sku for other, held in skus.items() if other != pk)
+                ):
+                    form.add_error("sku", "A product with this SKU already exists.")
+            if sku:
+                skus[pk if pk is not None else f"new-{index}"] = sku
+            if "is_active" in data:
+                others_on_sale = any(on for other, on in active.items() if other != pk)
+                if (
+                    data["is_active"] is False
+                    and not new
+                    and product.is_active
+                    and active.get(pk)
+                    and not others_on_sale
+                ):
+                    form.add_error(
+                        "is_active",
+                        "This is the last variant on sale of an active product; add another variant or "
+                        "deactivate the product first.",
+                    )
+                active[pk if pk is not None else f"new-{index}"] = data["is_active"]
+
+    # --- Saving: the services only -------------------------------------------------------------------
+
+    def save(self, commit=True):
+        if not commit:
+            raise ValueError("variants are saved through products.services, never left for the caller to save")
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        with transaction.atomic():
+            for index, form, data in self._plan():
+                try:
+                    if self._is_new(index):
+                        self.new_objects.append(services.variant_create(product=self.instance, **data))
+                    else:
+                        variant = services.variant_update(variant=form.instance, data=data)
+                        self.changed_objects.append((variant, list(data)))
+                except ServiceError as exc:
+                    raise LateRefusal(exc, prefix=self.prefix, index=index) from exc
+        return [*self.new_objects, *(variant for variant, _fields in self.changed_objects)]
+
+    def save_new(self, form, commit=True):
+        raise NotImplementedError("variants are created by products.services.variant_create")
+
+    def save_existing(self, form, obj, commit=True):
+        raise NotImplementedError("variants are changed by products.services.variant_update")
+
+    def delete_existing(self, obj, commit=True):
+        raise NotImplementedError("variants are never deleted (orders refer to them): deactivate them")
+
+
+class VariantInline(admin.TabularInline):
+    """The product's variants, every one (on sale or not), edited through the services. Stock is shown,
+    never edited: it moves by adjustments, each variant's linked for staff who may make them. Whoever
+    may change the product may change its variants; whoever may see it sees them."""
+
+    model = ProductVariant
+    form = VariantInlineForm
+    formset = VariantInlineFormSet
+    extra = 0
+    can_delete = False
+    fields = ["sku", "options", "name", "price", "weight_grams", "is_active", "position", "image", "stock"]
+    ordering = ["position", "id"]
+    verbose_name = "variant"
+    verbose_name_plural = "variants"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("image")
+
+    def get_fields(self, request, obj=None):
+        stock = "stock_with_adjust_link" if user_has(request.user, Perm.ADJUST_STOCK) else "stock"
+        return [stock if field == "stock" else field for field in self.fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["name", "stock", "stock_with_adjust_link"]
+
+    def get_max_num(self, request, obj=None, **kwargs):
+        return settings.PRODUCT_MAX_VARIANTS
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)  # a class of its own per call
+        formset.late_refusal = _late_refusal_for(request, formset.get_default_prefix())
+        return formset
+
+    @admin.display(description="stock")
+    def stock_with_adjust_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "0 (adjust once saved)"
+        url = reverse("admin:products_product_adjust_variant_stock", args=[obj.product_id, obj.pk])
+        label = f"Adjust stock of {_variant_label(obj)}"
+        return format_html('{} &nbsp; <a href="{}" aria-label="{}">Adjust…</a>', obj.stock, url, label)
+
+    def has_view_permission(self, request, obj=None):
+        return user_has_any(request.user, Perm.VIEW_PRODUCT, Perm.CHANGE_PRODUCT)
+
+    def has_add_permission(self, request, obj=None):
+        return user_has(request.user, Perm.CHANGE_PRODUCT)
+
+    def has_change_permission(self, request, obj=None):
+        return user_has(request.user, Perm.CHANGE_PRODUCT)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # orders refer to variants: deactivate instead
+
+
+class ProductAdminForm(forms.ModelForm):
+    """The product's change and add form. `late_refusal` is set per request by ProductAdmin.get_form."""
+
+    late_refusal: LateRefusal | None = None
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.late_refusal is not None:
+            _add_refusal_to(self, self.late_refusal.error)
+        return cleaned
+
+
+class PriceRangeWidget(forms.Widget):
+    """The list's price cell of a product with several variants: its range as text, no input (the price
+    is derived from the variants; the field is disabled, so nothing posted is taken)."""
+
+    def __init__(self, text: str = "", attrs=None):
+        super().__init__(attrs)
+        self.text = text
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html('<span class="price-range" title="Set on each variant">{}</span>', self.text)
+
+
+class ProductListForm(forms.ModelForm):
+    """A row of the product list: the price is an input on a product sold in one form, read-only text
+    (its range) on a product with several variants."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "price" in self.fields and self.instance.pk and has_several_variants(self.instance):
+            self.fields["price"].disabled = True
+            self.fields["price"].widget = PriceRangeWidget(price_range(self.instance))
+
+
 class StockAdjustmentForm(forms.Form):
     delta = forms.IntegerField(
         label="Units",
@@ -228,30 +639,60 @@ def _adjusted_name(product: Product, variant: ProductVariant) -> str:
 @admin.register(Product)
 class ProductAdmin(ActionSelectionGuard, admin.ModelAdmin):
     # On a phone (products/admin/products.css) the list keeps name, price and stock.
-    list_display = ["thumbnail", "name", "sku", "category", "price", "stock", "is_active", "is_featured", "rating_avg"]
+    list_display = [
+        "thumbnail",
+        "name",
+        "sku",
+        "category",
+        "price",
+        "variant_summary",
+        "stock",
+        "is_active",
+        "is_featured",
+        "rating_avg",
+    ]
     list_display_links = ["name"]
-    # Never stock: a list page's copy of it would overwrite what checkouts took since it loaded.
+    # Never stock: a list page's copy of it would overwrite what checkouts took since it loaded. The
+    # price is an input only on products sold in one form (ProductListForm); with several variants it
+    # is their range, set on each variant.
     list_editable = ["price"]
     list_filter = ["category", "is_active", "is_featured", StockLevelFilter]
     search_fields = ["name", "sku"]
     list_select_related = ["category"]
     readonly_fields = ["slug", "rating_avg", "rating_count", "created_at", "updated_at"]
     autocomplete_fields = ["category"]
-    inlines = [ProductImageInline, StockMovementInline]
+    form = ProductAdminForm
+    inlines = [VariantInline, ProductImageInline, StockMovementInline]
     actions = ["feature", "unfeature", "deactivate", "activate"]
 
     class Media:
         css = {"all": ["products/admin/products.css"]}
 
     def get_queryset(self, request):
-        # The list's thumbnails: every product's images in one query, in gallery order.
+        # The list's thumbnails: every product's images in one query, in gallery order; and how many
+        # variants each has (on sale or not), in the same query as the products.
         images = Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
-        return super().get_queryset(request).prefetch_related(images)
+        variants_total = (
+            ProductVariant.objects.filter(product_id=OuterRef("pk"))
+            .order_by()
+            .values("product_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(images)
+            .annotate(variants_total=Coalesce(Subquery(variants_total), Value(0)))
+        )
 
     def get_list_display(self, request):
         if self.has_change_permission(request):
             return self.list_display  # the price is an input there
         return [("price_money" if name == "price" else name) for name in self.list_display]
+
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=ProductListForm, **kwargs)
 
     @admin.display(description="image")
     def thumbnail(self, obj):
@@ -260,23 +701,78 @@ class ProductAdmin(ActionSelectionGuard, admin.ModelAdmin):
 
     @admin.display(description="price", ordering="price")
     def price_money(self, obj):
-        return money(obj.price, settings.STORE_CURRENCY)
+        return price_range(obj)
+
+    @admin.display(description="price")
+    def price_range(self, obj):
+        return format_html(
+            '{} &nbsp; <span class="help">(from the variants: set each variant\'s price below)</span>', price_range(obj)
+        )
+
+    @admin.display(description="variants", ordering="variant_count")
+    def variant_summary(self, obj):
+        """How many are on sale, and how many more are not: `3`, `2 (+1 off sale)`."""
+        off_sale = max(getattr(obj, "variants_total", obj.variant_count) - obj.variant_count, 0)
+        return f"{obj.variant_count} (+{off_sale} off sale)" if off_sale else str(obj.variant_count)
 
     def get_inlines(self, request, obj=None):
+        # A new product is created in one form (its SKU, price and opening stock on this form);
+        # variants are added on its change page.
         return self.inlines if obj is not None else [ProductImageInline]
 
     def get_readonly_fields(self, request, obj=None):
         # A new product is given its opening stock; afterwards stock moves only by adjustments, and
-        # the link to make one is shown only to staff who may.
+        # the link to make one is shown only to staff who may. With several variants the price is
+        # theirs (the lowest on sale), shown and not typed in.
         if obj is None:
             return self.readonly_fields
         stock = "stock_with_adjust_link" if user_has(request.user, Perm.ADJUST_STOCK) else "stock"
-        return [*self.readonly_fields, stock]
+        price = ["price_range"] if has_several_variants(obj) else []
+        return [*self.readonly_fields, *price, stock]
 
     def get_exclude(self, request, obj=None):
         # Derived from the variants (products.services.product_refresh_derived), never typed in.
         derived = ["price_max", "variant_count", "option_names"]
-        return [*derived, "stock"] if obj is not None else derived
+        if obj is None:
+            return derived
+        return [*derived, "stock", *(["price"] if has_several_variants(obj) else [])]
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if "price_range" in fields:  # where the price input would be
+            fields.remove("price_range")
+            fields.insert(fields.index("description") + 1 if "description" in fields else len(fields), "price_range")
+        return fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)  # a class of its own per call
+        form.late_refusal = _late_refusal_for(request, None)
+        return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except LateRefusal as refusal:
+            # Django's transaction around the save has rolled back all of it. Shown again from what was
+            # posted, with the refusal on its form: the forms are then invalid, so nothing is written.
+            logger.info(
+                "product admin save refused by a service, nothing written product_id=%s code=%s: %s",
+                object_id,
+                refusal.error.code,
+                refusal.error,
+            )
+            setattr(request, _LATE_REFUSAL, refusal)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except LateRefusal as refusal:  # a list edit: all rows rolled back by Django's transaction
+            logger.info(
+                "product list edit refused by a service, nothing written code=%s: %s", refusal.error.code, refusal.error
+            )
+            self.message_user(request, f"Nothing was saved: {refusal.error}", level=messages.ERROR)
+            return redirect(request.get_full_path())
 
     @admin.display(description="stock")
     def stock_with_adjust_link(self, obj):
@@ -376,7 +872,10 @@ class ProductAdmin(ActionSelectionGuard, admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        services.product_save_from_admin(product=obj, changed=form.changed_data)
+        try:
+            services.product_save_from_admin(product=obj, changed=form.changed_data)
+        except ServiceError as exc:  # e.g. a SKU a variant took since the form was checked
+            raise LateRefusal(exc) from exc
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

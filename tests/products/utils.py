@@ -36,7 +36,8 @@ def error_codes(response) -> list[str]:
 
 def admin_product_form(product, *, image=None, alt_text: str = "x", **fields) -> dict:
     """The POST body of a product's admin change form: its fields (overridden by `fields`), the image
-    inline with one new `image` when given, and the read-only stock-movement inline's empty formset."""
+    inline with one new `image` when given, and the variants and read-only stock-movement inlines'
+    empty formsets (no variant row posted: none changes)."""
     data = {
         "name": product.name,
         "sku": product.sku,
@@ -46,6 +47,8 @@ def admin_product_form(product, *, image=None, alt_text: str = "x", **fields) ->
         "is_active": "on",
         "images-TOTAL_FORMS": "1" if image is not None else "0",
         "images-INITIAL_FORMS": "0",
+        "variants-TOTAL_FORMS": "0",
+        "variants-INITIAL_FORMS": "0",
         "stock_movements-TOTAL_FORMS": "0",
         "stock_movements-INITIAL_FORMS": "0",
         **fields,
