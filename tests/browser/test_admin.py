@@ -14,7 +14,7 @@ from orders.models import Order, OrderStatus
 from orders.services import order_transition
 from orders.transitions import Actor
 from payments.models import Payment, PaymentStatus
-from products.models import Product, StockMovement
+from products.models import Product, ProductVariant, StockMovement
 from tests.factories import PaymentFactory, ProductFactory, UserFactory
 from tests.orders.helpers import place_order
 
@@ -57,6 +57,42 @@ def test_catalog_manager_adjusts_stock_from_the_product_page(admin_page_as, shot
     assert Product.objects.get(pk=product.pk).stock == 30
     movement = StockMovement.objects.get(product=product)
     assert (movement.delta, movement.reason, movement.stock_after, movement.actor) == (20, "received", 30, page.user)
+
+
+def test_catalog_manager_adds_a_variant_inline_and_adjusts_its_stock(admin_page_as, shot):
+    product = ProductFactory(
+        name="Tee",
+        sku="TEE",
+        variants=[{"sku": "TEE-S", "options": {"Size": "S"}, "price": Decimal("20.00"), "stock": 3}],
+    )
+    page = admin_page_as(CATALOG_MANAGERS)
+
+    page.goto(f"/admin/products/product/{product.pk}/change/")
+    page.get_by_role("button", name="Add another Variant").click()  # Django's inlines.js: a link with role=button
+    row = page.locator("#variants-group tr.dynamic-variants").last
+    row.locator("input[name$='-sku']").fill("TEE-M")
+    row.locator("input[name$='-options']").fill("Size=M")
+    row.locator("input[name$='-price']").fill("24.00")
+    shot(page, "variant-row-added")
+    page.get_by_role("button", name="Save and continue editing").click()
+
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    expect(page.locator(".field-price_range .readonly")).to_contain_text("20.00 – 24.00 USD")
+    expect(page.locator("#variants-group tbody tr.has_original")).to_have_count(2)
+    shot(page, "variant-saved")
+    page.get_by_role("link", name="Adjust stock of M (TEE-M)").click()
+    expect(page.get_by_role("heading", name="Adjust stock: Tee – M")).to_be_visible()
+    page.get_by_label("Units").fill("12")
+    page.get_by_label("Reason").fill("received")
+    page.get_by_role("button", name="Adjust stock").click()
+
+    page.wait_for_url(f"**/admin/products/product/{product.pk}/change/")
+    expect(page.locator(".messagelist")).to_contain_text("Stock of Tee – M: +12 (received), now 12.")
+    expect(page.locator("#stock_movements-group tbody tr.has_original").first).to_contain_text("M (TEE-M)")
+    shot(page, "variant-stock-adjusted")
+    variant = ProductVariant.objects.get(sku="TEE-M")
+    assert (variant.product_id, variant.options, variant.stock) == (product.pk, {"Size": "M"}, 12)
+    assert Product.objects.get(pk=product.pk).stock == 15
 
 
 def test_order_manager_ships_an_order_with_a_tracking_number(admin_page_as, shot):
