@@ -558,6 +558,15 @@ class ProductAdminForm(forms.ModelForm):
 
     late_refusal: LateRefusal | None = None
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "tax_class" in self.fields:
+            self.fields["tax_class"].required = False
+            self.fields["tax_class"].help_text = 'The tax rates it is charged at checkout; empty: "standard".'
+
+    def clean_tax_class(self):
+        return (self.cleaned_data.get("tax_class") or "").strip() or "standard"
+
     def clean(self):
         cleaned = super().clean()
         if self.late_refusal is not None:
