@@ -237,6 +237,7 @@ class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
         "payments_display",
         "shipping_address_display",
         "subtotal_display",
+        "pricing_display",
         "total_display",
         "tracking_number",
         "created_at",
@@ -324,6 +325,23 @@ class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
     @admin.display(description="subtotal", ordering="subtotal")
     def subtotal_display(self, obj):
         return money(obj.subtotal, obj.currency)
+
+    @admin.display(description="discount, shipping, tax")
+    def pricing_display(self, obj):
+        """The breakdown priced at checkout (orders.pricing): discount and voucher, shipping method,
+        each tax line (inside the prices when they include tax)."""
+        rows = []
+        if obj.discount_total:
+            code = f" ({obj.voucher_code})" if obj.voucher_code else ""
+            rows.append((f"Discount{code}", "-" + money(obj.discount_total, obj.currency)))
+        if obj.shipping_method_name:
+            rows.append((f"Shipping: {obj.shipping_method_name}", money(obj.shipping_total, obj.currency)))
+        included = " (included)" if obj.prices_include_tax else ""
+        for line in obj.tax_lines or []:
+            rows.append((f"{line['name']}{included}", money(Decimal(line["amount"]), obj.currency)))
+        if not rows:
+            return "None"
+        return format_html_join(mark_safe("<br>"), "{}: {}", rows)
 
     @admin.display(description="total", ordering="total")
     def total_display(self, obj):

@@ -277,3 +277,26 @@ def test_seed_checkout_demo_gives_the_demo_shop_shipping_and_tax_once():
     assert ShippingMethod.objects.filter(free_over__isnull=False).exists()
     assert ShippingMethod.objects.filter(cod_allowed=True).exists()
     assert TaxRate.objects.filter(country="IN", rate=D("0.18")).exists()
+
+
+def test_the_confirmation_e_mail_and_the_admin_page_show_the_breakdown(
+    user, user_client, uk, basket, admin_client, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+    from django.urls import reverse
+
+    address = _gb_address(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        user_client.post(
+            "/api/orders/create/",
+            {"shipping_address_id": address.pk, "payment_method": "card", "shipping_method_id": uk["post"].pk},
+            format="json",
+        )
+    order = Order.objects.get()
+
+    text = mail.outbox[-1].body
+    assert "Shipping (Royal Mail): 3.95 USD" in text
+    assert "VAT 20%: 6.79 USD" in text
+    assert "Total: 40.73 USD" in text
+    page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "Shipping: Royal Mail" in page and "VAT 20%" in page
