@@ -31,7 +31,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from cart.models import Cart
-from orders.models import OrderStatus, PaymentMethod
+from orders.models import OrderStatus, PaymentMethod, ShippingMethod, ShippingZone, TaxRate
 from orders.services import order_place_from_cart
 from tests.conftest import auth_client
 from tests.factories import (
@@ -46,6 +46,7 @@ from tests.factories import (
     ReviewFactory,
     StaffFactory,
     UserFactory,
+    VoucherFactory,
     WishlistItemFactory,
 )
 
@@ -87,6 +88,12 @@ BUDGETS: dict[str, int] = {
     # moves on the variants (one), then the products' derived stock (one more); pricing reads whether
     # shipping is offered and the destination's tax rates (two).
     "POST /api/orders/create/": 25,
+    # + the voucher (locked, its scope: products, categories; the customer's earlier uses, checked
+    # twice; the conditional update and the redemption) and the shipping methods for the address.
+    # Issue 17 wants 18: the voucher's reads are the first to fold (a lock that reads its scope).
+    "POST /api/orders/create/ (shipping, tax, voucher)": 32,
+    # user, cart, lines, images, address, voucher + its scope and uses, shipping methods, tax rates
+    "POST /api/checkout/preview/": 9,
     "POST /api/orders/cancel/<id>/": 16,
     "PATCH /api/orders/<id>/status/ (ship)": 11 + PERMS,
     "GET /api/orders/sales-report/": 2 + PERMS,  # user, the per-day aggregate
@@ -459,6 +466,52 @@ def order_create(size):
     )
 
 
+def _priced_checkout(user, size):
+    """A shop with a shipping method and a tax rate for the address's country, and a voucher in the
+    user's cart of `size` lines."""
+    _user_cart(user, size)
+    address = AddressFactory(user=user, country="GB", state="")
+    zone = ShippingZone.objects.create(name="UK", countries=["GB"])
+    method = ShippingMethod.objects.create(zone=zone, name="Royal Mail", price=Decimal("3.95"))
+    TaxRate.objects.create(country="GB", name="VAT 20%", rate=Decimal("0.20"))
+    Cart.objects.filter(user=user).update(voucher=VoucherFactory(code=f"PERF{size}"))
+    return address, method
+
+
+def checkout_preview(size):
+    user = UserFactory()
+    address, method = _priced_checkout(user, size)
+
+    def verify(body, n):
+        assert len(body["lines"]) == n and body["tax_lines"] and body["discount_total"] != "0.00"
+
+    return Request(
+        auth_client(user),
+        "post",
+        "/api/checkout/preview/",
+        {"shipping_address_id": address.pk, "shipping_method_id": method.pk},
+        verify=verify,
+    )
+
+
+def order_create_priced(size):
+    user = UserFactory()
+    address, method = _priced_checkout(user, size)
+
+    def verify(body, n):
+        assert len(body["items"]) == n and body["voucher_code"] and body["shipping_method"]["id"] == method.pk
+
+    return Request(
+        auth_client(user),
+        "post",
+        "/api/orders/create/",
+        {"shipping_address_id": address.pk, "payment_method": PaymentMethod.CARD, "shipping_method_id": method.pk},
+        headers={"Idempotency-Key": f"perf-priced-{size}"},
+        status=201,
+        verify=verify,
+    )
+
+
 def _placed_order(user, size):
     _user_cart(user, size)
     address = AddressFactory(user=user)
@@ -580,6 +633,8 @@ CASES = [
     ("GET /api/orders/<id>/ (owner)", order_detail_owner),
     ("GET /api/orders/<id>/ (staff)", order_detail_staff),
     ("POST /api/orders/create/", order_create),
+    ("POST /api/orders/create/ (shipping, tax, voucher)", order_create_priced),
+    ("POST /api/checkout/preview/", checkout_preview),
     ("POST /api/orders/cancel/<id>/", order_cancel),
     ("PATCH /api/orders/<id>/status/ (ship)", order_ship),
     ("GET /api/orders/sales-report/", sales_report),
