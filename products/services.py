@@ -690,8 +690,11 @@ def product_update(*, product: Product, data: dict) -> Product:
         if single is None and "price" in data and Decimal(data["price"]) != locked.price:
             raise _variant_required(attr="price")
         data = {field: value for field, value in data.items() if single is not None or field != "price"}
-        if "sku" in data and _sku_taken(
-            data["sku"], product_id=product.pk, variant_id=single.pk if single is not None else None
+        # An unchanged SKU is never "taken" (a product's code may be one of its own variants' SKUs).
+        if (
+            "sku" in data
+            and data["sku"] != locked.sku
+            and _sku_taken(data["sku"], product_id=product.pk, variant_id=single.pk if single is not None else None)
         ):
             _raise_sku_taken()
         for field, value in data.items():

@@ -488,3 +488,21 @@ def test_variants_move_stock_moves_many_variants_in_one_statement(django_assert_
 
     assert list(tee.variants.order_by("position").values_list("stock", flat=True)) == [0, 3, 6]
     assert _derived(tee)[2] == 9
+
+
+def test_a_put_of_what_was_read_works_when_the_product_code_is_one_of_its_variant_skus(staff_client):
+    hoodie = ProductFactory(
+        name="Hoodie",
+        sku="HOOD-M",
+        variants=[
+            {"sku": "HOOD-M", "options": {"Size": "M"}, "price": Decimal("45.00")},
+            {"sku": "HOOD-L", "options": {"Size": "L"}, "price": Decimal("45.00")},
+        ],
+    )
+
+    response = staff_client.put(
+        detail_url(hoodie.pk), {"name": "Hoodie (new)", "sku": "HOOD-M", "price": "45.00"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["name"] == "Hoodie (new)"
