@@ -247,7 +247,9 @@ class CheckoutPreviewSerializer(serializers.Serializer):
     shipping_address_id = serializers.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="One of your addresses."
     )
-    shipping_address = AddressSerializer(required=False, help_text="An address given inline (not saved).")
+    shipping_address = AddressSerializer(
+        required=False, allow_null=True, help_text="An address given inline (not saved); null: none."
+    )
     shipping_method_id = serializers.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="One of GET /api/shipping-methods/."
     )

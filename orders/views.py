@@ -9,11 +9,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from addresses.error_codes import AddressErrorCode
 from addresses.selectors import address_get_for_user
 from cart import selectors as cart_selectors
 from cart.selectors import cart_get_with_lines, cart_summarize
 from cart.serializers import CartSerializer
 from cart.views import CART_TOKEN_HEADER
+from novacart.error_codes import CoreErrorCode
 from novacart.exceptions import NotFound, ValidationFailed
 from novacart.openapi import (
     IDEMPOTENCY_KEY_HEADER,
@@ -78,8 +80,47 @@ def _order_response(user, order_id: int, status_code=status.HTTP_200_OK) -> Resp
     return Response(OrderDetailSerializer(order).data, status=status_code)
 
 
+# The cart voucher's refusals at checkout (orders.vouchers.voucher_check), reported on `code`.
+CHECKOUT_VOUCHER_ERRORS = [
+    OrderErrorCode.VOUCHER_INVALID,
+    OrderErrorCode.VOUCHER_EXPIRED,
+    OrderErrorCode.VOUCHER_NOT_APPLICABLE,
+    OrderErrorCode.VOUCHER_MIN_SUBTOTAL,
+]
+
+
+def _inline_address_errors(view):
+    """The address book's own codes, for an address given inline as `shipping_address`."""
+    view = extend_validation_errors(
+        [AddressErrorCode.INVALID_PHONE, CoreErrorCode.CONTROL_CHARACTERS],
+        field_name="shipping_address.phone",
+        methods=["post"],
+    )(view)
+    view = extend_validation_errors(
+        [AddressErrorCode.INVALID_POSTAL_CODE, CoreErrorCode.CONTROL_CHARACTERS],
+        field_name="shipping_address.postal_code",
+        methods=["post"],
+    )(view)
+    view = extend_validation_errors(
+        [AddressErrorCode.INVALID_COUNTRY], field_name="shipping_address.country", methods=["post"]
+    )(view)
+    view = extend_validation_errors(["invalid"], field_name="shipping_address", methods=["post"])(view)
+    for field in ("full_name", "line1", "line2", "city", "state"):
+        view = extend_validation_errors(
+            [CoreErrorCode.CONTROL_CHARACTERS], field_name=f"shipping_address.{field}", methods=["post"]
+        )(view)
+    return view
+
+
 @extend_validation_errors(["invalid_idempotency_key"], field_name="Idempotency-Key", methods=["post"])
 @extend_validation_errors(["cart_empty"], field_name="non_field_errors", methods=["post"])
+@extend_validation_errors(
+    [OrderErrorCode.SHIPPING_METHOD_REQUIRED, OrderErrorCode.SHIPPING_METHOD_UNAVAILABLE],
+    field_name="shipping_method_id",
+    methods=["post"],
+)
+@extend_validation_errors([OrderErrorCode.COD_NOT_ALLOWED], field_name="payment_method", methods=["post"])
+@extend_validation_errors(CHECKOUT_VOUCHER_ERRORS, field_name="code", methods=["post"])
 class OrderCreateView(APIView):
     """Places an order from the user's cart."""
 
@@ -292,6 +333,8 @@ class ShippingMethodListView(APIView):
     [OrderErrorCode.SHIPPING_METHOD_UNAVAILABLE], field_name="shipping_method_id", methods=["post"]
 )
 @extend_validation_errors([OrderErrorCode.CART_EMPTY], field_name="non_field_errors", methods=["post"])
+@extend_validation_errors(CHECKOUT_VOUCHER_ERRORS, field_name="code", methods=["post"])
+@_inline_address_errors
 class CheckoutPreviewView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle, UserRateThrottle]
