@@ -33,14 +33,13 @@ from decimal import Decimal
 from addresses.models import Address
 from cart.models import Cart, CartItem
 from orders.services import order_place_from_cart
-from products.models import Product
+from products.services import product_create
 from users.models import User
 
 user = User.objects.create_user(email="worker-it@example.com", password="Str0ng-Passw0rd!", first_name="Grace")
-product = Product.objects.create(name="Brass Compass", slug="brass-compass", sku="COMPASS-1",
-                                 price=Decimal("24.50"), stock=3)
+product = product_create(name="Brass Compass", sku="COMPASS-1", price=Decimal("24.50"), stock=3)
 cart = Cart.objects.create(user=user)
-CartItem.objects.create(cart=cart, product=product, quantity=2)
+CartItem.objects.create(cart=cart, product=product, variant=product.variants.get(), quantity=2)
 address = Address.objects.create(user=user, full_name="Grace Hopper", phone="+1 555 0100", line1="1 Navy Way",
                                  city="Arlington", postal_code="22201", country="US")
 order = order_place_from_cart(user=user, address_id=address.pk, payment_method="card")
