@@ -12,7 +12,7 @@ from django.utils import timezone
 from addresses.countries import COUNTRY_CODES
 from addresses.models import Address
 from cart.lock_objects import lock_user_cart
-from cart.models import CartItem
+from cart.models import Cart, CartItem
 from novacart.celery import enqueue_on_commit
 from novacart.exceptions import Conflict, ErrorItem, NotFound, ServiceError, ValidationFailed
 from products.lock_objects import lock_products, lock_variants
@@ -207,7 +207,7 @@ def order_place_from_cart(
     address's tax rates, the shipping method checked again for this address and cart); takes the
     stock (one statement for all lines); copies prices, names, SKUs, option values, each line's
     discount and tax, the totals, the tax lines, the shipping method and the shipping address into
-    the order; records the first status change; empties the cart. The
+    the order; records the first status change; empties the cart (and drops its voucher). The
     confirmation e-mail and the catalog cache bump run after commit. Any failure rolls all of
     it back: stock, cart and orders are left as they were.
 
@@ -321,6 +321,8 @@ def order_place_from_cart(
             note="Order placed.",
         )
         CartItem.objects.filter(cart=cart).delete()
+        if cart.voucher_id is not None:
+            Cart.objects.filter(pk=cart.pk).update(voucher=None)  # used: the next cart starts without it
         enqueue_on_commit(send_order_email, order.pk, "confirmation")
         _catalog_changed()
         logger.info("order %s placed by user %s: %s %s", order.number, user.pk, order.total, order.currency)

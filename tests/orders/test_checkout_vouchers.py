@@ -59,6 +59,7 @@ def test_a_percent_voucher_is_spread_over_the_lines_counted_and_snapshotted(user
     voucher = Voucher.objects.get(code="SAVE10")
     assert voucher.used_count == 1
     assert VoucherRedemption.objects.get().order_id == body["id"]
+    assert user_client.get("/api/cart/").json()["voucher"] is None  # used: the next cart starts without it
 
 
 @pytest.mark.django_db
