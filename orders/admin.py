@@ -472,12 +472,13 @@ class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
                 logger.warning("admin: refund of order %s refused: %s", order.number, exc)
                 error = str(exc)
             else:
-                if answer.refund_status == "succeeded":
-                    done = f"{order.number}: {amount} refunded."
+                refunded = money(from_minor_units(answer.refund.amount_minor, answer.refund.currency), order.currency)
+                if answer.refund.status == "succeeded":
+                    done = f"{order.number}: {refunded} refunded."
                 else:
                     done = (
-                        f"{order.number}: refund of {amount} asked for; the provider reports it "
-                        f"{answer.refund_status}, and the order is marked refunded when it confirms."
+                        f"{order.number}: refund of {refunded} asked for; the provider reports it "
+                        f"{answer.refund.status}, and the order is marked refunded when it confirms."
                     )
                 self.message_user(request, done, messages.SUCCESS)
                 return redirect(change_url)

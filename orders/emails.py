@@ -10,6 +10,9 @@ from celery import shared_task
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
+from payments.models import RefundStatus
+from payments.provider_types import from_minor_units
+
 from .models import Order
 
 logger = logging.getLogger(__name__)
@@ -23,7 +26,35 @@ EMAIL_SUBJECTS = {
     "delivered": "Order {number} was delivered",
     "cancelled": "Order {number} was cancelled",
     "refunded": "Order {number} was refunded",
+    "partially_refunded": "Part of order {number} was refunded",
 }
+
+# The e-mails that say what was refunded: each lists the order's refunds, the latest first.
+REFUND_EMAILS = ("refunded", "partially_refunded")
+
+
+def order_refunds_for_email(order: Order) -> list[dict]:
+    """The order's succeeded refunds, latest first: amount, what it was for (units of which items,
+    shipping, an amount on its own) and when."""
+    refunds = order.refunds.filter(status=RefundStatus.SUCCEEDED).prefetch_related("lines__order_item")
+    return [
+        {
+            "amount": from_minor_units(refund.amount_minor, refund.currency),
+            "lines": [
+                {
+                    "quantity": line.quantity,
+                    "name": line.order_item.product_name,
+                    "variant_name": line.order_item.variant_name,
+                    "restocked": line.restock,
+                }
+                for line in refund.lines.all()
+            ],
+            "shipping": refund.shipping,
+            "goodwill": from_minor_units(refund.goodwill_minor, refund.currency) if refund.goodwill_minor else None,
+            "completed_at": refund.completed_at,
+        }
+        for refund in sorted(refunds, key=lambda r: (r.completed_at or r.created_at, r.pk), reverse=True)
+    ]
 
 
 # The name it had in orders.tasks: messages already in the broker still carry it.
@@ -38,6 +69,8 @@ def send_order_email(order_id: int, kind: str) -> None:
         logger.warning("order %s vanished before its %s e-mail", order_id, kind)
         return
     context = {"order": order, "user": order.user, "items": list(order.items.all()), "kind": kind}
+    if kind in REFUND_EMAILS:
+        context["refunds"] = order_refunds_for_email(order)
     send_mail(
         subject=EMAIL_SUBJECTS[kind].format(number=order.number),
         message=render_to_string(f"emails/order_{kind}.txt", context),

@@ -38,6 +38,15 @@ class PaymentMethod(models.TextChoices):
     COD = "cod", "Cash on delivery"
 
 
+class OrderPaymentStatus(models.TextChoices):
+    """Where the order's money stands, as the customer sees it (`Order.payment_status`)."""
+
+    UNPAID = "unpaid", "Unpaid"
+    PAID = "paid", "Paid"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+
+
 class Order(models.Model):
     number = models.CharField(max_length=32, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
@@ -58,6 +67,9 @@ class Order(models.Model):
     shipping_method_name = models.CharField(max_length=100, blank=True)
     voucher_code = models.CharField(max_length=64, blank=True)
     total = models.DecimalField(max_digits=12, decimal_places=2)
+    # What went back to the customer: the sum of the order's succeeded refunds (payments.Refund),
+    # kept by payments.refunds under the order's lock.
+    refunded_total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     currency = models.CharField(max_length=3)
     tracking_number = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -79,10 +91,24 @@ class Order(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0) & Q(subtotal__gte=0), name="order_amounts_non_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=F("total")),
+                name="order_refunded_within_total",
+            ),
         ]
 
     def __str__(self):
         return self.number
+
+    @property
+    def payment_status(self) -> str:
+        """`unpaid`, `paid`, `partially_refunded` or `refunded` (OrderPaymentStatus): refunded once
+        everything paid went back (or the order was moved to REFUNDED), partially while some did."""
+        if self.status == OrderStatus.REFUNDED or (self.refunded_total and self.refunded_total >= self.total):
+            return OrderPaymentStatus.REFUNDED
+        if self.refunded_total:
+            return OrderPaymentStatus.PARTIALLY_REFUNDED
+        return OrderPaymentStatus.PAID if self.paid_at is not None else OrderPaymentStatus.UNPAID
 
 
 class OrderItem(models.Model):

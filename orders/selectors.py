@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from novacart.exceptions import NotFound, ValidationFailed
 from novacart.permissions import Perm, user_has_any
+from payments.models import Refund, RefundLine, RefundStatus
 from products.selectors import category_forest, variant_low_stock_list
 
 from .error_codes import OrderErrorCode
@@ -70,16 +71,39 @@ def _orders_visible_to(user) -> QuerySet[Order]:
     return Order.objects.filter(user=user)
 
 
-def order_get_for_user(*, user, order_id: int) -> Order:
-    """One order with items and history: the owner's, or any for staff who may see orders. Raises
-    NotFound otherwise, so another user's order looks exactly like one that does not exist."""
+def _listed_refunds() -> Prefetch:
+    """The order's refunds as its detail lists them (not the failed attempts), oldest first, each with
+    its lines: one query for the refunds, one for their lines (none without refunds)."""
+    refunds = (
+        Refund.objects.exclude(status=RefundStatus.FAILED)
+        .order_by("created_at", "id")
+        .prefetch_related(Prefetch("lines", queryset=RefundLine.objects.order_by("id")))
+    )
+    return Prefetch("refunds", queryset=refunds, to_attr="listed_refunds")
+
+
+def order_refunds_listed(*, order: Order) -> list[Refund]:
+    """What `refunds[]` of the order detail shows (read with the order by `order_get_for_user`)."""
+    listed = getattr(order, "listed_refunds", None)
+    if listed is None:
+        return list(_listed_refunds().queryset.filter(order=order))
+    return listed
+
+
+def order_get_for_user(*, user, order_id: int, just_placed: bool = False) -> Order:
+    """One order with items, history and refunds: the owner's, or any for staff who may see orders.
+    Raises NotFound otherwise, so another user's order looks exactly like one that does not exist.
+    `just_placed`: the order was created in this request, so it has no refunds to read."""
     queryset = _orders_visible_to(user)
     queryset = _with_items(queryset).prefetch_related(
-        Prefetch("status_history", queryset=OrderStatusChange.objects.order_by("created_at", "id"))
+        Prefetch("status_history", queryset=OrderStatusChange.objects.order_by("created_at", "id")),
+        *(() if just_placed else (_listed_refunds(),)),
     )
     order = queryset.filter(pk=order_id).first()
     if order is None:
         raise NotFound("Order not found.", code=OrderErrorCode.ORDER_NOT_FOUND)
+    if just_placed:
+        order.listed_refunds = []
     return order
 
 

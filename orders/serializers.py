@@ -7,7 +7,17 @@ from addresses.countries import COUNTRY_CODES
 from addresses.serializers import AddressSerializer
 from products.models import Category, Product
 
-from .models import Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod, Voucher, VoucherKind
+from .models import (
+    Order,
+    OrderItem,
+    OrderPaymentStatus,
+    OrderStatus,
+    OrderStatusChange,
+    PaymentMethod,
+    Voucher,
+    VoucherKind,
+)
+from .selectors import order_refunds_listed
 
 # Ids are 64-bit in the database; a larger number is a validation error, not an overflow.
 MAX_ID = 2**63 - 1
@@ -92,6 +102,7 @@ ORDER_FIELDS = [
     "id",
     "number",
     "status",
+    "payment_status",
     "payment_method",
     "items",
     "subtotal",
@@ -99,6 +110,7 @@ ORDER_FIELDS = [
     "shipping_total",
     "tax_total",
     "total",
+    "refunded_total",
     "currency",
     "prices_include_tax",
     "tax_lines",
@@ -126,8 +138,38 @@ class OrderShippingMethodSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class RefundLineSerializer(serializers.Serializer):
+    order_item_id = serializers.IntegerField(help_text="The order's item (`items[].id`).")
+    quantity = serializers.IntegerField()
+
+
+class OrderRefundSerializer(serializers.Serializer):
+    """Money given back for the order (payments.Refund); failed attempts are not listed."""
+
+    id = serializers.IntegerField()
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text='What went back (or is going back), e.g. "26.40".'
+    )
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=["pending", "succeeded"], help_text="pending until the provider confirms.")
+    reason = serializers.CharField()
+    lines = RefundLineSerializer(
+        many=True, help_text="Empty for shipping alone, an amount on its own, or a refund made at the provider."
+    )
+    shipping = serializers.BooleanField(help_text="The shipping charge (with its tax) is part of it.")
+    created_at = serializers.DateTimeField()
+
+
 class OrderListSerializer(serializers.ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
+    payment_status = serializers.ChoiceField(
+        choices=OrderPaymentStatus.values,
+        read_only=True,
+        help_text="unpaid, paid, partially_refunded (some money went back) or refunded (all of it).",
+    )
+    refunded_total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, help_text='The succeeded refunds so far, e.g. "26.40".'
+    )
     shipping_address = ShippingAddressSerializer(read_only=True)
     tax_lines = TaxLineSerializer(many=True, read_only=True)
     shipping_method = serializers.SerializerMethodField()
@@ -146,9 +188,14 @@ class OrderListSerializer(serializers.ModelSerializer):
 
 class OrderDetailSerializer(OrderListSerializer):
     status_history = OrderStatusChangeSerializer(many=True, read_only=True)
+    refunds = serializers.SerializerMethodField()
+
+    @extend_schema_field(OrderRefundSerializer(many=True))
+    def get_refunds(self, order) -> list[dict]:
+        return OrderRefundSerializer(order_refunds_listed(order=order), many=True).data
 
     class Meta(OrderListSerializer.Meta):
-        fields = [*ORDER_FIELDS, "status_history"]
+        fields = [*ORDER_FIELDS, "status_history", "refunds"]
         read_only_fields = fields
 
 

@@ -59,6 +59,7 @@ def order_transition(
     note: str = "",
     tracking_number: str = "",
     expected_status: str | None = None,
+    restock: bool | None = None,
 ) -> Order:
     """Moves an order to `to_status` if the lifecycle allows `actor` to make that move.
 
@@ -74,6 +75,9 @@ def order_transition(
     `expected_status`, when given, is the status the caller showed the person deciding (an admin
     confirmation page): an order found in another status under the lock is not moved.
 
+    `restock`, when given, replaces the move's own rule: payments.refunds passes False, its refund lines
+    having put back on the shelf what they restock.
+
     Raises Conflict(`invalid_transition`) when the move is not allowed or the order is no longer in
     `expected_status`, and ValidationFailed(`tracking_number_required`) when shipping a card order
     without a tracking number.
@@ -88,19 +92,20 @@ def order_transition(
                 note=note,
                 tracking_number=(tracking_number or "").strip(),
                 expected_status=expected_status,
+                restock=restock,
             )
         except _LockOrderChanged:
             continue
     raise Conflict("The order is changing too quickly; try again.", code=OrderErrorCode.INVALID_TRANSITION)
 
 
-def _transition_once(*, order_id, to_status, actor, user, note, tracking_number, expected_status) -> Order:
+def _transition_once(*, order_id, to_status, actor, user, note, tracking_number, expected_status, restock) -> Order:
     with transaction.atomic():
         current = Order.objects.filter(pk=order_id).values("status", "payment_method", "voucher_code").first()
         if current is None:
             raise Order.DoesNotExist(order_id)
         expected = move_for(source=current["status"], target=to_status, payment_method=current["payment_method"])
-        products_locked = expected is not None and expected.restock
+        products_locked = expected is not None and (expected.restock if restock is None else restock)
         if products_locked:
             product_ids = OrderItem.objects.filter(order_id=order_id).values_list("product_id", flat=True)
             lock_products(product_ids=product_ids)
@@ -130,7 +135,8 @@ def _transition_once(*, order_id, to_status, actor, user, note, tracking_number,
                 code=OrderErrorCode.INVALID_TRANSITION,
                 attr="status",
             )
-        if move.restock and not products_locked:
+        restocks = move.restock if restock is None else restock
+        if restocks and not products_locked:
             # The status changed between the first read and the lock: take the locks in order and retry.
             raise _LockOrderChanged
         now = timezone.now()
@@ -160,7 +166,7 @@ def _transition_once(*, order_id, to_status, actor, user, note, tracking_number,
             actor_label=str(actor),
             note=note[:255],
         )
-        if move.restock:
+        if restocks:
             order_restock(order=order)
         if gives_voucher_back:
             voucher_release(order=order)

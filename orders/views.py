@@ -145,7 +145,7 @@ class OrderCreateView(APIView):
                 payment_method=data["payment_method"],
                 shipping_method_id=data.get("shipping_method_id"),
             )
-            order = selectors.order_get_for_user(user=user, order_id=order.pk)
+            order = selectors.order_get_for_user(user=user, order_id=order.pk, just_placed=True)
             return status.HTTP_201_CREATED, OrderDetailSerializer(order).data
 
         return idempotent_response(

@@ -13,7 +13,7 @@ from dataclasses import asdict
 
 from django.utils import timezone
 
-from .models import PAYMENT_TAKEN_STATUSES, Payment
+from .models import PAYMENT_TAKEN_STATUSES, Payment, Refund, RefundStatus
 from .provider_types import (
     EventKind,
     GatewayError,
@@ -73,7 +73,26 @@ class DummyGateway:
             payment_intent_id=payment_intent_id,
             amount_minor=to_minor_units(amount, currency),
             currency=currency.lower(),
+            metadata=dict(metadata),
         )
+
+    def list_refunds(self, payment_intent_id: str) -> list[ProviderRefund]:
+        """The development gateway holds no money: its refunds are the ones this shop recorded."""
+        return [
+            ProviderRefund(
+                id=refund.provider_refund_id,
+                status="succeeded",
+                payment_intent_id=payment_intent_id,
+                amount_minor=refund.amount_minor,
+                currency=refund.currency.lower(),
+                metadata={"refund_id": str(refund.pk)},
+            )
+            for refund in Refund.objects.filter(
+                payment__provider_payment_id=payment_intent_id,
+                provider_refund_id__isnull=False,
+                status=RefundStatus.SUCCEEDED,
+            )
+        ]
 
     def create_checkout_session(
         self, *, amount, currency, description, success_url, cancel_url, metadata, customer_email, idempotency_key

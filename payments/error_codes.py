@@ -10,6 +10,8 @@ class PaymentErrorCode(StrEnum):
     AMOUNT_NOT_REPRESENTABLE = "amount_not_representable"
     PAYMENT_NOT_REFUNDABLE = "payment_not_refundable"
     REFUND_FAILED = "refund_failed"
+    REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
+    INVALID_REFUND_LINE = "invalid_refund_line"
     INVALID_REDIRECT_URL = "invalid_redirect_url"
     INVALID_SIGNATURE = "invalid_signature"
     INVALID_PAYLOAD = "invalid_payload"

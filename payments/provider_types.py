@@ -101,6 +101,14 @@ class ProviderRefund:
     payment_intent_id: str
     amount_minor: int
     currency: str
+    metadata: dict = field(default_factory=dict)  # what we sent with it (`refund_id`: our Refund's id)
+    failure_reason: str = ""
+
+    @property
+    def shop_refund_id(self) -> int | None:
+        """Our payments.Refund id, when the refund was asked for by the shop (its metadata says)."""
+        value = str(self.metadata.get("refund_id") or "")
+        return int(value) if value.isdigit() else None
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,9 @@ class ProviderChargeRefund:
     amount_minor: int | None
     amount_refunded_minor: int | None
     refund_id: str = ""
+    # The refunds the event lists (Stripe lists them only when its API version expands
+    # `charge.refunds`; Razorpay's refund.processed carries the one refund).
+    refunds: tuple[ProviderRefund, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,9 +176,12 @@ class EventKind(StrEnum):
     CHECKOUT_FAILED = "checkout_failed"
     CHECKOUT_EXPIRED = "checkout_expired"
     CHARGE_REFUNDED = "charge_refunded"
+    REFUND_UPDATED = (
+        "refund_updated"  # one refund changed (succeeded, failed): Stripe's refund.*, Razorpay's refund.failed
+    )
 
 
-EventSubject = ProviderIntent | ProviderCheckoutSession | ProviderChargeRefund
+EventSubject = ProviderIntent | ProviderCheckoutSession | ProviderChargeRefund | ProviderRefund
 
 
 @dataclass(frozen=True)
@@ -197,6 +211,10 @@ class PaymentGateway(Protocol):
     def create_refund(
         self, *, payment_intent_id: str, amount: Decimal, currency: str, metadata: dict, idempotency_key: str
     ) -> ProviderRefund: ...
+
+    def list_refunds(self, payment_intent_id: str) -> list[ProviderRefund]:
+        """Every refund the provider holds for the payment (reconciliation)."""
+        ...
 
     def create_checkout_session(
         self,

@@ -128,6 +128,8 @@ def refund_from_razorpay(obj: dict, *, order_id: str) -> ProviderRefund:
         payment_intent_id=order_id,
         amount_minor=_int_or_none(obj.get("amount")) or 0,
         currency=_str(obj.get("currency")).lower(),
+        metadata=dict(_dict(obj.get("notes"))),
+        failure_reason=_str(obj.get("status")) if _str(obj.get("status")) == "failed" else "",
     )
 
 
@@ -145,6 +147,7 @@ def charge_refund_from_razorpay(refund: dict, payment: dict) -> ProviderChargeRe
         amount_minor=amount,
         amount_refunded_minor=refunded,
         refund_id=_str(refund.get("id")),
+        refunds=(refund_from_razorpay(refund, order_id=_str(payment.get("order_id"))),) if refund else (),
     )
 
 
@@ -156,6 +159,10 @@ EVENT_KINDS = {
     "refund.processed": (
         EventKind.CHARGE_REFUNDED,
         lambda p: charge_refund_from_razorpay(_entity(p, "refund"), _entity(p, "payment")),
+    ),
+    "refund.failed": (
+        EventKind.REFUND_UPDATED,
+        lambda p: refund_from_razorpay(_entity(p, "refund"), order_id=_str(_entity(p, "payment").get("order_id"))),
     ),
 }
 
@@ -423,6 +430,19 @@ class RazorpayGateway:
                 raise
             obj = twin
         return refund_from_razorpay(_dict(obj), order_id=payment_intent_id)
+
+    def list_refunds(self, payment_intent_id: str) -> list[ProviderRefund]:
+        """The refunds of every captured payment of the Razorpay order."""
+        payments = _items(_call("order payments", lambda: _client().order.payments(payment_intent_id)))
+        refunds = []
+        for payment in payments:
+            payment_id = _str(payment.get("id"))
+            if payment_id and _int_or_none(payment.get("amount_refunded")):
+                listed = _items(
+                    _call("refund list", lambda pid=payment_id: _client().payment.fetch_multiple_refund(pid))
+                )
+                refunds.extend(refund_from_razorpay(_dict(r), order_id=payment_intent_id) for r in listed)
+        return refunds
 
     # --- hosted checkout pages: Razorpay Checkout opens in the page from the order; none to create ---
     # (payment_checkout_session_create answers 404 before calling these for this gateway.)

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from rest_framework import serializers
 
 
@@ -47,12 +49,53 @@ class VerifySerializer(serializers.Serializer):
     order_status = serializers.CharField()
 
 
+class RefundLineRequestSerializer(serializers.Serializer):
+    order_item_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="An item of the order.")
+    quantity = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="Units of it to refund.")
+
+
+class RefundRequestSerializer(OrderIdSerializer):
+    """What to refund. Only `order_id`: whatever is not refunded yet (restocking only if the order has
+    not shipped). Amounts are worked out from the order's own prices, discounts and taxes."""
+
+    lines = RefundLineRequestSerializer(
+        many=True, required=False, allow_empty=False, help_text="Units of the order's items to refund."
+    )
+    shipping = serializers.BooleanField(required=False, help_text="Refund the shipping charge (and its tax).")
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text='A goodwill amount refunded on its own (no lines, no shipping), e.g. "5.00".',
+    )
+    restock = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Put the lines' units back on stock once the money went back (default: true with lines).",
+    )
+    reason = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, help_text="Why (shown to the customer's order)."
+    )
+
+
 class RefundSerializer(serializers.Serializer):
+    refund_id = serializers.IntegerField(help_text="The refund (`refunds[].id` of the order).")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text='What goes back, e.g. "24.20".')
+    currency = serializers.CharField(help_text="ISO 4217, lower case.")
+    status = serializers.ChoiceField(
+        choices=["pending", "succeeded", "failed"],
+        help_text="pending until the provider confirms (its webhook completes it), then succeeded.",
+    )
+    provider_refund_id = serializers.CharField(help_text="The provider's id for it (empty until it answered).")
     order_id = serializers.IntegerField()
-    order_status = serializers.CharField(help_text="REFUNDED once the provider confirmed the refund.")
-    payment_status = serializers.CharField(help_text="REFUND_PENDING until the provider confirms, then REFUNDED.")
-    refund_id = serializers.CharField()
-    refund_status = serializers.CharField(help_text="The provider's: pending, succeeded, ...")
+    order_status = serializers.CharField(help_text="REFUNDED once everything the order was paid went back.")
+    payment_status = serializers.ChoiceField(
+        choices=["unpaid", "paid", "partially_refunded", "refunded"], help_text="The order's payment status."
+    )
+    refunded_total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="All the order's succeeded refunds so far."
+    )
 
 
 class WebhookAckSerializer(serializers.Serializer):

@@ -82,13 +82,17 @@ def refund_from_stripe(obj, *, payment_intent_id: str = "") -> ProviderRefund:
         payment_intent_id=_str(obj.get("payment_intent")) or payment_intent_id,
         amount_minor=_int_or_none(obj.get("amount")) or 0,
         currency=_str(obj.get("currency")).lower(),
+        metadata=dict(_dict(obj.get("metadata"))),
+        failure_reason=_str(obj.get("failure_reason")),
     )
 
 
 def charge_refund_from_stripe(obj) -> ProviderChargeRefund:
     obj = _plain(obj)
     refunds = _dict(obj.get("refunds")).get("data")
-    first = refunds[0] if isinstance(refunds, list) and refunds and isinstance(refunds[0], dict) else {}
+    refunds = [r for r in refunds if isinstance(r, dict)] if isinstance(refunds, list) else []
+    first = refunds[0] if refunds else {}
+    payment_intent_id = _str(obj.get("payment_intent"))
     return ProviderChargeRefund(
         charge_id=_str(obj.get("id")),
         payment_intent_id=_str(obj.get("payment_intent")),
@@ -96,6 +100,7 @@ def charge_refund_from_stripe(obj) -> ProviderChargeRefund:
         amount_minor=_int_or_none(obj.get("amount")),
         amount_refunded_minor=_int_or_none(obj.get("amount_refunded")),
         refund_id=str(first.get("id") or ""),
+        refunds=tuple(refund_from_stripe(r, payment_intent_id=payment_intent_id) for r in refunds),
     )
 
 
@@ -109,6 +114,8 @@ EVENT_KINDS: dict[str, tuple[EventKind, object]] = {
     "checkout.session.async_payment_failed": (EventKind.CHECKOUT_FAILED, session_from_stripe),
     "checkout.session.expired": (EventKind.CHECKOUT_EXPIRED, session_from_stripe),
     "charge.refunded": (EventKind.CHARGE_REFUNDED, charge_refund_from_stripe),
+    "refund.updated": (EventKind.REFUND_UPDATED, refund_from_stripe),
+    "refund.failed": (EventKind.REFUND_UPDATED, refund_from_stripe),
 }
 
 
@@ -255,6 +262,13 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise _translate(exc, "refund create") from exc
         return refund_from_stripe(obj, payment_intent_id=payment_intent_id)
+
+    def list_refunds(self, payment_intent_id: str) -> list[ProviderRefund]:
+        try:
+            page = _client().v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
+            return [refund_from_stripe(r, payment_intent_id=payment_intent_id) for r in page.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise _translate(exc, "refund list") from exc
 
     def create_checkout_session(
         self, *, amount, currency, description, success_url, cancel_url, metadata, customer_email, idempotency_key

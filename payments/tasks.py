@@ -29,7 +29,7 @@ def payment_auto_refund(self, payment_id: int) -> str:
         return f"failed: {exc.code}"
     if answer is None:
         return "nothing to refund"
-    return f"{answer.refund_id} {answer.refund_status}"
+    return f"refund {answer.refund.pk} {answer.refund.status}"
 
 
 @shared_task

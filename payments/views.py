@@ -33,6 +33,7 @@ from .serializers import (
     PaymentIntentSerializer,
     RazorpayInitiateSerializer,
     RazorpayVerifySerializer,
+    RefundRequestSerializer,
     RefundSerializer,
     StripeInitiateSerializer,
     VerifyQuerySerializer,
@@ -263,43 +264,89 @@ class VerifyView(APIView):
 
 
 class RefundView(APIView):
-    """Staff with the refund permission: refunds an order's payment in full through the provider
-    that took it. With an `Idempotency-Key`, a retry (a lost answer, a double click) returns the first
-    answer instead of a 409 for the refund it already made."""
+    """Staff with the refund permission: refunds lines, shipping, an amount, or whatever is left of an
+    order through the provider that took its payment. With an `Idempotency-Key`, a retry (a lost
+    answer, a double click) returns the first answer instead of refunding again."""
 
     permission_classes = [StaffPermission.require(Perm.REFUND_PAYMENT)]
 
     @extend_schema(
         operation_id="payments_refund",
-        summary="Refund an order in full (staff)",
-        request=OrderIdSerializer,
+        summary="Refund an order, in full or in part (staff)",
+        request=RefundRequestSerializer,
         parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
         responses={
             200: RefundSerializer,
-            400: BAD_REQUEST,
+            400: _error(
+                "`invalid_refund_line`: an item not of the order, more units than the line has, "
+                "an amount with lines, or lines of an order that was not a sale; field validation errors."
+            ),
             403: staff_forbidden(Perm.REFUND_PAYMENT),
             404: ORDER_NOT_FOUND,
             409: _error(
                 "`payment_not_refundable`: the order has no succeeded payment (or was refunded); "
+                "`refund_exceeds_paid`: more than what is not refunded (or being refunded) yet; "
                 "`idempotency_request_in_progress`: the first request with this key is still running."
             ),
             422: _error("`idempotency_key_reused`: this Idempotency-Key was used with a different body."),
-            502: _error("`payment_provider_error`, `refund_failed`."),
+            502: _error(
+                "`payment_provider_error` (the answer was lost: the same request again is safe), "
+                "`refund_failed` (the provider refused it; nothing went back)."
+            ),
             503: NOT_CONFIGURED,
         },
+        examples=[
+            OpenApiExample(
+                "Two units of a line and the shipping",
+                value={"order_id": 42, "lines": [{"order_item_id": 101, "quantity": 2}], "shipping": True},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "A goodwill amount",
+                value={"order_id": 42, "amount": "5.00", "reason": "Late delivery"},
+                request_only=True,
+            ),
+            OpenApiExample("Whatever is left", value={"order_id": 42}, request_only=True),
+            OpenApiExample(
+                "Refunded",
+                value={
+                    "refund_id": 7,
+                    "amount": "26.40",
+                    "currency": "usd",
+                    "status": "succeeded",
+                    "provider_refund_id": "re_3P1x2y",
+                    "order_id": 42,
+                    "order_status": "DELIVERED",
+                    "payment_status": "partially_refunded",
+                    "refunded_total": "26.40",
+                },
+                response_only=True,
+            ),
+        ],
     )
     def post(self, request):
         key = validate_idempotency_key(request.headers.get("Idempotency-Key"))
-        serializer = OrderIdSerializer(data=request.data)
+        serializer = RefundRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         user = request.user
 
         def refund() -> tuple[int, dict]:
-            answer = refunds.payment_refund(order_id=serializer.validated_data["order_id"], user=user)
+            answer = refunds.refund_create(
+                order_id=data["order_id"],
+                user=user,
+                lines=[
+                    refunds.RefundLineRequest(line["order_item_id"], line["quantity"]) for line in data.get("lines", ())
+                ],
+                shipping=data.get("shipping", False),
+                amount=data.get("amount"),
+                restock=data.get("restock"),
+                reason=data.get("reason", ""),
+            )
             return 200, RefundSerializer(answer.as_body()).data
 
         return idempotent_response(
-            run_idempotent(user=user, scope="payments.refund", key=key, payload=serializer.validated_data, call=refund)
+            run_idempotent(user=user, scope="payments.refund", key=key, payload=data, call=refund)
         )
 
 

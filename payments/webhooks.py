@@ -60,6 +60,7 @@ HANDLERS: dict[EventKind, Callable[[object], str]] = {
     EventKind.CHECKOUT_FAILED: lambda session: services.payment_checkout_failed(session=session),
     EventKind.CHECKOUT_EXPIRED: lambda session: services.payment_checkout_expired(session=session),
     EventKind.CHARGE_REFUNDED: lambda refund: refunds.payment_charge_refunded(refund=refund),
+    EventKind.REFUND_UPDATED: lambda refund: refunds.refund_provider_update(refund=refund),
 }
 
 

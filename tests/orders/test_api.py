@@ -134,7 +134,7 @@ def test_detail_query_count_is_constant(user, user_client, django_assert_max_num
     for _ in range(n_items):
         OrderItemFactory(order=order)
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         response = user_client.get(f"/api/orders/{order.pk}/")
 
     assert len(response.json()["items"]) == n_items

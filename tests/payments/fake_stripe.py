@@ -177,18 +177,15 @@ class FakeStripe:
             intent = self.state.intents.get(form.get("payment_intent", ""))
             if intent is None:
                 return 404, _error("invalid_request_error", "No such payment_intent", "resource_missing")
-            refund = {
-                "id": self._next_id("re"),
-                "object": "refund",
-                "amount": int(form.get("amount") or intent["amount"]),
-                "currency": intent["currency"],
-                "payment_intent": intent["id"],
-                "status": self.state.refund_status,
-                "metadata": dict(form.get("metadata") or {}),
-                "created": int(time.time()),
-            }
-            self.state.refunds[refund["id"]] = refund
-            return 200, dict(refund)
+            left = self._unrefunded(intent)
+            amount = int(form.get("amount") or left)
+            if amount <= 0 or amount > left:
+                return 400, _error(
+                    "invalid_request_error",
+                    f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
+                    "amount_too_large" if left else "charge_already_refunded",
+                )
+            return 200, dict(self._new_refund(intent, amount, metadata=dict(form.get("metadata") or {})))
         if path == "/v1/checkout/sessions":
             items = form.get("line_items") or []
             amount_total = sum(int(i["price_data"]["unit_amount"]) * int(i.get("quantity", 1)) for i in items)
@@ -213,7 +210,59 @@ class FakeStripe:
             return 200, dict(session)
         return 404, _error("invalid_request_error", f"Unrecognized request URL (POST: {path})", None)
 
-    def _retrieve(self, path: str) -> tuple[int, dict]:
+    def _unrefunded(self, intent: dict) -> int:
+        """What a refund may still give back: what was taken less the refunds not failed."""
+        taken = intent.get("amount_received") or intent["amount"]
+        refunded = sum(
+            r["amount"]
+            for r in self.state.refunds.values()
+            if r["payment_intent"] == intent["id"] and r["status"] not in ("failed", "canceled")
+        )
+        return taken - refunded
+
+    def _new_refund(self, intent: dict, amount: int, *, metadata: dict, status: str | None = None) -> dict:
+        refund = {
+            "id": self._next_id("re"),
+            "object": "refund",
+            "amount": amount,
+            "currency": intent["currency"],
+            "payment_intent": intent["id"],
+            "charge": f"ch_{intent['id']}",
+            "status": status or self.state.refund_status,
+            "metadata": metadata,
+            "created": int(time.time()),
+        }
+        self.state.refunds[refund["id"]] = refund
+        return refund
+
+    def refund_in_dashboard(self, intent_id: str, amount: int) -> dict:
+        """Someone refunds at Stripe directly (the Dashboard): a succeeded refund without our metadata."""
+        with self._lock:
+            return dict(self._new_refund(self.state.intents[intent_id], amount, metadata={}, status="succeeded"))
+
+    def charge_of(self, intent_id: str) -> dict:
+        """The intent's charge as a charge.refunded event shows it (without the `refunds` list, as
+        Stripe's API versions since 2022-11-15 send it)."""
+        with self._lock:
+            intent = self.state.intents[intent_id]
+            taken = intent.get("amount_received") or intent["amount"]
+            refunded = taken - self._unrefunded(intent)
+            return {
+                "id": f"ch_{intent_id}",
+                "object": "charge",
+                "amount": intent["amount"],
+                "amount_refunded": refunded,
+                "currency": intent["currency"],
+                "payment_intent": intent_id,
+                "refunded": refunded >= taken,
+            }
+
+    def _retrieve(self, path: str, query: str = "") -> tuple[int, dict]:
+        if path == "/v1/refunds":
+            wanted = dict(parse_qsl(query)).get("payment_intent")
+            data = [dict(r) for r in self.state.refunds.values() if wanted is None or r["payment_intent"] == wanted]
+            data.sort(key=lambda r: r["id"], reverse=True)  # newest first, as Stripe lists
+            return 200, {"object": "list", "data": data, "has_more": False, "url": "/v1/refunds"}
         for prefix, store in (
             ("/v1/payment_intents/", self.state.intents),
             ("/v1/checkout/sessions/", self.state.sessions),
@@ -226,7 +275,7 @@ class FakeStripe:
         return 404, _error("invalid_request_error", f"Unrecognized request URL (GET: {path})", None)
 
     # --- HTTP ---------------------------------------------------------------------------------------
-    def _handle(self, method: str, path: str, headers: dict, body: str) -> tuple[int, dict, float]:
+    def _handle(self, method: str, path: str, headers: dict, body: str, query: str = "") -> tuple[int, dict, float]:
         form = decode_form(body) if method == "POST" else {}
         with self._lock:
             self.state.requests.append(RecordedRequest(method, path, form, headers))
@@ -239,7 +288,7 @@ class FakeStripe:
             if headers.get("authorization") != f"Bearer {SECRET_KEY}":
                 return 401, _error("invalid_request_error", "Invalid API Key provided.", None), delay
             if method == "GET":
-                status, payload = self._retrieve(path)
+                status, payload = self._retrieve(path, query)
                 return status, payload, delay
             key = headers.get("idempotency-key")
             if key and key in self.state.idempotent:
@@ -272,9 +321,9 @@ class FakeStripe:
             def _serve(self, method: str):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode() if length else ""
-                path = urlsplit(self.path).path
+                parts = urlsplit(self.path)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                status, payload, delay = fake._handle(method, path, headers, body)
+                status, payload, delay = fake._handle(method, parts.path, headers, body, parts.query)
                 if delay:
                     time.sleep(delay)
                 data = json.dumps(payload).encode()

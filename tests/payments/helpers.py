@@ -70,7 +70,16 @@ def failed_event(
     return make_event("payment_intent.payment_failed", obj)
 
 
-def charge_refunded_event(intent_id: str, *, amount: int, currency: str = "usd", refunded: bool = True) -> dict:
+def charge_refunded_event(
+    intent_id: str,
+    *,
+    amount: int,
+    currency: str = "usd",
+    refunded: bool = True,
+    refund_ids: list[str] | None = None,
+) -> dict:
+    """Stripe's charge.refunded for a charge of `amount`, refunded in full (or half), listing the
+    refunds `refund_ids` (as an API version that expands `charge.refunds` sends it; none: unlisted)."""
     obj = {
         "id": f"ch_test_{uuid.uuid4().hex[:12]}",
         "object": "charge",
@@ -79,8 +88,9 @@ def charge_refunded_event(intent_id: str, *, amount: int, currency: str = "usd",
         "currency": currency,
         "payment_intent": intent_id,
         "refunded": refunded,
-        "refunds": {"object": "list", "data": [{"id": f"re_test_{uuid.uuid4().hex[:12]}", "status": "succeeded"}]},
     }
+    if refund_ids is not None:
+        obj["refunds"] = {"object": "list", "data": [{"id": rid, "status": "succeeded"} for rid in refund_ids]}
     return make_event("charge.refunded", obj)
 
 

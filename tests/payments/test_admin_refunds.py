@@ -11,7 +11,7 @@ from novacart.permissions import FINANCE, ORDER_MANAGERS, SUPPORT
 from orders.models import OrderStatus
 from orders.services import order_transition
 from orders.transitions import Actor
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, Refund
 from products.models import Product
 from tests.factories import PaymentFactory, StaffFactory, staff_in
 from tests.payments.helpers import INTENT_URL, make_order, post_event, succeeded_event
@@ -87,7 +87,7 @@ def test_confirming_refunds_through_the_same_service_as_the_api(
     assert response.redirect_chain[-1][0] == reverse("admin:orders_order_change", args=[order.pk])
     assert f"{order.number}: 1,019.98 USD refunded." in _messages(response)
     [sent] = stripe_gateway.requests_to("POST", "/v1/refunds")
-    assert sent.idempotency_key == f"order-{order.pk}-refund" and sent.form["amount"] == "101998"
+    assert sent.idempotency_key == f"refund-{Refund.objects.get(order=order).pk}" and sent.form["amount"] == "101998"
     order.refresh_from_db()
     payment.refresh_from_db()
     assert (order.status, payment.status) == (OrderStatus.REFUNDED, PaymentStatus.REFUNDED)

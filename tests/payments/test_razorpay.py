@@ -9,7 +9,7 @@ from django.core import mail
 from orders.models import OrderStatus, PaymentMethod
 from orders.services import order_transition
 from orders.transitions import Actor
-from payments.models import Payment, PaymentStatus, WebhookEvent
+from payments.models import Payment, PaymentStatus, Refund, WebhookEvent
 from tests.payments.fake_razorpay import KEY_ID, Fault, checkout_signature, sign_webhook, webhook_event
 from tests.payments.helpers import REFUND_URL, error_code, transitions
 from tests.payments.razorpay_helpers import (
@@ -432,7 +432,7 @@ def test_a_late_payment_for_a_cancelled_order_is_refunded_automatically(
     assert response.json()["outcome"] == "auto_refund_queued: order was CANCELLED"
     (refund,) = razorpay_gateway.state.refunds.values()
     assert (refund["payment_id"], refund["amount"]) == (answer["razorpay_payment_id"], TOTAL_PAISE)
-    assert refund["receipt"] == f"order-{order.pk}-refund-{Payment.objects.get(order=order).pk}"
+    assert refund["receipt"] == f"refund-{Refund.objects.get(order=order).pk}"
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED
     assert Payment.objects.get(order=order).status == PaymentStatus.REFUNDED
@@ -486,21 +486,23 @@ def test_staff_refund_goes_through_razorpay_once(razorpay_gateway, user, user_cl
 
     assert refunded.status_code == 200, refunded.content
     body = refunded.json()
-    assert (body["order_status"], body["payment_status"], body["refund_status"]) == (
+    assert (body["order_status"], body["payment_status"], body["status"]) == (
         OrderStatus.REFUNDED,
-        PaymentStatus.REFUNDED,
+        "refunded",
         "succeeded",
     )
     assert (again.status_code, error_code(again)) == (409, "payment_not_refundable")
     (refund,) = razorpay_gateway.state.refunds.values()
-    assert refund["id"] == body["refund_id"] and refund["receipt"] == f"order-{order.pk}-refund"
+    assert refund["id"] == body["provider_refund_id"] and refund["receipt"] == f"refund-{body['refund_id']}"
     assert refund["amount"] == TOTAL_PAISE and refund["notes"]["order_id"] == str(order.pk)
     # Razorpay's refund.processed webhook afterwards changes nothing.
     event = webhook_event(
         "refund.processed", refund=refund, payment=razorpay_gateway.payment(answer["razorpay_payment_id"])
     )
-    assert post_razorpay_event(api_client, event).json()["outcome"] == "ignored: already refunded"
+    outcome = post_razorpay_event(api_client, event).json()["outcome"]
+    assert outcome == f"refund {body['refund_id']}: succeeded -> succeeded"
     assert transitions(order, OrderStatus.REFUNDED) == 1
+    assert Refund.objects.filter(order=order).count() == 1
 
 
 def test_a_refund_whose_answer_was_lost_is_not_made_twice(razorpay_gateway, user, user_client, staff_client):
@@ -517,7 +519,8 @@ def test_a_refund_whose_answer_was_lost_is_not_made_twice(razorpay_gateway, user
     retried = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json")
 
     assert retried.status_code == 200, retried.content
-    assert retried.json()["refund_id"] == next(iter(razorpay_gateway.state.refunds))
+    assert retried.json()["provider_refund_id"] == next(iter(razorpay_gateway.state.refunds))
+    assert Refund.objects.filter(order=order).count() == 1
     assert len(razorpay_gateway.state.refunds) == 1
     assert len(razorpay_gateway.requests_to("POST", "/v1/payments/")) == 1
     order.refresh_from_db()
@@ -532,13 +535,15 @@ def test_a_pending_refund_completes_with_the_refund_processed_webhook(
     answer = _paid_through_checkout(razorpay_gateway, user_client, order)
 
     pending = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json").json()
-    assert (pending["payment_status"], pending["refund_status"]) == (PaymentStatus.REFUND_PENDING, "pending")
-    refund = dict(razorpay_gateway.state.refunds[pending["refund_id"]], status="processed")
+    assert (pending["payment_status"], pending["status"]) == ("paid", "pending")
+    assert Payment.objects.get(order=order).status == PaymentStatus.REFUND_PENDING
+    refund = dict(razorpay_gateway.state.refunds[pending["provider_refund_id"]], status="processed")
     event = webhook_event(
         "refund.processed", refund=refund, payment=razorpay_gateway.payment(answer["razorpay_payment_id"])
     )
 
-    assert post_razorpay_event(api_client, event).json()["outcome"] == "order_refunded"
+    outcome = post_razorpay_event(api_client, event).json()["outcome"]
+    assert outcome == f"refund {pending['refund_id']}: pending -> succeeded"
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED
 
@@ -553,8 +558,16 @@ def test_a_refund_when_razorpay_is_down_changes_nothing(razorpay_gateway, user, 
     assert (response.status_code, error_code(response)) == (502, "payment_provider_error")
     assert razorpay_gateway.state.refunds == {}
     order.refresh_from_db()
-    assert order.status == OrderStatus.PAID
-    assert Payment.objects.get(order=order).status == PaymentStatus.SUCCEEDED
+    assert (order.status, order.refunded_total) == (OrderStatus.PAID, 0)
+    # Whether Razorpay made it is unknown to the shop: the refund waits, noted, for the same request again.
+    refund = Refund.objects.get(order=order)
+    assert refund.status == "pending" and "no answer from the provider" in refund.last_error
+
+    retried = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json")
+
+    assert retried.status_code == 200 and retried.json()["refund_id"] == refund.pk
+    assert len(razorpay_gateway.state.refunds) == 1
+    assert Payment.objects.get(order=order).status == PaymentStatus.REFUNDED
 
 
 def test_a_stripe_checkout_session_with_razorpay_configured_is_404(razorpay_gateway, settings, user, user_client):
@@ -641,7 +654,7 @@ def test_a_refund_processed_arriving_before_the_capture_leaves_the_order_unpaid(
     first = post_razorpay_event(api_client, webhook_event("refund.processed", refund=refund, payment=refunded_payment))
     late_capture = post_razorpay_event(api_client, webhook_event("payment.captured", payment=payment))
 
-    assert first.json()["outcome"] == "payment_refunded: order stays PENDING"
+    assert first.json()["outcome"] == f"outside_refund_recorded: {TOTAL_PAISE}"
     assert late_capture.json()["outcome"] == "ignored: payment already succeeded"
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING

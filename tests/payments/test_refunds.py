@@ -1,15 +1,18 @@
+from decimal import Decimal
+
 import pytest
 from django.core import mail
 
 from orders.models import OrderStatus
 from orders.services import order_transition
 from orders.transitions import Actor
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from tests.payments.helpers import (
     INTENT_URL,
     REFUND_URL,
     charge_refunded_event,
     error_code,
+    make_event,
     make_order,
     post_event,
     succeeded_event,
@@ -45,15 +48,27 @@ def test_staff_refund_goes_through_stripe_with_a_derived_key_and_refunds_at_once
 
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["order_status"] == OrderStatus.REFUNDED
-    assert body["payment_status"] == PaymentStatus.REFUNDED
-    assert body["refund_status"] == "succeeded"
+    [refund] = Refund.objects.filter(order=order)
+    assert body == {
+        "refund_id": refund.pk,
+        "amount": "19.99",
+        "currency": "usd",
+        "status": "succeeded",
+        "provider_refund_id": refund.provider_refund_id,
+        "order_id": order.pk,
+        "order_status": OrderStatus.REFUNDED,
+        "payment_status": "refunded",
+        "refunded_total": "19.99",
+    }
     [sent] = stripe_gateway.requests_to("POST", "/v1/refunds")
-    assert sent.idempotency_key == f"order-{order.pk}-refund"
+    assert sent.idempotency_key == f"refund-{refund.pk}"
     assert sent.form["payment_intent"] == payment.provider_payment_id
     assert sent.form["amount"] == "1999"
+    assert sent.form["metadata"]["refund_id"] == str(refund.pk)
     payment.refresh_from_db()
-    assert payment.provider_refund_id == body["refund_id"] and payment.refunded_at is not None
+    assert payment.status == PaymentStatus.REFUNDED
+    assert payment.provider_refund_id == refund.provider_refund_id and payment.refunded_at is not None
+    assert (refund.amount_minor, refund.status, refund.lines.get().quantity) == (1999, RefundStatus.SUCCEEDED, 2)
     assert _stock(order) == 7  # not shipped: the 2 units are back
     assert [m.subject for m in mail.outbox] == [f"Order {order.number} was refunded"]
 
@@ -67,15 +82,21 @@ def test_a_pending_refund_completes_when_stripe_confirms_and_restores_stock(
     response = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json")
 
     assert response.status_code == 200
-    assert response.json()["payment_status"] == PaymentStatus.REFUND_PENDING
+    assert (response.json()["status"], response.json()["payment_status"]) == ("pending", "paid")
+    payment.refresh_from_db()
     order.refresh_from_db()
-    assert order.status == OrderStatus.PAID
+    assert (order.status, payment.status) == (OrderStatus.PAID, PaymentStatus.REFUND_PENDING)
     assert _stock(order) == 5
+    refund = Refund.objects.get(order=order)
 
     with django_capture_on_commit_callbacks(execute=True):
-        confirmed = post_event(api_client, charge_refunded_event(payment.provider_payment_id, amount=1999))
+        confirmed = post_event(
+            api_client,
+            charge_refunded_event(payment.provider_payment_id, amount=1999, refund_ids=[refund.provider_refund_id]),
+        )
 
-    assert confirmed.status_code == 200 and confirmed.json()["outcome"] == "order_refunded"
+    assert confirmed.status_code == 200
+    assert confirmed.json()["outcome"] == f"refund {refund.pk}: pending -> succeeded"
     order.refresh_from_db()
     payment.refresh_from_db()
     assert (order.status, payment.status) == (OrderStatus.REFUNDED, PaymentStatus.REFUNDED)
@@ -85,17 +106,18 @@ def test_a_pending_refund_completes_when_stripe_confirms_and_restores_stock(
 
 
 def test_repeating_a_refund_request_never_refunds_twice(stripe_gateway, staff_client, paid):
+    """While the first refund of everything is pending, a second one finds nothing left to refund."""
     order, payment = paid
     stripe_gateway.state.refund_status = "pending"
 
-    first = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json").json()
-    second = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json").json()
+    first = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json")
+    second = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json")
 
-    assert first["refund_id"] == second["refund_id"]
+    assert first.status_code == 200
+    assert second.status_code == 409 and error_code(second) == "refund_exceeds_paid"
+    assert "still pending" in second.json()["errors"][0]["detail"]
     assert len(stripe_gateway.state.refunds) == 1
-    assert {r.idempotency_key for r in stripe_gateway.requests_to("POST", "/v1/refunds")} == {
-        f"order-{order.pk}-refund"
-    }
+    assert Refund.objects.filter(order=order).count() == 1
 
 
 def test_refund_of_a_shipped_order_keeps_the_stock_out(stripe_gateway, staff, staff_client, paid):
@@ -182,28 +204,59 @@ def test_stripe_failing_during_a_refund_changes_nothing_and_the_retry_refunds_on
 
     assert response.status_code == status, response.content
     assert error_code(response) == "payment_provider_error"
-    payment.refresh_from_db()
     order.refresh_from_db()
-    assert (order.status, payment.status, payment.provider_refund_id) == (OrderStatus.PAID, PaymentStatus.SUCCEEDED, "")
+    [refund] = Refund.objects.filter(order=order)
+    assert order.status == OrderStatus.PAID and order.refunded_total == 0
+    assert (refund.status, refund.provider_refund_id) == (RefundStatus.PENDING, None)
+    assert "no answer from the provider" in refund.last_error
 
     retried = staff_client.post(REFUND_URL, {"order_id": order.pk}, format="json")
 
     assert retried.status_code == 200, retried.content
+    assert retried.json()["refund_id"] == refund.pk and retried.json()["status"] == "succeeded"
     posts = stripe_gateway.requests_to("POST", "/v1/refunds")
-    assert {r.idempotency_key for r in posts} == {f"order-{order.pk}-refund"}
+    assert {r.idempotency_key for r in posts} == {f"refund-{refund.pk}"}
     assert len(stripe_gateway.state.refunds) == 1
+    order.refresh_from_db()
+    assert (order.status, order.refunded_total) == (OrderStatus.REFUNDED, order.total)
 
 
-def test_a_partial_refund_in_the_dashboard_is_flagged_not_applied(stripe_gateway, api_client, paid):
+def test_a_partial_refund_made_in_the_dashboard_is_recorded_as_a_refund_without_lines(
+    stripe_gateway, api_client, user_client, paid
+):
     order, payment = paid
+    made = stripe_gateway.refund_in_dashboard(payment.provider_payment_id, 500)
+    charge = stripe_gateway.charge_of(payment.provider_payment_id)  # no `refunds` list, as Stripe sends it now
 
-    response = post_event(api_client, charge_refunded_event(payment.provider_payment_id, amount=1999, refunded=False))
+    response = post_event(api_client, make_event("charge.refunded", charge))
 
-    assert response.json()["outcome"] == "partial_refund_recorded"
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "outside_refund_recorded: 500"
     order.refresh_from_db()
     payment.refresh_from_db()
-    assert order.status == OrderStatus.PAID
-    assert payment.needs_review is True and "partial refund" in payment.last_error
+    assert (order.status, order.payment_status, order.refunded_total) == (
+        OrderStatus.PAID,
+        "partially_refunded",
+        Decimal("5.00"),
+    )
+    assert payment.status == PaymentStatus.SUCCEEDED  # 14.99 still held
+    [refund] = Refund.objects.filter(order=order)
+    assert (refund.source, refund.status, refund.amount_minor, refund.lines.count()) == (
+        Refund.Source.PROVIDER,
+        RefundStatus.SUCCEEDED,
+        500,
+        0,
+    )
+    detail = user_client.get(f"/api/orders/{order.pk}/").json()
+    assert detail["payment_status"] == "partially_refunded" and detail["refunded_total"] == "5.00"
+    assert [(r["amount"], r["lines"], r["shipping"], r["status"]) for r in detail["refunds"]] == [
+        ("5.00", [], False, "succeeded")
+    ]
+    assert made["id"]  # the dashboard's refund exists at Stripe; the shop never asked for it
+
+    again = post_event(api_client, make_event("charge.refunded", charge))  # a second event, same state
+    assert again.json()["outcome"] == "ignored: nothing new"
+    assert Refund.objects.filter(order=order).count() == 1
 
 
 def test_the_admin_refund_action_uses_the_same_service(stripe_gateway, client, paid):
@@ -223,7 +276,7 @@ def test_the_admin_refund_action_uses_the_same_service(stripe_gateway, client, p
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED
     [sent] = stripe_gateway.requests_to("POST", "/v1/refunds")
-    assert sent.idempotency_key == f"order-{order.pk}-refund"
+    assert sent.idempotency_key == f"refund-{Refund.objects.get(order=order).pk}"
     assert b"refund" in response.content
 
 

@@ -8,7 +8,7 @@ from orders.models import Order, OrderStatus
 from orders.services import order_transition
 from orders.transitions import Actor
 from payments import services, stripe_client, webhooks
-from payments.models import Payment, PaymentStatus, WebhookEvent
+from payments.models import Payment, PaymentStatus, Refund, WebhookEvent
 from payments.provider_types import EventKind
 from tests.factories import PaymentFactory
 from tests.payments.fake_stripe import sign_payload
@@ -170,7 +170,7 @@ def test_a_success_after_the_order_expired_is_refunded_automatically(
     payment = Payment.objects.get(provider_payment_id=intent_id)
     assert refund_request.form["payment_intent"] == intent_id
     assert refund_request.form["amount"] == "1999"
-    assert refund_request.idempotency_key == f"order-{order.pk}-refund-{payment.pk}"
+    assert refund_request.idempotency_key == f"refund-{Refund.objects.get(payment=payment).pk}"
     assert payment.status == PaymentStatus.REFUNDED  # the fake's refund succeeded at once
     assert payment.provider_refund_id == next(iter(stripe_gateway.state.refunds))
     assert payment.needs_review is True and "refunding automatically" in payment.last_error

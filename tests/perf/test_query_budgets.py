@@ -33,6 +33,7 @@ from rest_framework.test import APIClient
 from cart.models import Cart
 from orders.models import OrderStatus, PaymentMethod, ShippingMethod, ShippingZone, TaxRate
 from orders.services import order_place_from_cart
+from payments.models import PaymentStatus, Refund, RefundLine, RefundStatus
 from tests.conftest import auth_client
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -41,6 +42,7 @@ from tests.factories import (
     CategoryFactory,
     OrderFactory,
     OrderItemFactory,
+    PaymentFactory,
     ProductFactory,
     ProductImageFactory,
     ReviewFactory,
@@ -82,8 +84,9 @@ BUDGETS: dict[str, int] = {
     "GET /api/addresses/": 3,  # user, count, page
     "GET /api/orders/my/ (many orders)": 4,  # user, count, page, items
     "GET /api/orders/my/ (many items)": 4,
-    "GET /api/orders/<id>/ (owner)": 4,  # user, order, items, status history
-    "GET /api/orders/<id>/ (staff)": 4 + PERMS,
+    "GET /api/orders/<id>/ (owner)": 5,  # user, order, items, status history, refunds
+    "GET /api/orders/<id>/ (staff)": 5 + PERMS,
+    "GET /api/orders/<id>/ (refunds)": 6,  # + the refunds' lines, one query however many
     # The variants' products are locked, then the variants read (lock_variants: two statements); stock
     # moves on the variants (one), then the products' derived stock (one more); pricing reads whether
     # shipping is offered and the destination's tax rates (two).
@@ -94,8 +97,8 @@ BUDGETS: dict[str, int] = {
     "POST /api/orders/create/ (shipping, tax, voucher)": 33,
     # user, cart, lines, images, address, voucher + its scope and uses, shipping methods, tax rates
     "POST /api/checkout/preview/": 9,
-    "POST /api/orders/cancel/<id>/": 16,
-    "PATCH /api/orders/<id>/status/ (ship)": 11 + PERMS,
+    "POST /api/orders/cancel/<id>/": 17,  # the answer is the order detail, its refunds included
+    "PATCH /api/orders/<id>/status/ (ship)": 12 + PERMS,  # + the detail's refunds
     "GET /api/orders/sales-report/": 2 + PERMS,  # user, the per-day aggregate
     "GET /api/analytics/": 6 + PERMS,  # user, by status, revenue, top by quantity, top by revenue, low stock
     "GET /api/auth/me/": 1,
@@ -447,6 +450,23 @@ def order_detail_staff(size):
     return Request(auth_client(StaffFactory()), "get", f"/api/orders/{order.pk}/", verify=_verify_detail(order.pk))
 
 
+def order_detail_refunds(size):
+    """An order with `size` items, each refunded by a refund of its own (one line each)."""
+    user = UserFactory()
+    order = _detailed_order(user, size)
+    payment = PaymentFactory(order=order, status=PaymentStatus.SUCCEEDED)
+    for item in order.items.all():
+        refund = Refund.objects.create(
+            order=order, payment=payment, amount_minor=100, currency="usd", status=RefundStatus.SUCCEEDED
+        )
+        RefundLine.objects.create(refund=refund, order_item=item, quantity=1, amount_minor=100)
+
+    def verify(body, n):
+        assert len(body["refunds"]) == n and all(len(refund["lines"]) == 1 for refund in body["refunds"])
+
+    return Request(auth_client(user), "get", f"/api/orders/{order.pk}/", verify=verify)
+
+
 def order_create(size):
     user = UserFactory()
     _user_cart(user, size)
@@ -632,6 +652,7 @@ CASES = [
     ("GET /api/orders/my/ (many items)", my_orders_many_items),
     ("GET /api/orders/<id>/ (owner)", order_detail_owner),
     ("GET /api/orders/<id>/ (staff)", order_detail_staff),
+    ("GET /api/orders/<id>/ (refunds)", order_detail_refunds),
     ("POST /api/orders/create/", order_create),
     ("POST /api/orders/create/ (shipping, tax, voucher)", order_create_priced),
     ("POST /api/checkout/preview/", checkout_preview),
