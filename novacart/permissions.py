@@ -82,6 +82,10 @@ ROLES: dict[str, frozenset[str]] = {
         | _model_perms("orders", "shippingzone")
         | _model_perms("orders", "shippingmethod")
         | _model_perms("orders", "taxrate", "view")
+        # Returns: approve, reject, receive (refunding them is Finance's).
+        | _model_perms("orders", "orderreturn", "change view")
+        | _model_perms("orders", "orderreturnline", "view")
+        | _model_perms("payments", "refund", "view")
     ),
     FINANCE: frozenset(
         _model_perms("orders", "order", "view")
@@ -94,6 +98,10 @@ ROLES: dict[str, frozenset[str]] = {
         # What discounts cost: vouchers and their uses, read only.
         | _model_perms("orders", "voucher", "view")
         | _model_perms("orders", "voucherredemption", "view")
+        # Refunds, and the returns they refund.
+        | _model_perms("payments", "refund", "view")
+        | _model_perms("orders", "orderreturn", "view")
+        | _model_perms("orders", "orderreturnline", "view")
     ),
     SUPPORT: frozenset(
         _model_perms("orders", "order", "view")
@@ -103,6 +111,9 @@ ROLES: dict[str, frozenset[str]] = {
         # Why a customer's code was refused: vouchers and their uses, read only.
         | _model_perms("orders", "voucher", "view")
         | _model_perms("orders", "voucherredemption", "view")
+        | _model_perms("payments", "refund", "view")
+        | _model_perms("orders", "orderreturn", "view")
+        | _model_perms("orders", "orderreturnline", "view")
     ),
 }
 
@@ -171,6 +182,20 @@ class StaffPermission(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return user_has(request.user, *self.required)
+
+    @classmethod
+    def require_any(cls, *perms: str) -> type["StaffPermission"]:
+        """An active staff user holding at least one of `perms` (a read: view or change)."""
+        names = "_or_".join(str(perm).replace(".", "_") for perm in perms)
+        return type(
+            f"StaffPermission_any_{names}",
+            (cls,),
+            {"required": tuple(str(perm) for perm in perms), "has_permission": _has_any_permission},
+        )
+
+
+def _has_any_permission(self, request, view) -> bool:
+    return user_has_any(request.user, *self.required)
 
 
 def user_has(user, *perms: str) -> bool:

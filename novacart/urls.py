@@ -20,6 +20,7 @@ api_patterns = [
     path("cart/", include("cart.urls")),
     path("addresses/", include("addresses.urls")),
     path("orders/", include("orders.urls")),
+    path("returns/", include("orders.return_urls")),
     path("analytics/", include("orders.analytics_urls")),
     path("", include("orders.checkout_urls")),
     path("payments/", include("payments.urls")),

@@ -36,7 +36,7 @@ from payments.provider_types import from_minor_units
 from payments.refunds import payment_refund
 from payments.selectors import payment_refundable_get
 
-from . import selectors, vouchers
+from . import admin_returns, selectors, vouchers  # noqa: F401 (admin_returns registers the returns queue)
 from .models import (
     Order,
     OrderItem,

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from payments.models import RefundStatus
 from payments.provider_types import from_minor_units
 
-from .models import Order
+from .models import Order, OrderReturn
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,11 @@ EMAIL_SUBJECTS = {
     "cancelled": "Order {number} was cancelled",
     "refunded": "Order {number} was refunded",
     "partially_refunded": "Part of order {number} was refunded",
+    "return_requested": "We have your return request for order {number}",
+    "return_approved": "Your return for order {number} is approved",
+    "return_rejected": "Your return for order {number} was not accepted",
+    "return_received": "The goods you sent back from order {number} have arrived",
+    "return_refunded": "Your return for order {number} is refunded",
 }
 
 # The e-mails that say what was refunded: each lists the order's refunds, the latest first.
@@ -59,8 +64,9 @@ def order_refunds_for_email(order: Order) -> list[dict]:
 
 # The name it had in orders.tasks: messages already in the broker still carry it.
 @shared_task(name="orders.tasks.send_order_email", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_order_email(order_id: int, kind: str) -> None:
-    """Sends one customer e-mail (plain text and HTML) about an order."""
+def send_order_email(order_id: int, kind: str, return_id: int | None = None) -> None:
+    """Sends one customer e-mail (plain text and HTML) about an order (and, for the return e-mails,
+    one of its returns: `return_id`)."""
     if kind not in EMAIL_SUBJECTS:
         logger.error("unknown order e-mail kind %r for order %s", kind, order_id)
         return
@@ -71,6 +77,10 @@ def send_order_email(order_id: int, kind: str) -> None:
     context = {"order": order, "user": order.user, "items": list(order.items.all()), "kind": kind}
     if kind in REFUND_EMAILS:
         context["refunds"] = order_refunds_for_email(order)
+    if return_id is not None:
+        context["order_return"] = (
+            OrderReturn.objects.filter(pk=return_id, order=order).prefetch_related("lines__order_item").first()
+        )
     send_mail(
         subject=EMAIL_SUBJECTS[kind].format(number=order.number),
         message=render_to_string(f"emails/order_{kind}.txt", context),

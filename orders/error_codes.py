@@ -25,3 +25,7 @@ class OrderErrorCode(StrEnum):
     VOUCHER_MIN_SUBTOTAL = "voucher_min_subtotal"
     VOUCHER_EXHAUSTED = "voucher_exhausted"
     VOUCHER_CODE_TAKEN = "voucher_code_taken"
+    # Returns (orders.returns).
+    RETURN_WINDOW_CLOSED = "return_window_closed"
+    INVALID_RETURN_LINE = "invalid_return_line"
+    RETURN_NOT_FOUND = "not_found"

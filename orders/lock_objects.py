@@ -13,7 +13,7 @@ takes it before the order's lock (`lock_order_voucher`). Nothing that holds a vo
 a cart or a product, so a checkout queueing on a popular voucher never blocks another cart.
 """
 
-from .models import IdempotencyKey, Order, Voucher, VoucherRedemption
+from .models import IdempotencyKey, Order, OrderReturn, Voucher, VoucherRedemption
 
 
 def lock_order(*, order_id: int) -> Order | None:
@@ -36,3 +36,13 @@ def lock_order_voucher(*, order_id: int) -> Voucher | None:
     `lock_order` when it will give the use back (orders.vouchers.voucher_release)."""
     voucher_id = VoucherRedemption.objects.filter(order_id=order_id).values_list("voucher_id", flat=True).first()
     return None if voucher_id is None else lock_voucher(voucher_id=voucher_id)
+
+
+def lock_order_return(*, return_id: int) -> tuple[Order, OrderReturn] | None:
+    """A return's order, then the return (None when there is no such return). Everything that
+    changes a return takes the order first, as every other order write does."""
+    order_id = OrderReturn.objects.filter(pk=return_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        return None
+    order = lock_order(order_id=order_id)
+    return order, OrderReturn.objects.select_for_update().get(pk=return_id)

@@ -386,3 +386,81 @@ class VoucherRedemption(models.Model):
 
     def __str__(self):
         return f"{self.voucher_id} by order {self.order_id}"
+
+
+# --- Returns -------------------------------------------------------------------------------------
+
+
+class ReturnStatus(models.TextChoices):
+    REQUESTED = "REQUESTED", "Requested"
+    APPROVED = "APPROVED", "Approved"
+    REJECTED = "REJECTED", "Rejected"
+    RECEIVED = "RECEIVED", "Received"
+    REFUNDED = "REFUNDED", "Refunded"
+
+
+# Returns staff still have to act on: the admin's queue.
+RETURN_OPEN_STATUSES = (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED)
+# Returns that hold their units: a line's units in them cannot be asked back again (a rejected return gives them up).
+RETURN_ACTIVE_STATUSES = (*RETURN_OPEN_STATUSES, ReturnStatus.REFUNDED)
+
+
+class OrderReturn(models.Model):
+    """A customer sending delivered units back. Written only by orders.returns (one transition
+    function, `return_transition`); refunded through payments.refunds, whose refund it keeps."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    status = models.CharField(max_length=16, choices=ReturnStatus.choices, default=ReturnStatus.REQUESTED)
+    reason = models.TextField(blank=True)
+    refund = models.OneToOneField(
+        "payments.Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="order_return"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="return_status_created_idx")]
+
+    def __str__(self):
+        return f"return {self.pk} of order {self.order_id} ({self.status})"
+
+
+class OrderReturnLine(models.Model):
+    order_return = models.ForeignKey(OrderReturn, on_delete=models.CASCADE, related_name="lines")
+    order_item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="return_lines")
+    quantity = models.PositiveIntegerField()
+    # Staff decide on receipt whether the units can be sold again (damaged goods are not).
+    restock = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order_return", "order_item"], name="return_line_one_per_item"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="return_line_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x item {self.order_item_id}"
+
+
+class OrderReturnStatusChange(models.Model):
+    order_return = models.ForeignKey(OrderReturn, on_delete=models.CASCADE, related_name="status_history")
+    from_status = models.CharField(max_length=16, choices=ReturnStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=ReturnStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=32, default="system")  # an orders.transitions.Actor value
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"return {self.order_return_id}: {self.from_status or '∅'} → {self.to_status}"

@@ -20,6 +20,9 @@ from .error_codes import OrderErrorCode
 from .models import (
     Order,
     OrderItem,
+    OrderReturn,
+    OrderReturnLine,
+    OrderReturnStatusChange,
     OrderStatus,
     OrderStatusChange,
     ShippingMethod,
@@ -461,3 +464,34 @@ def voucher_get(*, voucher_id: int) -> Voucher:
     if voucher is None:
         raise NotFound("Voucher not found.")
     return voucher
+
+
+# --- Returns ----------------------------------------------------------------------------------------
+
+
+def _returns() -> QuerySet[OrderReturn]:
+    return OrderReturn.objects.select_related("order").prefetch_related(
+        Prefetch("lines", queryset=OrderReturnLine.objects.select_related("order_item").order_by("id")),
+        Prefetch("status_history", queryset=OrderReturnStatusChange.objects.order_by("created_at", "id")),
+    )
+
+
+def return_list_for_order(*, user, order_id: int) -> list[OrderReturn]:
+    """The returns of one order the user may see (their own; any for staff who may see orders), oldest
+    first. Raises NotFound otherwise."""
+    order_check_access(user=user, order_id=order_id)
+    return list(_returns().filter(order_id=order_id).order_by("created_at", "id"))
+
+
+def return_list(*, status: str = "") -> QuerySet[OrderReturn]:
+    """Staff's queue: every return (one status with `status`), oldest first, so the longest waiting
+    comes first."""
+    queryset = _returns().order_by("created_at", "id")
+    return queryset.filter(status=status) if status else queryset
+
+
+def return_get(*, return_id: int) -> OrderReturn:
+    found = _returns().filter(pk=return_id).first()
+    if found is None:
+        raise NotFound("Return not found.", code=OrderErrorCode.RETURN_NOT_FOUND)
+    return found

@@ -471,3 +471,66 @@ class VoucherListQuerySerializer(serializers.Serializer):
     search = serializers.CharField(
         required=False, allow_blank=True, max_length=64, help_text="Part of the code, in any case."
     )
+
+
+# --- Returns ------------------------------------------------------------------------------------
+
+
+class ReturnLineRequestSerializer(serializers.Serializer):
+    order_item_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="An item of the order.")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_COUNT, help_text="Units of it to send back.")
+
+
+class ReturnRequestSerializer(serializers.Serializer):
+    lines = ReturnLineRequestSerializer(many=True, allow_empty=False)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ReturnLineSerializer(serializers.Serializer):
+    order_item_id = serializers.IntegerField()
+    name = serializers.CharField(source="order_item.product_name", help_text="The product, as ordered.")
+    variant_name = serializers.CharField(source="order_item.variant_name")
+    quantity = serializers.IntegerField()
+    restock = serializers.BooleanField(help_text="Staff's word on receipt: the units go back on sale.")
+
+
+class ReturnStatusChangeSerializer(serializers.Serializer):
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    actor = serializers.CharField(source="actor_label", help_text="customer, staff or system (never a name).")
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ReturnSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    order_id = serializers.IntegerField()
+    order_number = serializers.CharField(source="order.number")
+    status = serializers.ChoiceField(choices=["REQUESTED", "APPROVED", "REJECTED", "RECEIVED", "REFUNDED"])
+    reason = serializers.CharField()
+    lines = ReturnLineSerializer(many=True)
+    refund_id = serializers.IntegerField(allow_null=True, help_text="The refund made for it (`refunds[].id`).")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    status_history = ReturnStatusChangeSerializer(many=True)
+
+
+class ReturnStatusLineSerializer(serializers.Serializer):
+    order_item_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    restock = serializers.BooleanField()
+
+
+class ReturnStatusUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["APPROVED", "REJECTED", "RECEIVED"])
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    lines = ReturnStatusLineSerializer(
+        many=True,
+        required=False,
+        help_text="With RECEIVED: whether each line's units can be sold again (default: yes).",
+    )
+
+
+class ReturnListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["REQUESTED", "APPROVED", "REJECTED", "RECEIVED", "REFUNDED"], required=False
+    )

@@ -9,5 +9,6 @@ urlpatterns = [
     path("<int:pk>/", views.OrderDetailView.as_view(), name="detail"),
     path("cancel/<int:pk>/", views.OrderCancelView.as_view(), name="cancel"),
     path("<int:pk>/status/", views.OrderStatusView.as_view(), name="status"),
+    path("<int:pk>/returns/", views.OrderReturnsView.as_view(), name="returns"),
     path("sales-report/", views.SalesReportView.as_view(), name="sales_report"),
 ]

@@ -1,7 +1,7 @@
 """Order endpoints: thin views over orders.services (writes) and orders.selectors (reads)."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
 from rest_framework.generics import GenericAPIView, ListAPIView
@@ -26,8 +26,9 @@ from novacart.openapi import (
 from novacart.pagination import StandardPagination
 from novacart.permissions import Perm, StaffPermission, user_has
 from novacart.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+from payments.refunds import refund_for_return
 
-from . import selectors, services, vouchers
+from . import returns, selectors, services, vouchers
 from .error_codes import OrderErrorCode
 from .idempotency import idempotent_response, run_idempotent, validate_idempotency_key
 from .models import OrderStatus
@@ -43,6 +44,10 @@ from .serializers import (
     OrderListQuerySerializer,
     OrderListSerializer,
     OrderStatusUpdateSerializer,
+    ReturnListQuerySerializer,
+    ReturnRequestSerializer,
+    ReturnSerializer,
+    ReturnStatusUpdateSerializer,
     SalesReportQuerySerializer,
     SalesReportSerializer,
     ShippingMethodSerializer,
@@ -565,3 +570,162 @@ class VoucherDetailView(APIView):
     def delete(self, request, pk: int):
         vouchers.voucher_delete(voucher_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Returns ------------------------------------------------------------------------------------
+
+RETURN_NOT_FOUND = OpenApiResponse(ErrorResponseSerializer, description="`not_found`: no such return.")
+
+
+@extend_validation_errors([OrderErrorCode.INVALID_RETURN_LINE], field_name="lines", methods=["post"])
+class OrderReturnsView(APIView):
+    """The returns of one order: the customer asks for one; the owner (and staff who may see orders)
+    list them."""
+
+    @extend_schema(
+        operation_id="orders_returns_list",
+        summary="An order's returns",
+        responses={200: ReturnSerializer(many=True), 404: OpenApiResponse(ErrorResponseSerializer)},
+    )
+    def get(self, request, pk: int):
+        returns = selectors.return_list_for_order(user=request.user, order_id=pk)
+        return Response(ReturnSerializer(returns, many=True).data)
+
+    @extend_schema(
+        operation_id="orders_returns_create",
+        summary="Ask to return delivered units",
+        request=ReturnRequestSerializer,
+        responses={
+            201: ReturnSerializer,
+            400: OpenApiResponse(
+                ErrorResponseSerializer,
+                description="`invalid_return_line`: an item not of the order, named twice, or more units than "
+                "were delivered and not asked back yet.",
+            ),
+            404: OpenApiResponse(ErrorResponseSerializer, description="`not_found`: not your order."),
+            409: OpenApiResponse(
+                ErrorResponseSerializer,
+                description="`return_window_closed`: more than RETURN_WINDOW_DAYS after delivery; "
+                "`invalid_transition`: the order is not delivered.",
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "One unit back",
+                value={"lines": [{"order_item_id": 101, "quantity": 1}], "reason": "Too small"},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request, pk: int):
+        serializer = ReturnRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        created = returns.return_request(
+            user=request.user,
+            order_id=pk,
+            lines=[returns.ReturnLineRequest(line["order_item_id"], line["quantity"]) for line in data["lines"]],
+            reason=data["reason"],
+        )
+        return Response(ReturnSerializer(selectors.return_get(return_id=created.pk)).data, status=201)
+
+
+class ReturnListView(GenericAPIView):
+    """Staff who may see orders: every return, oldest first (`?status=REQUESTED` for the queue)."""
+
+    pagination_class = StandardPagination
+    serializer_class = ReturnSerializer
+    filter_backends: list = []
+
+    def get_permissions(self):
+        return [StaffPermission.require_any(Perm.VIEW_ORDER, Perm.CHANGE_ORDER)()]
+
+    @extend_schema(
+        operation_id="returns_list",
+        summary="Returns (staff)",
+        parameters=[ReturnListQuerySerializer],
+        responses={200: ReturnSerializer(many=True), 403: staff_forbidden(Perm.VIEW_ORDER)},
+    )
+    def get(self, request):
+        query = ReturnListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = self.paginate_queryset(selectors.return_list(status=query.validated_data.get("status", "")))
+        return self.get_paginated_response(ReturnSerializer(page, many=True).data)
+
+
+class ReturnDetailView(APIView):
+    """Staff: one return; order managers approve, reject, or mark it received."""
+
+    def get_permissions(self):
+        if self.request.method == "PATCH":
+            return [StaffPermission.require(Perm.CHANGE_ORDER)()]
+        return [StaffPermission.require_any(Perm.VIEW_ORDER, Perm.CHANGE_ORDER)()]
+
+    @extend_schema(
+        operation_id="returns_retrieve",
+        summary="A return (staff)",
+        responses={200: ReturnSerializer, 403: staff_forbidden(Perm.VIEW_ORDER), 404: RETURN_NOT_FOUND},
+    )
+    def get(self, request, pk: int):
+        return Response(ReturnSerializer(selectors.return_get(return_id=pk)).data)
+
+    @extend_schema(
+        operation_id="returns_update",
+        summary="Approve, reject or receive a return (staff)",
+        request=ReturnStatusUpdateSerializer,
+        responses={
+            200: ReturnSerializer,
+            403: staff_forbidden(Perm.CHANGE_ORDER),
+            404: RETURN_NOT_FOUND,
+            409: INVALID_TRANSITION,
+        },
+    )
+    def patch(self, request, pk: int):
+        serializer = ReturnStatusUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        restock = {line["order_item_id"]: line["restock"] for line in data.get("lines", ())}
+        returns.return_transition(
+            return_id=pk,
+            to_status=data["status"],
+            actor=Actor.STAFF,
+            user=request.user,
+            note=data["note"],
+            restock=restock or None,
+        )
+        return Response(ReturnSerializer(selectors.return_get(return_id=pk)).data)
+
+
+class ReturnRefundView(APIView):
+    """Finance: refunds a received return's units (restocking the lines marked so) in one step."""
+
+    permission_classes = [StaffPermission.require(Perm.REFUND_PAYMENT)]
+
+    @extend_schema(
+        operation_id="returns_refund",
+        summary="Refund a received return (staff)",
+        request=None,
+        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
+        responses={
+            200: ReturnSerializer,
+            403: staff_forbidden(Perm.REFUND_PAYMENT),
+            404: RETURN_NOT_FOUND,
+            409: OpenApiResponse(
+                ErrorResponseSerializer,
+                description="`invalid_transition`: not RECEIVED, or being refunded already; "
+                "`refund_exceeds_paid`, `payment_not_refundable`.",
+            ),
+            502: OpenApiResponse(ErrorResponseSerializer, description="`payment_provider_error`, `refund_failed`."),
+        },
+    )
+    def post(self, request, pk: int):
+        key = validate_idempotency_key(request.headers.get("Idempotency-Key"))
+        user = request.user
+
+        def refund() -> tuple[int, dict]:
+            refund_for_return(return_id=pk, user=user)
+            return 200, ReturnSerializer(selectors.return_get(return_id=pk)).data
+
+        return idempotent_response(
+            run_idempotent(user=user, scope="returns.refund", key=key, payload={"return_id": pk}, call=refund)
+        )

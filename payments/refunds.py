@@ -40,8 +40,9 @@ from django.utils import timezone
 from novacart.celery import enqueue_on_commit
 from novacart.exceptions import Conflict, NotFound, ProviderError, ServiceError, ValidationFailed
 from orders.emails import send_order_email
-from orders.models import ORDER_SALE_STATUSES, Order, OrderItem, OrderStatus
+from orders.models import ORDER_SALE_STATUSES, Order, OrderItem, OrderReturn, OrderStatus, ReturnStatus
 from orders.pricing import refund_amount_for
+from orders.returns import return_transition
 from orders.services import order_transition
 from orders.transitions import Actor, move_for
 from products.services import catalog_cache_bump, variants_move_stock
@@ -78,6 +79,7 @@ _PROVIDER_DONE = {"succeeded": RefundStatus.SUCCEEDED, "failed": RefundStatus.FA
 class RefundLineRequest:
     order_item_id: int
     quantity: int
+    restock: bool | None = None  # this line's own choice (a return's line); None: the refund's `restock`
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class _PlannedLine:
     item: OrderItem
     quantity: int
     amount_minor: int
+    restock: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,6 @@ class _Plan:
     shipping_minor: int
     goodwill_minor: int
     amount_minor: int
-    restock: bool
 
     @property
     def shipping(self) -> bool:
@@ -209,16 +211,16 @@ def _plan(
         planned = ()
         shipping_minor = 0
         if is_sale:
+            refund_restock = restock if restock is not None else _restocks_when_refunded(order)
             planned = tuple(
-                _PlannedLine(item, units, line_amount(item, units))
+                _PlannedLine(item, units, line_amount(item, units), bool(refund_restock))
                 for item in items.values()
                 if (units := item.quantity - refunded_units.get(item.pk, 0)) > 0
             )
             shipping_minor = 0 if shipping_refunded else shipping_amount()
         parts = sum(line.amount_minor for line in planned) + shipping_minor
         # An earlier goodwill amount may already cover part of the lines: what is left is the cap.
-        refund_restock = restock if restock is not None else _restocks_when_refunded(order)
-        return _Plan(planned, shipping_minor, max(left - parts, 0), left, bool(refund_restock and planned))
+        return _Plan(planned, shipping_minor, max(left - parts, 0), left)
 
     if not is_sale and (lines or shipping):
         raise _invalid_line(
@@ -258,7 +260,8 @@ def _plan(
                 code=PaymentErrorCode.REFUND_EXCEEDS_PAID,
                 attr=f"lines.{index}.quantity",
             )
-        planned_lines.append(_PlannedLine(item, line.quantity, line_amount(item, line.quantity)))
+        line_restock = line.restock if line.restock is not None else (True if restock is None else restock)
+        planned_lines.append(_PlannedLine(item, line.quantity, line_amount(item, line.quantity), line_restock))
     shipping_minor = 0
     if shipping:
         if shipping_refunded:
@@ -284,8 +287,7 @@ def _plan(
             "not refunded (or being refunded) yet.",
             code=PaymentErrorCode.REFUND_EXCEEDS_PAID,
         )
-    refund_restock = True if restock is None else restock
-    return _Plan(tuple(planned_lines), shipping_minor, goodwill_minor, total, bool(refund_restock and planned_lines))
+    return _Plan(tuple(planned_lines), shipping_minor, goodwill_minor, total)
 
 
 def _restocks_when_refunded(order: Order) -> bool:
@@ -307,6 +309,7 @@ def refund_create(
     amount: Decimal | None = None,
     restock: bool | None = None,
     reason: str = "",
+    order_return_id: int | None = None,
 ) -> RefundAnswer:
     """Refunds part or all of what an order was paid, through the provider of the payment that took it
     (staff: `POST /api/payments/refund/` and the admin's order page).
@@ -320,6 +323,9 @@ def refund_create(
     order, Conflict(`refund_exceeds_paid`), ValidationFailed(`invalid_refund_line`),
     ProviderError(`payment_provider_error`: the answer was lost, the same request again is safe;
     `refund_failed`: the provider refused it, nothing went back).
+
+    `order_return_id`: the refund is that return's (`refund_for_return`), linked to it in the same
+    transaction; the return moves to REFUNDED when the money went back.
     """
     gateway = get_gateway()
     order = Order.objects.filter(pk=order_id).first()
@@ -341,6 +347,7 @@ def refund_create(
                 f"Order {order.number} was refunded meanwhile.", code=PaymentErrorCode.PAYMENT_NOT_REFUNDABLE
             )
         request = {"lines": lines, "shipping": shipping, "amount": amount, "restock": restock}
+        order_return = _return_to_refund(order_return_id) if order_return_id is not None else None
         refund = _unanswered_twin(order=order, payment=payment, request=request)
         if refund is None:
             plan = _plan(order=order, payment=payment, **request)
@@ -352,8 +359,49 @@ def refund_create(
                 reason=reason,
                 of_sale=order.status in ORDER_SALE_STATUSES,
             )
+        if order_return is not None and order_return.refund_id != refund.pk:
+            order_return.refund = refund
+            order_return.save(update_fields=["refund", "updated_at"])
     note = (reason or "Refund requested by staff.") if user is not None else (reason or "Refund requested.")
     return _refund_send(gateway=gateway, refund=refund, user=user, note=note)
+
+
+def refund_for_return(*, return_id: int, user=None) -> RefundAnswer:
+    """Refunds the units of a RECEIVED return (restocking the lines staff marked so); the return moves
+    to REFUNDED once the money went back (at once, or with the provider's event). Raises NotFound,
+    Conflict(`invalid_transition`) for a return not RECEIVED or already being refunded, and what
+    `refund_create` raises."""
+    order_return = OrderReturn.objects.filter(pk=return_id).prefetch_related("lines").first()
+    if order_return is None:
+        raise NotFound("Return not found.", code=PaymentErrorCode.NOT_FOUND)
+    lines = [RefundLineRequest(line.order_item_id, line.quantity, line.restock) for line in order_return.lines.all()]
+    return refund_create(
+        order_id=order_return.order_id,
+        user=user,
+        lines=lines,
+        reason=f"Return {order_return.pk}.",
+        order_return_id=order_return.pk,
+    )
+
+
+def _return_to_refund(return_id: int) -> OrderReturn:
+    """The return a refund is for, locked (after the order and the payment): RECEIVED, and not already
+    being refunded (a refund whose answer was lost is retried through `_unanswered_twin`)."""
+    order_return = OrderReturn.objects.select_for_update().get(pk=return_id)
+    if order_return.status != ReturnStatus.RECEIVED:
+        raise Conflict(
+            f"Return {order_return.pk} is {order_return.status}: only received goods are refunded.",
+            code=PaymentErrorCode.INVALID_TRANSITION,
+        )
+    current = order_return.refund
+    if current is not None and (
+        current.status == RefundStatus.SUCCEEDED or (current.status == RefundStatus.PENDING and not current.last_error)
+    ):
+        raise Conflict(
+            f"Return {order_return.pk} is being refunded already (refund {current.pk}, {current.status}).",
+            code=PaymentErrorCode.INVALID_TRANSITION,
+        )
+    return order_return
 
 
 def payment_refund(*, order_id: int, user=None) -> RefundAnswer:
@@ -378,7 +426,7 @@ def payment_refund_automatic(*, payment_id: int) -> RefundAnswer | None:
         if refund is not None and refund.status == RefundStatus.SUCCEEDED:
             return None
         if refund is None:
-            plan = _Plan((), 0, payment.amount_minor, payment.amount_minor, restock=False)
+            plan = _Plan((), 0, payment.amount_minor, payment.amount_minor)
             refund = _refund_insert(
                 order=order,
                 payment=payment,
@@ -437,7 +485,7 @@ def _refund_insert(*, order: Order, payment: Payment, plan: _Plan, user, reason:
             order_item=line.item,
             quantity=line.quantity,
             amount_minor=line.amount_minor,
-            restock=plan.restock,
+            restock=line.restock,
         )
         for line in plan.lines
     )
@@ -556,6 +604,15 @@ def _refund_succeeded(*, order: Order, payment: Payment, refund: Refund, note: s
         payment.status = PaymentStatus.SUCCEEDED
     payment.save()
 
+    order_return = OrderReturn.objects.select_for_update().filter(refund=refund).first()
+    if order_return is not None:
+        return_transition(
+            return_id=order_return.pk,
+            to_status=ReturnStatus.REFUNDED,
+            actor=Actor.SYSTEM,
+            user=user,
+            note=f"Refunded {refund.amount} {refund.currency.upper()}.",
+        )
     if not refund.of_sale:
         return
     refunded = order.refunded_total + from_minor_units(refund.amount_minor, refund.currency)

@@ -5,12 +5,22 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
+from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orders.models import ORDER_SALE_STATUSES, Order, OrderStatus, PaymentMethod
 
-from .models import PAYMENT_CAPTURED_STATUSES, PAYMENT_OPEN_STATUSES, PAYMENT_TAKEN_STATUSES, Payment, PaymentStatus
-from .provider_types import GatewayError, PaymentGateway, to_minor_units
+from .models import (
+    PAYMENT_CAPTURED_STATUSES,
+    PAYMENT_OPEN_STATUSES,
+    PAYMENT_TAKEN_STATUSES,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
+from .provider_types import GatewayError, PaymentGateway, from_minor_units, to_minor_units
 
 
 @dataclass(frozen=True)
@@ -58,9 +68,14 @@ def payment_inconsistencies(*, gateway: PaymentGateway | None = None, days: int 
     - `refunded_order_payment_not_refunded`: a succeeded payment on a REFUNDED order;
     - `pending_order_payment_succeeded`: a succeeded payment on an order still PENDING;
     - `amount_mismatch`: a taken payment whose amount or currency differs from the order's;
+    - `refunded_total_mismatch`: an order whose `refunded_total` is not the sum of its succeeded refunds;
+    - `refund_outcome_unknown`: a refund whose provider answer was lost (the same refund request again
+      retries it with its key, and the provider refunds once);
     - with `gateway` (--stripe or --razorpay): for payments of the last `days` days, what the provider says
       about each intent (`provider_succeeded_not_recorded`, `provider_not_succeeded`,
-      `provider_amount_mismatch`, `provider_unreachable`).
+      `provider_amount_mismatch`, `provider_unreachable`), and the refunds it holds for each payment that
+      took money: `provider_refund_not_recorded` (a refund made at the provider that no event brought
+      here), `refund_not_at_provider` (a refund recorded as succeeded that the provider does not have).
     """
     issues: list[Inconsistency] = []
     paid_orders = (
@@ -112,8 +127,44 @@ def payment_inconsistencies(*, gateway: PaymentGateway | None = None, days: int 
                 )
             )
 
+    issues.extend(_refund_inconsistencies())
     if gateway is not None:
         issues.extend(_provider_inconsistencies(gateway=gateway, days=days))
+    return issues
+
+
+def _refund_inconsistencies() -> list[Inconsistency]:
+    issues = []
+    succeeded = (
+        Refund.objects.filter(order=OuterRef("pk"), status=RefundStatus.SUCCEEDED, of_sale=True)
+        .order_by()
+        .values("order")
+        .annotate(total=Sum("amount_minor"))
+        .values("total")
+    )
+    orders = Order.objects.annotate(refunded_minor=Coalesce(Subquery(succeeded), Value(0))).order_by("pk")
+    for order in orders.exclude(refunded_minor=0, refunded_total=0):
+        recorded = from_minor_units(order.refunded_minor, order.currency)
+        if recorded != order.refunded_total:
+            issues.append(
+                _issue(
+                    "refunded_total_mismatch",
+                    None,
+                    order,
+                    f"refunded_total is {order.refunded_total}, its succeeded refunds add up to {recorded}",
+                )
+            )
+    unknown = Refund.objects.filter(status=RefundStatus.PENDING, provider_refund_id__isnull=True).exclude(last_error="")
+    for refund in unknown.select_related("order", "payment").order_by("pk"):
+        issues.append(
+            _issue(
+                "refund_outcome_unknown",
+                refund.payment,
+                refund.order,
+                f"refund {refund.pk} of {refund.amount} {refund.currency.upper()}: {refund.last_error}; "
+                "send the same refund request again",
+            )
+        )
     return issues
 
 
@@ -160,6 +211,57 @@ def _provider_inconsistencies(*, gateway: PaymentGateway, days: int) -> list[Inc
                     order,
                     f"provider has {intent.amount_minor} {intent.currency.upper()}, "
                     f"we have {payment.amount_minor} {payment.currency.upper()}",
+                )
+            )
+    for payment in (
+        Payment.objects.filter(
+            provider=gateway.name,
+            provider_payment_id__isnull=False,
+            created_at__gte=since,
+            status__in=PAYMENT_TAKEN_STATUSES,
+        )
+        .select_related("order")
+        .order_by("pk")
+    ):
+        issues.extend(_provider_refund_inconsistencies(gateway=gateway, payment=payment))
+    return issues
+
+
+def _provider_refund_inconsistencies(*, gateway: PaymentGateway, payment: Payment) -> list[Inconsistency]:
+    order = payment.order
+    try:
+        at_provider = gateway.list_refunds(payment.provider_payment_id)
+    except GatewayError as exc:
+        return [_issue("provider_unreachable", payment, order, f"refund list: {exc}")]
+    ours = list(Refund.objects.filter(payment=payment))
+    by_provider_id = {refund.provider_refund_id: refund for refund in ours if refund.provider_refund_id}
+    by_id = {refund.pk: refund for refund in ours}
+    issues = []
+    seen = set()
+    for refund in at_provider:
+        if refund.status != "succeeded":
+            continue
+        known = by_provider_id.get(refund.id) or by_id.get(refund.shop_refund_id or 0)
+        if known is None:
+            issues.append(
+                _issue(
+                    "provider_refund_not_recorded",
+                    payment,
+                    order,
+                    f"{refund.id} refunded {refund.amount_minor} {refund.currency.upper()} at the provider; "
+                    "the shop has no such refund",
+                )
+            )
+        else:
+            seen.add(known.pk)
+    for refund in ours:
+        if refund.status == RefundStatus.SUCCEEDED and refund.provider_refund_id and refund.pk not in seen:
+            issues.append(
+                _issue(
+                    "refund_not_at_provider",
+                    payment,
+                    order,
+                    f"refund {refund.pk} ({refund.provider_refund_id}) is succeeded here, unknown at the provider",
                 )
             )
     return issues

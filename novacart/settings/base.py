@@ -458,6 +458,8 @@ ORDER_PAYMENT_TIMEOUT_MINUTES = env_int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
 # not yet paid, and staff must confirm each within COD_CONFIRMATION_HOURS or it is cancelled.
 COD_MAX_OPEN_ORDERS = env_int("COD_MAX_OPEN_ORDERS", 2)
 COD_CONFIRMATION_HOURS = env_int("COD_CONFIRMATION_HOURS", 48)
+# Customers may ask to return delivered units for this many days after delivery (orders.returns).
+RETURN_WINDOW_DAYS = env_int("RETURN_WINDOW_DAYS", 30)
 # Most single-use voucher codes the admin's "generate codes" action makes at once.
 VOUCHER_GENERATE_MAX = env_int("VOUCHER_GENERATE_MAX", 1000)
 IDEMPOTENCY_KEY_TTL_HOURS = 24

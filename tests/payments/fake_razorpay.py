@@ -169,6 +169,14 @@ class FakeRazorpay:
                 answer["razorpay_signature"] = checkout_signature(order_id, payment["id"])
             return answer
 
+    def refund_in_dashboard(self, payment_id: str, amount: int) -> dict:
+        """Someone refunds at Razorpay directly (the Dashboard): no receipt, no notes of ours."""
+        with self._lock:
+            status, refund = self._refund(self.state.payments[payment_id], {"amount": amount})
+            assert status == 200, refund
+            self.state.refunds[refund["id"]]["status"] = "processed"
+            return dict(self.state.refunds[refund["id"]])
+
     def payment(self, payment_id: str) -> dict:
         with self._lock:
             return dict(self.state.payments[payment_id])

@@ -1,10 +1,11 @@
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from orders.models import OrderStatus
-from payments.models import PaymentStatus
+from payments.models import PaymentStatus, Refund, RefundStatus
 from payments.tasks import reconcile_payments
 from tests.factories import PaymentFactory
 from tests.payments.helpers import INTENT_URL, make_order
@@ -29,8 +30,11 @@ def consistent(user):
     PaymentFactory(order=paid, status=PaymentStatus.SUCCEEDED, amount_minor=1999)
     make_order(user)
     make_order(user, status=OrderStatus.SHIPPED, payment_method="cod")
-    refunded = make_order(user, status=OrderStatus.REFUNDED)
-    PaymentFactory(order=refunded, status=PaymentStatus.REFUNDED, amount_minor=1999)
+    refunded = make_order(user, status=OrderStatus.REFUNDED, refunded_total=Decimal("19.99"))
+    payment = PaymentFactory(order=refunded, status=PaymentStatus.REFUNDED, amount_minor=1999)
+    Refund.objects.create(
+        order=refunded, payment=payment, amount_minor=1999, currency="usd", status=RefundStatus.SUCCEEDED
+    )
     return paid
 
 
@@ -174,3 +178,83 @@ def test_days_that_are_not_a_positive_bounded_window_are_refused(razorpay_gatewa
     assert error is not None and "--days" in str(error)
     assert "agree" not in output
     assert len(razorpay_gateway.state.requests) == requests_before
+
+
+# --- refunds ---------------------------------------------------------------------------------------
+
+
+def test_a_refunded_total_that_its_refunds_do_not_add_up_to_is_reported(consistent, user):
+    order = make_order(user, status=OrderStatus.PAID, refunded_total=Decimal("5.00"))
+    PaymentFactory(order=order, status=PaymentStatus.SUCCEEDED, amount_minor=1999)
+
+    line = _assert_reported("refunded_total_mismatch", order)
+    assert "refunded_total is 5.00, its succeeded refunds add up to 0.00" in line
+
+
+def test_a_refund_whose_answer_was_lost_is_reported_until_retried(consistent, user):
+    order = make_order(user, status=OrderStatus.PAID)
+    payment = PaymentFactory(order=order, status=PaymentStatus.REFUND_PENDING, amount_minor=1999)
+    Refund.objects.create(
+        order=order,
+        payment=payment,
+        amount_minor=500,
+        currency="usd",
+        last_error="no answer from the provider: timeout",
+    )
+
+    line = _assert_reported("refund_outcome_unknown", order)
+    assert "send the same refund request again" in line
+
+
+def _paid_at_stripe(stripe_gateway, user, user_client, api_client):
+    from tests.payments.helpers import post_event, succeeded_event
+
+    order = make_order(user, total="19.99")
+    intent_id = user_client.post(INTENT_URL, {"order_id": order.pk}, format="json").json()["payment_intent_id"]
+    stripe_gateway.set_intent_status(intent_id, "succeeded")
+    assert post_event(api_client, succeeded_event(intent_id, amount=1999)).json()["outcome"] == "order_paid"
+    return order, intent_id
+
+
+def test_with_stripe_a_refund_made_at_stripe_that_no_event_brought_is_reported(
+    stripe_gateway, user, user_client, api_client
+):
+    """The outside check's case: refunded in Stripe's dashboard, no webhook; the order says PAID."""
+    order, intent_id = _paid_at_stripe(stripe_gateway, user, user_client, api_client)
+    made = stripe_gateway.refund_in_dashboard(intent_id, 700)
+
+    without, error_without = _run()
+    output, error = _run("--stripe")
+
+    assert error_without is None
+    assert error is not None
+    assert f"INCONSISTENT provider_refund_not_recorded: order {order.number}" in output
+    assert f"{made['id']} refunded 700 USD at the provider" in output
+
+
+def test_with_stripe_refunds_made_in_the_shop_agree(stripe_gateway, staff_client, user, user_client, api_client):
+    from tests.payments.helpers import REFUND_URL
+
+    order, _intent_id = _paid_at_stripe(stripe_gateway, user, user_client, api_client)
+    item = order.items.get()
+    refunded = staff_client.post(
+        REFUND_URL, {"order_id": order.pk, "lines": [{"order_item_id": item.pk, "quantity": 1}]}, format="json"
+    )
+    assert refunded.status_code == 200, refunded.content
+
+    output, error = _run("--stripe")
+
+    assert error is None, output
+    assert "Stripe agree" in output
+
+
+def test_with_razorpay_a_refund_made_at_razorpay_that_no_event_brought_is_reported(razorpay_gateway, user, user_client):
+    order = rupee_order(user)
+    answer = razorpay_gateway.checkout(initiate(user_client, order).json()["razorpay_order_id"])
+    assert verify(user_client, answer).status_code == 200
+    razorpay_gateway.refund_in_dashboard(answer["razorpay_payment_id"], 10000)
+
+    output, error = _run("--razorpay")
+
+    assert error is not None
+    assert f"INCONSISTENT provider_refund_not_recorded: order {order.number}" in output
