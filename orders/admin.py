@@ -621,8 +621,9 @@ class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
     # --- the sales report as a chart ---------------------------------------------
 
     def sales_report_view(self, request):
-        """Revenue per day, week or month (orders.selectors.sales_granularity) as server-side SVG bars
-        with a y-axis, and the same buckets as a table. No JavaScript, nothing from another origin."""
+        """Revenue (net of refunds) per day, week or month (orders.selectors.sales_granularity) as
+        server-side SVG bars with a y-axis, and the same buckets as a table with what customers paid,
+        the refunds and the tax. No JavaScript, nothing from another origin."""
         if not user_has(request.user, Perm.VIEW_SALES_REPORT):
             raise PermissionDenied
         error = ""
@@ -642,11 +643,14 @@ class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
             report=report,
             granularity=granularity,
             chart=_bar_chart(buckets["buckets"], granularity=granularity, currency=report["currency"]),
-            revenue=money(report["totals"]["revenue"], report["currency"]),
-            average=money(report["totals"]["average_order_value"], report["currency"]),
+            totals={key: money(report["totals"][key], report["currency"]) for key in SALES_TABLE_MONEY},
             error=error,
             day_choices=[7, 30, 90, 180, 365],
         )
+
+
+# The figures of orders.selectors.order_sales_report the page shows as money, in its table's order.
+SALES_TABLE_MONEY = ("gross", "refunds", "revenue", "tax", "average_order_value")
 
 
 # --- chart geometry --------------------------------------------------------------------------
@@ -728,7 +732,7 @@ def _bar_chart(buckets: list[dict], *, granularity: str = "day", currency: str =
                 "bucket": bucket,
                 "period": _period(bucket, granularity),
                 "revenue": money(bucket["revenue"], currency),
-                "average": money(bucket["average_order_value"], currency),
+                "money": {key: money(bucket[key], currency) for key in SALES_TABLE_MONEY},
                 "label": labels[index] if labelled else "",
                 "sublabel": sublabel,
                 "label_x": round(CHART_LEFT + index * slot + slot / 2, 2),

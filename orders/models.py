@@ -21,16 +21,21 @@ class OrderStatus(models.TextChoices):
 # its way or was handed over. A full refund starts from here, and a review by the buyer of such an
 # order is a verified purchase.
 ORDER_SALE_STATUSES = (OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+# Money may have come in for it: a standing sale, or one refunded since (a refund starts from a sale).
+# `paid_at` says whether it did (orders.models.order_revenue_q).
+ORDER_PAID_STATUSES = (*ORDER_SALE_STATUSES, OrderStatus.REFUNDED)
 # A cash-on-delivery order whose money has not come in yet: unconfirmed, confirmed or on its way.
 # A customer may hold at most COD_MAX_OPEN_ORDERS of them, so COD cannot hoard stock.
 ORDER_COD_OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.PROCESSING, OrderStatus.SHIPPED)
 
 
 def order_revenue_q(prefix: str = "") -> Q:
-    """Revenue, defined once: a standing sale whose money came in. `paid_at` is set when a card order
-    is paid and when a cash-on-delivery order is delivered, so a COD parcel on its way is not revenue
-    yet. `prefix` reaches the order through a relation (`"order__"` from an order item)."""
-    return Q(**{f"{prefix}status__in": ORDER_SALE_STATUSES, f"{prefix}paid_at__isnull": False})
+    """Revenue's orders, defined once: those whose money came in, refunded since or not. `paid_at` is
+    set when a card order is paid and when a cash-on-delivery order is delivered, so a COD parcel on
+    its way is not revenue yet. What an order brings in is its total less what was refunded of it
+    (orders.selectors.order_refunded_amount), so a refunded order stays on the day it was paid with
+    its refund subtracted. `prefix` reaches the order through a relation (`"order__"` from an item)."""
+    return Q(**{f"{prefix}status__in": ORDER_PAID_STATUSES, f"{prefix}paid_at__isnull": False})
 
 
 class PaymentMethod(models.TextChoices):

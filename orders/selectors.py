@@ -7,7 +7,21 @@ from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -43,6 +57,8 @@ from .pricing import TaxRate as PricingTaxRate
 
 TOP_PRODUCTS = 10
 CENT = Decimal("0.01")
+# What the reports' sums of money columns are read as (the columns hold 12 digits; sums need more).
+MONEY = DecimalField(max_digits=14, decimal_places=2)
 # The sales report's buckets: one per day up to 90 days, one per week (Monday to Sunday) up to 180,
 # one per calendar month beyond, so a year is 12 or 13 bars and table rows instead of 365.
 SALES_DAILY_UP_TO_DAYS = 90
@@ -120,14 +136,128 @@ def order_check_access(*, user, order_id: int) -> bool:
     return owner_id == user.pk
 
 
-def _average(revenue: Decimal, count: int) -> Decimal:
-    return (revenue / count).quantize(CENT, rounding=ROUND_HALF_UP) if count else Decimal("0.00")
+def _average(amount: Decimal, count: int) -> Decimal:
+    return (amount / count).quantize(CENT, rounding=ROUND_HALF_UP) if count else Decimal("0.00")
+
+
+# --- Refunds, as the reports count them -----------------------------------------------------------
+#
+# How much of an order, and of each of its lines, was given back: defined here once, and the sales
+# report and the dashboard subtract exactly these. Today a refund is all or nothing (payments.refunds:
+# the payment REFUNDED, then the order REFUNDED through order_transition), so the order's status says
+# it: a refunded order gave back its whole total, all the tax inside it, and every unit of every line.
+#
+# When refunds become rows (issue 18: Order.refunded_total and refund lines), these five functions are
+# the one place to change: an order's amount becomes its `refunded_total`, its tax the tax its refund
+# rows gave back, a line's quantity and amount the sums of its refund lines (each line's tax share as
+# orders.pricing.refund_amount_for splits it). Partial refunds then show up in every figure.
+#
+# A refund is counted on the day its order was paid: today it is a state of the order, not an event
+# with a date of its own, and one aggregate over orders by paid day keeps the report to one query. So
+# a past day's revenue drops when one of its orders is refunded later. Once refunds are rows, dating
+# them by when they happened (a refund in the period it was made, past days left as they were) is the
+# better report; it needs the refund rows summed per day beside the orders (a union with this
+# aggregate keeps the report to one query).
+
+
+def _when_refunded(field: str, output_field, *, order: str = "") -> Case:
+    """`field` when the order (reached through `order`) was refunded, else 0: an expression."""
+    return Case(
+        When(Q(**{f"{order}status": OrderStatus.REFUNDED}), then=F(field)), default=Value(0), output_field=output_field
+    )
+
+
+def order_refunded_amount() -> Case:
+    """How much of an order's `total` was refunded (an expression over Order)."""
+    return _when_refunded("total", MONEY)
+
+
+def order_refunded_tax() -> Case:
+    """How much of the tax inside an order's total (`tax_total`) was refunded (over Order)."""
+    return _when_refunded("tax_total", MONEY)
+
+
+def item_refunded_quantity() -> Case:
+    """How many units of an order item were refunded (an expression over OrderItem)."""
+    return _when_refunded("quantity", IntegerField(), order="order__")
+
+
+def item_refunded_amount() -> Case:
+    """How much of an order item's `line_total` was refunded (over OrderItem)."""
+    return _when_refunded("line_total", MONEY, order="order__")
+
+
+def item_refunded_tax() -> Case:
+    """How much of an order item's `tax` was refunded (over OrderItem)."""
+    return _when_refunded("tax", MONEY, order="order__")
+
+
+# --- The sales report and the dashboard -----------------------------------------------------------
+
+
+def _takings_sums() -> dict:
+    """The sums both reports make over revenue's orders (orders.models.order_revenue_q), for one
+    `aggregate` or `values().annotate()`; `_takings` turns a row of them into the reported figures."""
+    return {
+        "gross": Sum("total", output_field=MONEY),
+        "refunds": Sum(order_refunded_amount(), output_field=MONEY),
+        "tax_charged": Sum("tax_total", output_field=MONEY),
+        "tax_refunded": Sum(order_refunded_tax(), output_field=MONEY),
+        "shipping": Sum("shipping_total", output_field=MONEY),
+        "discounts": Sum("discount_total", output_field=MONEY),
+        "orders": Count("id"),
+    }
+
+
+def _takings(row: dict | None) -> dict:
+    """What the reports show of a row of `_takings_sums` (None: no orders):
+
+    - `gross`: what customers paid for these orders (their totals: tax and shipping included);
+    - `refunds`: what was given back of them (`order_refunded_amount`);
+    - `revenue`: gross less refunds, what the shop kept;
+    - `tax`: the tax inside revenue (the orders' tax less the refunded tax), whether prices include
+      tax or it went on top;
+    - `shipping` and `discounts`: what the orders were charged for shipping (`shipping_total`, as
+      priced) and given off (`discount_total`), before refunds;
+    - `orders` and `average_order_value`: gross per order, a refunded order counted like the others.
+    """
+
+    def money(key: str) -> Decimal:
+        value = row[key] if row else None
+        return Decimal(value).quantize(CENT) if value is not None else Decimal("0.00")
+
+    gross, orders = money("gross"), (row["orders"] if row else 0)
+    return {
+        "gross": gross,
+        "refunds": money("refunds"),
+        "revenue": gross - money("refunds"),
+        "tax": money("tax_charged") - money("tax_refunded"),
+        "shipping": money("shipping"),
+        "discounts": money("discounts"),
+        "orders": orders,
+        "average_order_value": _average(gross, orders),
+    }
+
+
+# The money figures of `_takings`, which buckets and totals add up.
+TAKINGS_MONEY = ("gross", "refunds", "revenue", "tax", "shipping", "discounts")
+
+
+def _takings_added(rows: Iterable[dict]) -> dict:
+    """Several `_takings` (days) as one: money and orders summed, the average of the sums."""
+    added = dict.fromkeys(TAKINGS_MONEY, Decimal("0.00")) | {"orders": 0}
+    for row in rows:
+        for key in (*TAKINGS_MONEY, "orders"):
+            added[key] += row[key]
+    added["average_order_value"] = _average(added["gross"], added["orders"])
+    return added
 
 
 def order_sales_report(*, days: int, now=None) -> dict:
-    """Revenue, order count and average order value per day (UTC) for the last `days` days,
-    today included, from orders whose payment came in (paid_at) and that were not refunded.
-    Every day of the range is listed, days without sales with zeros. One aggregate query."""
+    """What paid orders brought in per day (UTC) for the last `days` days, today included, by the
+    day their payment came in (paid_at), refunded since or not: the figures of `_takings` for each
+    day and in total. A refund counts on the day its order was paid (see "Refunds, as the reports
+    count them"). Every day of the range is listed, days without sales with zeros. One query."""
     now = now or timezone.now()
     end_date = timezone.localdate(now)
     start_date = end_date - timedelta(days=days - 1)
@@ -136,34 +266,21 @@ def order_sales_report(*, days: int, now=None) -> dict:
         Order.objects.filter(order_revenue_q(), paid_at__gte=start, paid_at__lte=now)
         .annotate(day=TruncDate("paid_at"))
         .values("day")
-        .annotate(revenue=Sum("total"), orders=Count("id"))
+        .annotate(**_takings_sums())
         .order_by("day")
     )
     by_day = {row["day"]: row for row in rows}
     daily = []
-    total_revenue = Decimal("0.00")
-    total_orders = 0
     for offset in range(days):
         day = start_date + timedelta(days=offset)
-        row = by_day.get(day)
-        revenue = Decimal(row["revenue"]).quantize(CENT) if row else Decimal("0.00")
-        orders = row["orders"] if row else 0
-        total_revenue += revenue
-        total_orders += orders
-        daily.append(
-            {"date": day, "revenue": revenue, "orders": orders, "average_order_value": _average(revenue, orders)}
-        )
+        daily.append({"date": day, **_takings(by_day.get(day))})
     return {
         "days": days,
         "start_date": start_date,
         "end_date": end_date,
         "currency": settings.STORE_CURRENCY,
         "daily": daily,
-        "totals": {
-            "revenue": total_revenue,
-            "orders": total_orders,
-            "average_order_value": _average(total_revenue, total_orders),
-        },
+        "totals": _takings_added(daily),
     }
 
 
@@ -184,37 +301,45 @@ def _bucket_start(day, granularity: str):
 
 def order_sales_buckets(*, report: dict) -> dict:
     """The days of `order_sales_report` summed into the buckets of `sales_granularity`, oldest first:
-    `{"granularity", "buckets": [{"start", "end", "revenue", "orders", "average_order_value"}]}`.
-    A bucket's `start` and `end` are the first and last day of the report it covers (the first and
-    last bucket may be partial weeks or months)."""
+    `{"granularity", "buckets": [{"start", "end", <the figures of a day>}]}`. A bucket's `start` and
+    `end` are the first and last day of the report it covers (the first and last bucket may be
+    partial weeks or months)."""
     granularity = sales_granularity(days=report["days"])
-    buckets: list[dict] = []
+    groups: list[tuple[object, list[dict]]] = []
     for row in report["daily"]:
-        start = _bucket_start(row["date"], granularity)
-        if not buckets or buckets[-1]["key"] != start:
-            buckets.append({"key": start, "start": row["date"], "revenue": Decimal("0.00"), "orders": 0})
-        bucket = buckets[-1]
-        bucket["end"] = row["date"]
-        bucket["revenue"] += row["revenue"]
-        bucket["orders"] += row["orders"]
-    for bucket in buckets:
-        del bucket["key"]
-        bucket["average_order_value"] = _average(bucket["revenue"], bucket["orders"])
+        key = _bucket_start(row["date"], granularity)
+        if not groups or groups[-1][0] != key:
+            groups.append((key, []))
+        groups[-1][1].append(row)
+    buckets = [
+        {"start": days_of[0]["date"], "end": days_of[-1]["date"], **_takings_added(days_of)} for _key, days_of in groups
+    ]
     return {"granularity": granularity, "buckets": buckets}
 
 
 def order_analytics() -> dict:
-    """The staff dashboard: revenue, orders by status, best sellers (by units and by revenue)
-    and how many variants on sale are at or below LOW_STOCK_THRESHOLD (those of the low-stock list)."""
+    """The staff dashboard: what paid orders brought in (the figures of `_takings` over every paid
+    order; `revenue` net of refunds), orders by status, best sellers (by units and by revenue) and how
+    many variants on sale are at or below LOW_STOCK_THRESHOLD (those of the low-stock list).
+
+    A best seller's `quantity` is the units paid for and not refunded, its `revenue` what those lines
+    brought in net of tax: `line_total - tax` (the line's discount share already taken off, its tax
+    removed whether it went on top or was inside the price, shipping not included) less what was
+    refunded of it net of tax. So the dashboard's products add up to sales before tax and shipping."""
     by_status = dict.fromkeys(OrderStatus.values, 0)
     for row in Order.objects.order_by().values("status").annotate(n=Count("id")):
         by_status[row["status"]] = row["n"]
-    revenue = Order.objects.filter(order_revenue_q()).aggregate(revenue=Sum("total"))["revenue"]
-    revenue = Decimal(revenue or 0).quantize(CENT)
+    takings = _takings(Order.objects.filter(order_revenue_q()).aggregate(**_takings_sums()))
     sold = (
         OrderItem.objects.filter(order_revenue_q("order__"))
         .values("product_id", "product__name", "product__sku")
-        .annotate(quantity=Sum("quantity"), revenue=Sum("line_total"))
+        .annotate(
+            quantity=Sum(F("quantity") - item_refunded_quantity(), output_field=IntegerField()),
+            revenue=Sum(
+                F("line_total") - F("tax") - (item_refunded_amount() - item_refunded_tax()), output_field=MONEY
+            ),
+        )
+        .filter(quantity__gt=0)
     )
 
     def _top(ordering: tuple[str, ...]) -> list[dict]:
@@ -232,7 +357,9 @@ def order_analytics() -> dict:
     threshold = settings.LOW_STOCK_THRESHOLD
     return {
         "currency": settings.STORE_CURRENCY,
-        "revenue": revenue,
+        **{key: takings[key] for key in TAKINGS_MONEY},
+        "orders_paid": takings["orders"],
+        "average_order_value": takings["average_order_value"],
         "orders_total": sum(by_status.values()),
         "orders_by_status": by_status,
         "top_products_by_quantity": _top(("-quantity", "-revenue", "product_id")),

@@ -199,17 +199,32 @@ class OrderDetailSerializer(OrderListSerializer):
         read_only_fields = fields
 
 
-class SalesReportDaySerializer(serializers.Serializer):
+def _money(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=2, help_text=help_text)
+
+
+class TakingsSerializer(serializers.Serializer):
+    """What paid orders brought in (orders.selectors._takings), in the shop's currency."""
+
+    gross = _money("What customers paid for these orders: their totals, tax and shipping included.")
+    refunds = _money("What was refunded of those orders (a refunded order counts on the day it was paid).")
+    revenue = _money("What the shop kept: `gross` less `refunds`.")
+    tax = _money("The tax inside `revenue`: the orders' tax less the tax refunded (whether prices include tax).")
+    shipping = _money("What the orders were charged for shipping, before refunds.")
+    discounts = _money("What vouchers took off the orders, before refunds.")
+
+
+class _SalesFiguresSerializer(TakingsSerializer):
+    orders = serializers.IntegerField(help_text="Orders paid, refunded since or not.")
+    average_order_value = _money("`gross` per order.")
+
+
+class SalesReportDaySerializer(_SalesFiguresSerializer):
     date = serializers.DateField()
-    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
-    orders = serializers.IntegerField()
-    average_order_value = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
-class SalesReportTotalsSerializer(serializers.Serializer):
-    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
-    orders = serializers.IntegerField()
-    average_order_value = serializers.DecimalField(max_digits=14, decimal_places=2)
+class SalesReportTotalsSerializer(_SalesFiguresSerializer):
+    pass
 
 
 class SalesReportSerializer(serializers.Serializer):
@@ -225,8 +240,11 @@ class TopProductSerializer(serializers.Serializer):
     product = serializers.IntegerField()
     name = serializers.CharField()
     sku = serializers.CharField()
-    quantity = serializers.IntegerField()
-    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+    quantity = serializers.IntegerField(help_text="Units paid for and not refunded.")
+    revenue = _money(
+        "What those units brought in net of tax: the lines' totals after their discount, less their tax "
+        "(on top or inside the price), less what was refunded; shipping not included."
+    )
 
 
 # One count per order status, whatever statuses the lifecycle has (orders.models.OrderStatus).
@@ -237,9 +255,12 @@ OrdersByStatusSerializer = type(
 )
 
 
-class AnalyticsSerializer(serializers.Serializer):
+class AnalyticsSerializer(TakingsSerializer):
+    """The figures of every paid order, refunded since or not, then the orders, best sellers and stock."""
+
     currency = serializers.CharField()
-    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+    orders_paid = serializers.IntegerField(help_text="Orders whose money came in, refunded since or not.")
+    average_order_value = _money("`gross` per paid order.")
     orders_total = serializers.IntegerField()
     orders_by_status = OrdersByStatusSerializer()
     top_products_by_quantity = TopProductSerializer(many=True)

@@ -245,7 +245,8 @@ class OrderStatusView(APIView):
 
 
 class SalesReportView(APIView):
-    """Staff: revenue, order count and average order value per day."""
+    """Staff: what paid orders brought in per day (gross, refunds, revenue net of refunds, tax,
+    shipping, discounts, orders, average order value)."""
 
     permission_classes = [StaffPermission.require(Perm.VIEW_SALES_REPORT)]
 
@@ -263,7 +264,7 @@ class SalesReportView(APIView):
 
 
 class AnalyticsView(APIView):
-    """Staff dashboard: revenue, orders by status, top products, low stock."""
+    """Staff dashboard: what paid orders brought in, orders by status, top products, low stock."""
 
     permission_classes = [StaffPermission.require(Perm.VIEW_SALES_REPORT)]
 

@@ -155,3 +155,39 @@ def test_the_report_is_for_staff_only():
 
     assert response.status_code == 302
     assert "login" in response["Location"]
+
+
+def test_the_report_page_shows_refunds_and_tax_beside_revenue():
+    now = timezone.now()
+    OrderFactory(status=OrderStatus.PAID, total=Decimal("60.00"), tax_total=Decimal("10.00"), paid_at=now)
+    OrderFactory(status=OrderStatus.REFUNDED, total=Decimal("24.00"), tax_total=Decimal("4.00"), paid_at=now)
+
+    response = login(staff_in(FINANCE)).get(reverse(REPORT), {"days": 7})
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    totals = content.split('<table class="sales-totals">', 1)[1].split("</table>", 1)[0]
+    for label, amount in (("Gross", "84.00"), ("Refunds", "24.00"), ("Revenue", "60.00"), ("Tax", "10.00")):
+        assert f"<th>{label}</th><td>{amount} USD</td>" in totals
+    table = content.split('<table class="sales-table">', 1)[1].split("</table>", 1)[0]
+    header, today = table.split("<tr>")[1:3]
+    assert [cell.split("<")[0] for cell in header.split("<th>")[1:]] == [
+        "Day",
+        "Gross",
+        "Refunds",
+        "Revenue",
+        "Tax",
+        "Orders",
+        "Average order",
+    ]
+    assert [cell.split("<")[0] for cell in today.split("<td>")[1:]] == [
+        timezone.localdate().isoformat(),
+        "84.00 USD",
+        "24.00 USD",
+        "60.00 USD",
+        "10.00 USD",
+        "2",
+        "42.00 USD",
+    ]
+    # The bars are revenue, net of refunds.
+    assert response.context["chart"]["best"] == "60.00 USD"
