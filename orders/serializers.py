@@ -1,12 +1,13 @@
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from addresses.countries import COUNTRY_CODES
 from addresses.serializers import AddressSerializer
 from products.models import Category, Product
 
+from . import schema_examples
 from .models import (
     Order,
     OrderItem,
@@ -160,6 +161,7 @@ class OrderRefundSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+@extend_schema_serializer(examples=[schema_examples.ORDER])
 class OrderListSerializer(serializers.ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
     payment_status = serializers.ChoiceField(
@@ -186,6 +188,7 @@ class OrderListSerializer(serializers.ModelSerializer):
         read_only_fields = ORDER_FIELDS
 
 
+@extend_schema_serializer(examples=[schema_examples.ORDER_DETAIL])
 class OrderDetailSerializer(OrderListSerializer):
     status_history = OrderStatusChangeSerializer(many=True, read_only=True)
     refunds = serializers.SerializerMethodField()
@@ -227,6 +230,7 @@ class SalesReportTotalsSerializer(_SalesFiguresSerializer):
     pass
 
 
+@extend_schema_serializer(examples=[schema_examples.SALES_REPORT])
 class SalesReportSerializer(serializers.Serializer):
     days = serializers.IntegerField()
     start_date = serializers.DateField()
@@ -255,6 +259,7 @@ OrdersByStatusSerializer = type(
 )
 
 
+@extend_schema_serializer(examples=[schema_examples.ANALYTICS])
 class AnalyticsSerializer(TakingsSerializer):
     """The figures of every paid order, refunded since or not, then the orders, best sellers and stock."""
 
@@ -294,6 +299,7 @@ class ShippingMethodsQuerySerializer(serializers.Serializer):
         return attrs
 
 
+@extend_schema_serializer(examples=[schema_examples.SHIPPING_METHOD])
 class ShippingMethodSerializer(serializers.Serializer):
     """A method this cart may use for the destination, priced for this cart."""
 
@@ -340,6 +346,7 @@ class PricedLineSerializer(serializers.Serializer):
     line_total = serializers.CharField(help_text="What the line costs after its discount, with its tax.")
 
 
+@extend_schema_serializer(examples=[schema_examples.CHECKOUT_PREVIEW])
 class CheckoutPreviewResponseSerializer(serializers.Serializer):
     """What the order would cost now; `POST /api/orders/create/` with the same address, method and
     cart charges exactly this."""
@@ -385,6 +392,7 @@ class CartVoucherApplySerializer(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(examples=[schema_examples.VOUCHER])
 class VoucherSerializer(serializers.ModelSerializer):
     """A voucher as staff see it. `used_count` is how many orders hold a use of it now (a cancelled
     order gives its use back)."""
@@ -441,6 +449,7 @@ class _IdsField(serializers.ListField):
         return ids
 
 
+@extend_schema_serializer(examples=schema_examples.VOUCHER_WRITE)
 class VoucherWriteSerializer(serializers.Serializer):
     """What staff send. The rules across fields (a percentage at most 100, an end after the start, a
     usage limit not under the uses so far) are orders.vouchers'."""

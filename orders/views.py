@@ -28,7 +28,7 @@ from novacart.permissions import Perm, StaffPermission, user_has
 from novacart.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 from payments.refunds import refund_for_return
 
-from . import returns, selectors, services, vouchers
+from . import returns, schema_examples, selectors, services, vouchers
 from .error_codes import OrderErrorCode
 from .idempotency import idempotent_response, run_idempotent, validate_idempotency_key
 from .models import OrderStatus
@@ -135,6 +135,7 @@ class OrderCreateView(APIView):
         request=OrderCreateSerializer,
         parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
         responses={201: OrderDetailSerializer, 403: COD_EMAIL_NOT_VERIFIED, 409: CREATE_CONFLICT, 422: KEY_REUSED},
+        examples=[schema_examples.ORDER_PLACED],
     )
     def post(self, request):
         key = validate_idempotency_key(request.headers.get("Idempotency-Key"))
@@ -203,6 +204,7 @@ class OrderCancelView(APIView):
             403: staff_forbidden(Perm.CHANGE_ORDER, when=" as staff cancelling another user's order"),
             409: INVALID_TRANSITION,
         },
+        examples=[schema_examples.ORDER_CANCELLED],
     )
     def post(self, request, pk: int):
         is_own = selectors.order_check_access(user=request.user, order_id=pk)
@@ -228,6 +230,7 @@ class OrderStatusView(APIView):
         summary="Move an order along its lifecycle (staff)",
         request=OrderStatusUpdateSerializer,
         responses={200: OrderDetailSerializer, 403: staff_forbidden(Perm.CHANGE_ORDER), 409: INVALID_TRANSITION},
+        examples=[schema_examples.ORDER_SHIPPED],
     )
     def patch(self, request, pk: int):
         serializer = OrderStatusUpdateSerializer(data=request.data)

@@ -12,8 +12,9 @@ from django.conf import settings
 from openapi_schema_validator import OAS30Validator
 from rest_framework.test import APIClient
 
+from orders.models import ShippingMethod, ShippingZone, TaxRate
 from products.filters import MAX_SEARCH_LENGTH
-from tests.factories import CategoryFactory, ProductFactory
+from tests.factories import AddressFactory, CategoryFactory, ProductFactory, VoucherFactory
 from tests.users.test_auth import _cookie_login
 
 pytestmark = pytest.mark.slow
@@ -365,3 +366,135 @@ def test_always_present_response_fields_are_required(schema):
         checked += 1
     assert checked > 30
     assert {"rating_avg", "stock", "is_active"} <= set(schema["components"]["schemas"]["ProductList"]["required"])
+
+
+# --- Checkout pricing, orders, vouchers and the reports: realistic examples (issue 17) ------------
+
+# (method, path, status, direction) of every answer (and body) carrying pricing fields.
+PRICING_EXAMPLES = [
+    ("post", "/api/checkout/preview/", "200", "response"),
+    ("post", "/api/orders/create/", "201", "response"),
+    ("get", "/api/orders/{id}/", "200", "response"),
+    ("get", "/api/orders/my/", "200", "response"),
+    ("post", "/api/orders/cancel/{id}/", "200", "response"),
+    ("patch", "/api/orders/{id}/status/", "200", "response"),
+    ("get", "/api/shipping-methods/", "200", "response"),
+    ("get", "/api/vouchers/", "200", "response"),
+    ("post", "/api/vouchers/", "201", "response"),
+    ("post", "/api/vouchers/", None, "request"),
+    ("get", "/api/vouchers/{id}/", "200", "response"),
+    ("patch", "/api/vouchers/{id}/", "200", "response"),
+    ("patch", "/api/vouchers/{id}/", None, "request"),
+    ("get", "/api/orders/sales-report/", "200", "response"),
+    ("get", "/api/analytics/", "200", "response"),
+]
+
+
+def _content(schema, method, path, status, direction) -> dict:
+    operation = schema["paths"][path][method]
+    if direction == "request":
+        return operation["requestBody"]["content"]["application/json"]
+    return operation["responses"][status]["content"]["application/json"]
+
+
+def _assert_every_field_shown(schema, node: dict, value, where: str, *, request: bool) -> None:
+    """Every property of an object schema is in the example (a response always has them all; a
+    request example may leave optional ones out, never name one that does not exist), down the tree."""
+    node = resolve(schema, node)
+    if value is None:
+        return
+    if "oneOf" in node:  # a nullable reference
+        node = resolve(schema, node["oneOf"][0])
+    if node.get("type") == "array":
+        assert value or "properties" not in resolve(schema, node["items"]), f"{where}: an empty list shows no fields"
+        for item in value:
+            _assert_every_field_shown(schema, node["items"], item, f"{where}[]", request=request)
+    elif "properties" in node:
+        shown, declared = set(value), set(node["properties"])
+        assert shown <= declared, f"{where}: {shown - declared} are not fields"
+        if not request:
+            assert shown == declared, f"{where}: {declared - shown} not shown"
+        for name, item in value.items():
+            _assert_every_field_shown(schema, node["properties"][name], item, f"{where}.{name}", request=request)
+
+
+def test_pricing_answers_show_every_field_in_an_example_that_validates(schema):
+    for method, path, status, direction in PRICING_EXAMPLES:
+        content = _content(schema, method, path, status, direction)
+        examples = content.get("examples")
+        assert examples, (method, path, direction)
+        body_schema = {**content["schema"], "components": schema["components"]}
+        for name, example in examples.items():
+            where = f"{method.upper()} {path} {direction} {name}"
+            OAS30Validator(body_schema).validate(example["value"])
+            _assert_every_field_shown(
+                schema, content["schema"], example["value"], where, request=direction == "request"
+            )
+
+
+def _example(schema, method, path, status="200") -> dict:
+    [example] = _content(schema, method, path, status, "response")["examples"].values()
+    return example["value"]
+
+
+def test_the_pricing_examples_add_up(schema):
+    D = Decimal
+    preview = _example(schema, "post", "/api/checkout/preview/")
+    order = _example(schema, "get", "/api/orders/{id}/")
+    for priced in (preview, order):
+        lines = priced["lines"] if "lines" in priced else priced["items"]
+        assert sum(D(line["unit_price"]) * line["quantity"] for line in lines) == D(priced["subtotal"])
+        assert D(priced["subtotal"]) - D(priced["discount_total"]) + D(priced["shipping_total"]) + D(
+            priced["tax_total"]
+        ) == D(priced["total"])
+        assert sum(D(line["discount"]) for line in lines) == D(priced["discount_total"])
+        assert sum(D(tax["amount"]) for tax in priced["tax_lines"]) == D(priced["tax_total"])
+    report = _example(schema, "get", "/api/orders/sales-report/")
+    assert len(report["daily"]) == report["days"]
+    for key in ("gross", "refunds", "revenue", "tax", "shipping", "discounts"):
+        assert sum(D(day[key]) for day in report["daily"]) == D(report["totals"][key]), key
+    for row in (*report["daily"], report["totals"]):
+        assert D(row["gross"]) - D(row["refunds"]) == D(row["revenue"])
+        average = D(row["gross"]) / row["orders"] if row["orders"] else D(0)
+        assert abs(average - D(row["average_order_value"])) <= D("0.005")
+    dashboard = _example(schema, "get", "/api/analytics/")
+    assert sum(dashboard["orders_by_status"].values()) == dashboard["orders_total"]
+    assert dashboard["orders_by_status"]["PAID"] + dashboard["orders_by_status"]["REFUNDED"] == dashboard["orders_paid"]
+    assert D(dashboard["gross"]) - D(dashboard["refunds"]) == D(dashboard["revenue"])
+
+
+@pytest.mark.django_db
+def test_the_checkout_examples_are_what_the_server_answers_for_that_cart(schema, user, user_client):
+    """The preview and the order documented are a real cart's: two mugs at 12.50 and a towel at 4.99,
+    10% off with TENOFF, Royal Mail at 3.95, VAT 20% on top."""
+    preview_example = _example(schema, "post", "/api/checkout/preview/")
+    order_example = _example(schema, "get", "/api/orders/{id}/")
+    zone = ShippingZone.objects.create(name="UK", countries=["GB"])
+    post = ShippingMethod.objects.create(zone=zone, name="Royal Mail", price=Decimal("3.95"))
+    TaxRate.objects.create(country="GB", name="VAT 20%", rate=Decimal("0.20"))
+    VoucherFactory(code="TENOFF", value=Decimal("10"))
+    mug = ProductFactory(name="Mug", sku="MUG-BLUE", price=Decimal("12.50"), stock=10)
+    towel = ProductFactory(name="Tea Towel", sku="TOWEL-1", price=Decimal("4.99"), stock=10)
+    for product, quantity in ((mug, 2), (towel, 1)):
+        user_client.post("/api/cart/add/", {"product_id": product.pk, "quantity": quantity}, format="json")
+    assert user_client.post("/api/cart/voucher/", {"code": "TENOFF"}, format="json").status_code == 200
+    address = AddressFactory(user=user, country="GB", state="")
+    where = {"shipping_address_id": address.pk, "shipping_method_id": post.pk}
+
+    preview = user_client.post("/api/checkout/preview/", where, format="json").json()
+    order = user_client.post("/api/orders/create/", {**where, "payment_method": "card"}, format="json").json()
+
+    def priced(body, lines_key, line_fields):
+        return {
+            **{key: body[key] for key in ("subtotal", "discount_total", "shipping_total", "tax_total", "total")},
+            **{key: body[key] for key in ("currency", "prices_include_tax", "tax_lines")},
+            "shipping_method": body["shipping_method"]["name"],
+            "lines": [{key: line[key] for key in line_fields} for line in body[lines_key]],
+        }
+
+    line_fields = ("quantity", "unit_price", "discount", "tax", "line_total")
+    assert priced(preview, "lines", line_fields) == priced(preview_example, "lines", line_fields)
+    assert preview["voucher"] == preview_example["voucher"] == "TENOFF"
+    order_line_fields = (*line_fields, "name", "sku")
+    assert priced(order, "items", order_line_fields) == priced(order_example, "items", order_line_fields)
+    assert order["voucher_code"] == order_example["voucher_code"] == "TENOFF"
