@@ -38,6 +38,16 @@ def lock_order_voucher(*, order_id: int) -> Voucher | None:
     return None if voucher_id is None else lock_voucher(voucher_id=voucher_id)
 
 
+def lock_return(*, return_id: int) -> OrderReturn:
+    """The return row alone: for a caller already holding its order's lock (payments.refunds)."""
+    return OrderReturn.objects.select_for_update().get(pk=return_id)
+
+
+def lock_return_of_refund(*, refund_id: int) -> OrderReturn | None:
+    """The return a refund was made for (None for most refunds), locked after the refund's own locks."""
+    return OrderReturn.objects.select_for_update().filter(refund_id=refund_id).first()
+
+
 def lock_order_return(*, return_id: int) -> tuple[Order, OrderReturn] | None:
     """A return's order, then the return (None when there is no such return). Everything that
     changes a return takes the order first, as every other order write does."""

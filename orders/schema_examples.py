@@ -57,6 +57,7 @@ _ORDER = {
     "id": 1042,
     "number": "NC-261202-7KQ2XM",
     "status": "PAID",
+    "payment_status": "paid",
     "payment_method": "card",
     "items": [
         {
@@ -89,6 +90,7 @@ _ORDER = {
         },
     ],
     **_TOTALS,
+    "refunded_total": "0.00",
     "tax_lines": _TAX_LINES,
     "shipping_method": _ROYAL_MAIL,
     "voucher_code": "TENOFF",
@@ -122,7 +124,10 @@ _PLACED = {
 
 def _order_detail(name: str, summary: str, *, history: list[dict], **fields) -> OpenApiExample:
     return OpenApiExample(
-        name, summary=summary, value={**_ORDER, **fields, "status_history": [_PLACED, *history]}, response_only=True
+        name,
+        summary=summary,
+        value={**_ORDER, "refunds": [], **fields, "status_history": [_PLACED, *history]},
+        response_only=True,
     )
 
 
@@ -138,7 +143,12 @@ _PAID = {
 }
 ORDER_DETAIL = _order_detail("PaidOrder", "A paid order with a voucher, shipping and VAT", history=[_PAID])
 ORDER_PLACED = _order_detail(
-    "PlacedOrder", "The order placed from the cart, waiting for its payment", history=[], status="PENDING", paid_at=None
+    "PlacedOrder",
+    "The order placed from the cart, waiting for its payment",
+    history=[],
+    status="PENDING",
+    paid_at=None,
+    payment_status="unpaid",
 )
 ORDER_CANCELLED = _order_detail(
     "CancelledOrder",
@@ -153,6 +163,7 @@ ORDER_CANCELLED = _order_detail(
         }
     ],
     status="CANCELLED",
+    payment_status="unpaid",
     paid_at=None,
     cancelled_at="2026-12-02T10:21:37Z",
 )
@@ -172,6 +183,20 @@ ORDER_SHIPPED = _order_detail(
     status="SHIPPED",
     tracking_number="1Z999AA10123456784",
     shipped_at="2026-12-03T08:02:19Z",
+    payment_status="partially_refunded",
+    refunded_total="5.39",
+    refunds=[
+        {
+            "id": 88,
+            "amount": "5.39",
+            "currency": "usd",
+            "status": "succeeded",
+            "reason": "Tea towel out of stock after payment",
+            "lines": [{"order_item_id": 2211, "quantity": 1}],
+            "shipping": False,
+            "created_at": "2026-12-03T07:40:12Z",
+        }
+    ],
 )
 
 SHIPPING_METHOD = OpenApiExample(
@@ -249,7 +274,7 @@ _DAYS = [
         "refunds": "10.73",
         "revenue": "0.00",
         "tax": "0.00",
-        "shipping": "3.95",
+        "shipping_total": "3.95",
         "discounts": "0.00",
         "orders": 1,
         "average_order_value": "10.73",
@@ -260,7 +285,7 @@ _DAYS = [
         "refunds": "0.00",
         "revenue": "0.00",
         "tax": "0.00",
-        "shipping": "0.00",
+        "shipping_total": "0.00",
         "discounts": "0.00",
         "orders": 0,
         "average_order_value": "0.00",
@@ -271,7 +296,7 @@ _DAYS = [
         "refunds": "0.00",
         "revenue": "64.63",
         "tax": "10.77",
-        "shipping": "11.90",
+        "shipping_total": "11.90",
         "discounts": "3.00",
         "orders": 2,
         "average_order_value": "32.32",
@@ -282,7 +307,7 @@ _TAKINGS = {
     "refunds": "10.73",
     "revenue": "64.63",
     "tax": "10.77",
-    "shipping": "15.85",
+    "shipping_total": "15.85",
     "discounts": "3.00",
 }
 SALES_REPORT = OpenApiExample(

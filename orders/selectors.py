@@ -12,20 +12,23 @@ from django.db.models import (
     Count,
     DecimalField,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from novacart.exceptions import NotFound, ValidationFailed
+from novacart.money import currency_exponent
 from novacart.permissions import Perm, user_has_any
 from payments.models import Refund, RefundLine, RefundStatus
 from products.selectors import category_forest, variant_low_stock_list
@@ -143,53 +146,76 @@ def _average(amount: Decimal, count: int) -> Decimal:
 # --- Refunds, as the reports count them -----------------------------------------------------------
 #
 # How much of an order, and of each of its lines, was given back: defined here once, and the sales
-# report and the dashboard subtract exactly these. Today a refund is all or nothing (payments.refunds:
-# the payment REFUNDED, then the order REFUNDED through order_transition), so the order's status says
-# it: a refunded order gave back its whole total, all the tax inside it, and every unit of every line.
+# report and the dashboard subtract exactly these. Refunds are rows (payments.Refund, kept by
+# payments.refunds): an order's refunded amount is its `refunded_total` (the sum of its succeeded
+# refunds), a line's units and amount the sums of its succeeded refund lines. An order moved to
+# REFUNDED gave back everything, lines included, whatever rows say (a refund made at the provider has
+# no lines). The tax given back is the order's tax in the share of its total that went back; for a
+# line, its tax in the share of its units that went back.
 #
-# When refunds become rows (issue 18: Order.refunded_total and refund lines), these five functions are
-# the one place to change: an order's amount becomes its `refunded_total`, its tax the tax its refund
-# rows gave back, a line's quantity and amount the sums of its refund lines (each line's tax share as
-# orders.pricing.refund_amount_for splits it). Partial refunds then show up in every figure.
-#
-# A refund is counted on the day its order was paid: today it is a state of the order, not an event
-# with a date of its own, and one aggregate over orders by paid day keeps the report to one query. So
-# a past day's revenue drops when one of its orders is refunded later. Once refunds are rows, dating
-# them by when they happened (a refund in the period it was made, past days left as they were) is the
-# better report; it needs the refund rows summed per day beside the orders (a union with this
-# aggregate keeps the report to one query).
+# A refund is counted on the day its order was paid: one aggregate over orders by paid day keeps the
+# report to one query, so a past day's revenue drops when one of its orders is refunded later.
+# Dating refunds by when they happened (`Refund.completed_at`, a refund in the period it was made)
+# would need the refund rows summed per day beside the orders; left for when a shop asks for it.
 
 
-def _when_refunded(field: str, output_field, *, order: str = "") -> Case:
-    """`field` when the order (reached through `order`) was refunded, else 0: an expression."""
-    return Case(
-        When(Q(**{f"{order}status": OrderStatus.REFUNDED}), then=F(field)), default=Value(0), output_field=output_field
+def _refund_lines_sum(field: str):
+    """The sum of `field` over the succeeded refund lines of an order item (an expression over OrderItem)."""
+    lines = (
+        RefundLine.objects.filter(order_item=OuterRef("pk"), refund__status=RefundStatus.SUCCEEDED)
+        .order_by()
+        .values("order_item")
+        .annotate(total=Sum(field))
+        .values("total")
     )
+    return Coalesce(Subquery(lines), Value(0))
+
+
+def _fully_refunded(order: str = "") -> Q:
+    return Q(**{f"{order}status": OrderStatus.REFUNDED})
 
 
 def order_refunded_amount() -> Case:
     """How much of an order's `total` was refunded (an expression over Order)."""
-    return _when_refunded("total", MONEY)
+    return Case(When(_fully_refunded(), then=F("total")), default=F("refunded_total"), output_field=MONEY)
 
 
 def order_refunded_tax() -> Case:
-    """How much of the tax inside an order's total (`tax_total`) was refunded (over Order)."""
-    return _when_refunded("tax_total", MONEY)
+    """How much of the tax inside an order's total (`tax_total`) was refunded (over Order): all of it
+    for a refunded order, else its share of what went back."""
+    share = ExpressionWrapper(F("tax_total") * F("refunded_total") / F("total"), output_field=MONEY)
+    return Case(
+        When(_fully_refunded(), then=F("tax_total")),
+        When(Q(total__gt=0, refunded_total__gt=0), then=share),
+        default=Value(Decimal(0)),
+        output_field=MONEY,
+    )
 
 
 def item_refunded_quantity() -> Case:
     """How many units of an order item were refunded (an expression over OrderItem)."""
-    return _when_refunded("quantity", IntegerField(), order="order__")
+    return Case(
+        When(_fully_refunded("order__"), then=F("quantity")),
+        default=_refund_lines_sum("quantity"),
+        output_field=IntegerField(),
+    )
 
 
 def item_refunded_amount() -> Case:
     """How much of an order item's `line_total` was refunded (over OrderItem)."""
-    return _when_refunded("line_total", MONEY, order="order__")
+    # A multiplication, not a division: SQLite divides integers as integers (1080 / 100 = 10).
+    minor_unit = Decimal(1).scaleb(-currency_exponent(settings.STORE_CURRENCY))
+    return Case(
+        When(_fully_refunded("order__"), then=F("line_total")),
+        default=ExpressionWrapper(_refund_lines_sum("amount_minor") * Value(minor_unit), output_field=MONEY),
+        output_field=MONEY,
+    )
 
 
 def item_refunded_tax() -> Case:
-    """How much of an order item's `tax` was refunded (over OrderItem)."""
-    return _when_refunded("tax", MONEY, order="order__")
+    """How much of an order item's `tax` was refunded (over OrderItem): its share of the units refunded."""
+    share = ExpressionWrapper(F("tax") * _refund_lines_sum("quantity") / F("quantity"), output_field=MONEY)
+    return Case(When(_fully_refunded("order__"), then=F("tax")), default=share, output_field=MONEY)
 
 
 # --- The sales report and the dashboard -----------------------------------------------------------
@@ -232,7 +258,7 @@ def _takings(row: dict | None) -> dict:
         "refunds": money("refunds"),
         "revenue": gross - money("refunds"),
         "tax": money("tax_charged") - money("tax_refunded"),
-        "shipping": money("shipping"),
+        "shipping_total": money("shipping"),
         "discounts": money("discounts"),
         "orders": orders,
         "average_order_value": _average(gross, orders),
@@ -240,7 +266,7 @@ def _takings(row: dict | None) -> dict:
 
 
 # The money figures of `_takings`, which buckets and totals add up.
-TAKINGS_MONEY = ("gross", "refunds", "revenue", "tax", "shipping", "discounts")
+TAKINGS_MONEY = ("gross", "refunds", "revenue", "tax", "shipping_total", "discounts")
 
 
 def _takings_added(rows: Iterable[dict]) -> dict:
@@ -333,13 +359,14 @@ def order_analytics() -> dict:
     sold = (
         OrderItem.objects.filter(order_revenue_q("order__"))
         .values("product_id", "product__name", "product__sku")
+        # Named apart from the item's own fields: the refund expressions read `quantity` and `tax`.
         .annotate(
-            quantity=Sum(F("quantity") - item_refunded_quantity(), output_field=IntegerField()),
-            revenue=Sum(
+            units_sold=Sum(F("quantity") - item_refunded_quantity(), output_field=IntegerField()),
+            net_revenue=Sum(
                 F("line_total") - F("tax") - (item_refunded_amount() - item_refunded_tax()), output_field=MONEY
             ),
         )
-        .filter(quantity__gt=0)
+        .filter(units_sold__gt=0)
     )
 
     def _top(ordering: tuple[str, ...]) -> list[dict]:
@@ -348,8 +375,8 @@ def order_analytics() -> dict:
                 "product": row["product_id"],
                 "name": row["product__name"],
                 "sku": row["product__sku"],
-                "quantity": row["quantity"],
-                "revenue": Decimal(row["revenue"]).quantize(CENT),
+                "quantity": row["units_sold"],
+                "revenue": Decimal(row["net_revenue"]).quantize(CENT),
             }
             for row in sold.order_by(*ordering)[:TOP_PRODUCTS]
         ]
@@ -362,8 +389,8 @@ def order_analytics() -> dict:
         "average_order_value": takings["average_order_value"],
         "orders_total": sum(by_status.values()),
         "orders_by_status": by_status,
-        "top_products_by_quantity": _top(("-quantity", "-revenue", "product_id")),
-        "top_products_by_revenue": _top(("-revenue", "-quantity", "product_id")),
+        "top_products_by_quantity": _top(("-units_sold", "-net_revenue", "product_id")),
+        "top_products_by_revenue": _top(("-net_revenue", "-units_sold", "product_id")),
         "low_stock_threshold": threshold,
         "low_stock_count": variant_low_stock_list(threshold=threshold).count(),
     }

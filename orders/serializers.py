@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from addresses.countries import COUNTRY_CODES
 from addresses.serializers import AddressSerializer
+from novacart.fields import object_list
 from products.models import Category, Product
 
 from . import schema_examples
@@ -213,7 +214,7 @@ class TakingsSerializer(serializers.Serializer):
     refunds = _money("What was refunded of those orders (a refunded order counts on the day it was paid).")
     revenue = _money("What the shop kept: `gross` less `refunds`.")
     tax = _money("The tax inside `revenue`: the orders' tax less the tax refunded (whether prices include tax).")
-    shipping = _money("What the orders were charged for shipping, before refunds.")
+    shipping_total = _money("What the orders were charged for shipping, before refunds.")
     discounts = _money("What vouchers took off the orders, before refunds.")
 
 
@@ -512,7 +513,7 @@ class ReturnLineRequestSerializer(serializers.Serializer):
 
 
 class ReturnRequestSerializer(serializers.Serializer):
-    lines = ReturnLineRequestSerializer(many=True, allow_empty=False)
+    lines = object_list(ReturnLineRequestSerializer, allow_empty=False, max_length=1000)
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -553,9 +554,10 @@ class ReturnStatusLineSerializer(serializers.Serializer):
 class ReturnStatusUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["APPROVED", "REJECTED", "RECEIVED"])
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    lines = ReturnStatusLineSerializer(
-        many=True,
+    lines = object_list(
+        ReturnStatusLineSerializer,
         required=False,
+        max_length=1000,
         help_text="With RECEIVED: whether each line's units can be sold again (default: yes).",
     )
 

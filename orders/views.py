@@ -17,6 +17,7 @@ from cart.serializers import CartSerializer
 from cart.views import CART_TOKEN_HEADER
 from novacart.error_codes import CoreErrorCode
 from novacart.exceptions import NotFound, ValidationFailed
+from novacart.fields import ITEM_INPUT_ERROR_CODES
 from novacart.openapi import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
@@ -581,7 +582,9 @@ class VoucherDetailView(APIView):
 RETURN_NOT_FOUND = OpenApiResponse(ErrorResponseSerializer, description="`not_found`: no such return.")
 
 
-@extend_validation_errors([OrderErrorCode.INVALID_RETURN_LINE], field_name="lines", methods=["post"])
+@extend_validation_errors(
+    [OrderErrorCode.INVALID_RETURN_LINE, *ITEM_INPUT_ERROR_CODES], field_name="lines", methods=["post"]
+)
 class OrderReturnsView(APIView):
     """The returns of one order: the customer asks for one; the owner (and staff who may see orders)
     list them."""
@@ -657,6 +660,7 @@ class ReturnListView(GenericAPIView):
         return self.get_paginated_response(ReturnSerializer(page, many=True).data)
 
 
+@extend_validation_errors(list(ITEM_INPUT_ERROR_CODES), field_name="lines", methods=["patch"])
 class ReturnDetailView(APIView):
     """Staff: one return; order managers approve, reject, or mark it received."""
 
@@ -700,6 +704,7 @@ class ReturnDetailView(APIView):
         return Response(ReturnSerializer(selectors.return_get(return_id=pk)).data)
 
 
+@extend_validation_errors(["invalid_idempotency_key"], field_name="Idempotency-Key", methods=["post"])
 class ReturnRefundView(APIView):
     """Finance: refunds a received return's units (restocking the lines marked so) in one step."""
 

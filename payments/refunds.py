@@ -40,6 +40,7 @@ from django.utils import timezone
 from novacart.celery import enqueue_on_commit
 from novacart.exceptions import Conflict, NotFound, ProviderError, ServiceError, ValidationFailed
 from orders.emails import send_order_email
+from orders.lock_objects import lock_return, lock_return_of_refund
 from orders.models import ORDER_SALE_STATUSES, Order, OrderItem, OrderReturn, OrderStatus, ReturnStatus
 from orders.pricing import refund_amount_for
 from orders.returns import return_transition
@@ -387,7 +388,7 @@ def refund_for_return(*, return_id: int, user=None) -> RefundAnswer:
 def _return_to_refund(return_id: int) -> OrderReturn:
     """The return a refund is for, locked (after the order and the payment): RECEIVED, and not already
     being refunded (a refund whose answer was lost is retried through `_unanswered_twin`)."""
-    order_return = OrderReturn.objects.select_for_update().get(pk=return_id)
+    order_return = lock_return(return_id=return_id)
     if order_return.status != ReturnStatus.RECEIVED:
         raise Conflict(
             f"Return {order_return.pk} is {order_return.status}: only received goods are refunded.",
@@ -604,7 +605,7 @@ def _refund_succeeded(*, order: Order, payment: Payment, refund: Refund, note: s
         payment.status = PaymentStatus.SUCCEEDED
     payment.save()
 
-    order_return = OrderReturn.objects.select_for_update().filter(refund=refund).first()
+    order_return = lock_return_of_refund(refund_id=refund.pk)
     if order_return is not None:
         return_transition(
             return_id=order_return.pk,

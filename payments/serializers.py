@@ -2,6 +2,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from novacart.fields import object_list
+
 
 class OrderIdSerializer(serializers.Serializer):
     order_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
@@ -58,8 +60,12 @@ class RefundRequestSerializer(OrderIdSerializer):
     """What to refund. Only `order_id`: whatever is not refunded yet (restocking only if the order has
     not shipped). Amounts are worked out from the order's own prices, discounts and taxes."""
 
-    lines = RefundLineRequestSerializer(
-        many=True, required=False, allow_empty=False, help_text="Units of the order's items to refund."
+    lines = object_list(
+        RefundLineRequestSerializer,
+        required=False,
+        allow_empty=False,
+        max_length=1000,
+        help_text="Units of the order's items to refund.",
     )
     shipping = serializers.BooleanField(required=False, help_text="Refund the shipping charge (and its tax).")
     amount = serializers.DecimalField(

@@ -8,10 +8,12 @@ from drf_spectacular.utils import (
     PolymorphicProxySerializer,
     extend_schema,
 )
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from novacart.fields import ITEM_INPUT_ERROR_CODES
 from novacart.openapi import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
@@ -24,6 +26,7 @@ from orders.selectors import order_get_for_user
 from orders.serializers import OrderDetailSerializer
 
 from . import refunds, services, webhooks
+from .error_codes import PaymentErrorCode
 from .serializers import (
     CheckoutSessionCreateSerializer,
     CheckoutSessionSerializer,
@@ -263,6 +266,11 @@ class VerifyView(APIView):
         return Response(VerifySerializer(body).data)
 
 
+@extend_validation_errors(
+    [PaymentErrorCode.INVALID_REFUND_LINE, *ITEM_INPUT_ERROR_CODES], field_name="lines", methods=["post"]
+)
+@extend_validation_errors([PaymentErrorCode.INVALID_REFUND_LINE], field_name="amount", methods=["post"])
+@extend_validation_errors([PaymentErrorCode.REFUND_EXCEEDS_PAID], field_name="shipping", methods=["post"])
 class RefundView(APIView):
     """Staff with the refund permission: refunds lines, shipping, an amount, or whatever is left of an
     order through the provider that took its payment. With an `Idempotency-Key`, a retry (a lost

@@ -406,7 +406,11 @@ def _assert_every_field_shown(schema, node: dict, value, where: str, *, request:
     if "oneOf" in node:  # a nullable reference
         node = resolve(schema, node["oneOf"][0])
     if node.get("type") == "array":
-        assert value or "properties" not in resolve(schema, node["items"]), f"{where}: an empty list shows no fields"
+        # A new or cancelled order has no refunds: the shipped order's example shows one.
+        empty_by_nature = where.endswith(".refunds")
+        assert value or empty_by_nature or "properties" not in resolve(schema, node["items"]), (
+            f"{where}: an empty list shows no fields"
+        )
         for item in value:
             _assert_every_field_shown(schema, node["items"], item, f"{where}[]", request=request)
     elif "properties" in node:
@@ -451,7 +455,7 @@ def test_the_pricing_examples_add_up(schema):
         assert sum(D(tax["amount"]) for tax in priced["tax_lines"]) == D(priced["tax_total"])
     report = _example(schema, "get", "/api/orders/sales-report/")
     assert len(report["daily"]) == report["days"]
-    for key in ("gross", "refunds", "revenue", "tax", "shipping", "discounts"):
+    for key in ("gross", "refunds", "revenue", "tax", "shipping_total", "discounts"):
         assert sum(D(day[key]) for day in report["daily"]) == D(report["totals"][key]), key
     for row in (*report["daily"], report["totals"]):
         assert D(row["gross"]) - D(row["refunds"]) == D(row["revenue"])

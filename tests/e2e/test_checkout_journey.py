@@ -1,6 +1,7 @@
 """A customer's whole journey through the HTTP API only: register, cart, address, order, payment
 (Stripe, through a signed webhook; and the development gateway as `make run` shows it), shipping
-and delivery by staff, with the e-mails the customer receives along the way."""
+and delivery by staff, a return of one unit refunded in part, with the e-mails the customer
+receives along the way."""
 
 import json
 from decimal import Decimal
@@ -120,6 +121,38 @@ def test_a_customer_buys_pays_with_stripe_and_receives_the_parcel(stripe_gateway
         f"Order {number} was delivered",
     ):
         assert expected in subjects
+
+    # One of the two units goes back: the customer asks, staff approve and receive it, finance refunds it.
+    [item] = final["items"]
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = customer.post(
+            f"/api/orders/{order['id']}/returns/",
+            {"lines": [{"order_item_id": item["id"], "quantity": 1}], "reason": "Two were one too many"},
+            format="json",
+        )
+        assert asked.status_code == 201, asked.content
+        staff = auth_client(StaffFactory())
+        for status in ("APPROVED", "RECEIVED"):
+            moved = staff.patch(f"/api/returns/{asked.json()['id']}/", {"status": status}, format="json")
+            assert moved.status_code == 200, moved.content
+        refunded = staff.post(f"/api/returns/{asked.json()['id']}/refund/")
+    assert refunded.status_code == 200, refunded.content
+    assert refunded.json()["status"] == "REFUNDED"
+    [refund_sent] = stripe_gateway.requests_to("POST", "/v1/refunds")
+    assert refund_sent.form["amount"] == "2450"  # one unit of 24.50
+    after = customer.get(f"/api/orders/{order['id']}/").json()
+    assert (after["status"], after["payment_status"], after["refunded_total"]) == (
+        "DELIVERED",
+        "partially_refunded",
+        "24.50",
+    )
+    assert [(r["amount"], r["lines"]) for r in after["refunds"]] == [
+        ("24.50", [{"order_item_id": item["id"], "quantity": 1}])
+    ]
+    assert Product.objects.get(pk=product.pk).stock == 4  # the returned unit is back on sale
+    subjects = [m.subject for m in mail.outbox if m.to == ["ada@example.com"]]
+    assert f"Your return for order {number} is refunded" in subjects
+    assert f"Part of order {number} was refunded" in subjects
 
 
 def test_the_same_journey_with_the_development_gateway(settings, django_capture_on_commit_callbacks):

@@ -21,7 +21,7 @@ ZERO_DAY = {
     "refunds": "0.00",
     "revenue": "0.00",
     "tax": "0.00",
-    "shipping": "0.00",
+    "shipping_total": "0.00",
     "discounts": "0.00",
     "orders": 0,
     "average_order_value": "0.00",
@@ -59,7 +59,7 @@ def test_sales_report_per_day_with_totals(staff_client):
         "refunds": "0.00",
         "revenue": "30.01",
         "tax": "0.00",
-        "shipping": "0.00",
+        "shipping_total": "0.00",
         "discounts": "0.00",
         "orders": 2,
         "average_order_value": "15.01",
@@ -239,7 +239,7 @@ def test_the_report_and_the_dashboard_with_tax_on_top(staff_client, shop):
         "refunds": "0.00",
         "revenue": "59.24",
         "tax": "9.87",
-        "shipping": "11.90",
+        "shipping_total": "11.90",
         "discounts": "2.50",
         "orders": 2,
         "average_order_value": "29.62",
@@ -252,7 +252,7 @@ def test_the_report_and_the_dashboard_with_tax_on_top(staff_client, shop):
         "refunds": "10.73",
         "revenue": "0.00",
         "tax": "0.00",
-        "shipping": "3.95",
+        "shipping_total": "3.95",
         "discounts": "0.00",
         "orders": 1,
         "average_order_value": "10.73",
@@ -262,7 +262,7 @@ def test_the_report_and_the_dashboard_with_tax_on_top(staff_client, shop):
         "refunds": "10.73",
         "revenue": "59.24",
         "tax": "9.87",
-        "shipping": "15.85",
+        "shipping_total": "15.85",
         "discounts": "2.50",
     }
     assert body["totals"] == {**takings, "orders": 3, "average_order_value": "23.32"}
@@ -294,7 +294,7 @@ def test_the_report_and_the_dashboard_with_tax_inside_prices(staff_client, shop,
         "refunds": "8.94",
         "revenue": "26.45",
         "tax": "4.41",
-        "shipping": "7.90",
+        "shipping_total": "7.90",
         "discounts": "2.50",
     }
     [today] = body["daily"]
@@ -310,3 +310,43 @@ def test_the_report_and_the_dashboard_with_tax_inside_prices(staff_client, shop,
         {"product": shop["mug"].pk, "name": "Mug", "sku": "MUG", "quantity": 2, "revenue": "18.75"},
     ]
     assert dashboard["top_products_by_quantity"] == dashboard["top_products_by_revenue"]
+
+
+def test_a_partial_refund_comes_off_revenue_tax_and_its_line(
+    staff_client, stripe_gateway, django_capture_on_commit_callbacks
+):
+    """The order of tests/payments/test_partial_refunds.py (42.00, tax 7.00; line A 3 x 10.00 at 32.40
+    with 5.40 tax), one unit of A refunded (10.80): revenue 31.20, tax 7.00 less its share that went
+    back (1.80), A's units 2 and its revenue net of tax (32.40 - 5.40) less the refunded unit net of
+    its tax (10.80 - 1.80) = 18.00."""
+    from payments.models import Payment
+    from payments.refunds import RefundLineRequest, refund_create
+    from tests.factories import OrderItemFactory, PaymentFactory, ProductFactory
+
+    order = _paid(0, "42.00", tax_total=Decimal("7.00"), discount_total=Decimal("4.00"))
+    a = OrderItemFactory(
+        order=order,
+        product=ProductFactory(price=Decimal("10.00")),
+        unit_price=Decimal("10.00"),
+        quantity=3,
+        discount=Decimal("3.00"),
+        tax=Decimal("5.40"),
+        line_total=Decimal("32.40"),
+    )
+    intent = stripe_gateway._new_intent(amount=4200, currency="usd", metadata={})
+    intent.update(status="succeeded", amount_received=4200)
+    PaymentFactory(order=order, provider_payment_id=intent["id"], amount_minor=4200, status="SUCCEEDED")
+
+    refund_create(order_id=order.pk, lines=[RefundLineRequest(a.pk, 1)])
+
+    assert Payment.objects.get(order=order).status == "SUCCEEDED"
+    totals = staff_client.get("/api/orders/sales-report/?days=1").json()["totals"]
+    assert (totals["gross"], totals["refunds"], totals["revenue"], totals["tax"], totals["orders"]) == (
+        "42.00",
+        "10.80",
+        "31.20",
+        "5.20",
+        1,
+    )
+    [top] = staff_client.get("/api/analytics/").json()["top_products_by_revenue"]
+    assert (top["product"], top["quantity"], top["revenue"]) == (a.product_id, 2, "18.00")

@@ -16,6 +16,7 @@ BEFORE = {
     "products": "0007_friendly_constraint_messages",
     "cart": "0003_friendly_constraint_messages",
     "orders": "0006_processing_status",
+    "payments": "0004_razorpay_provider",  # its refunds (0005) come after orders 0010
 }
 
 

@@ -50,6 +50,7 @@ class World:
     address: object
     review: object
     wishlist_item: object
+    delivered: object = None  # made on demand by the authorisation matrix (test_authz_matrix._delivered)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from tests.factories import CategoryFactory, ProductFactory, StaffFactory, Vouch
 
 from .conftest import png_bytes
 from .routes import enumerate_api_routes
+from .test_authz_matrix import _return
 
 # The callers. The four roles are the groups of novacart.permissions.ROLES.
 CATALOG, ORDERS, FINANCE_ROLE, SUPPORT_ROLE = "catalog", "orders", "finance", "support"
@@ -243,6 +244,30 @@ MATRIX: dict[str, Row] = {
         body={"value": "15.00", "usage_limit": 50},
     ),
     "delete voucher": Row("DELETE", "/api/vouchers/<int:pk>/", (Perm.DELETE_VOUCHER,), CATALOG_ONLY, params=VOUCHER),
+    # Returns: Order managers run the queue; Finance refunds what came back; Support reads.
+    "returns queue": Row("GET", "/api/returns/", (Perm.VIEW_ORDER,), SEE_ORDERS),
+    "return detail": Row(
+        "GET",
+        "/api/returns/<int:pk>/",
+        (Perm.VIEW_ORDER,),
+        SEE_ORDERS,
+        params={"pk": "requested_return"},
+    ),
+    "approve a return": Row(
+        "PATCH",
+        "/api/returns/<int:pk>/",
+        (Perm.CHANGE_ORDER,),
+        roles(ORDERS),
+        params={"pk": "requested_return"},
+        body={"status": "APPROVED"},
+    ),
+    "refund a return": Row(
+        "POST",
+        "/api/returns/<int:pk>/refund/",
+        (Perm.REFUND_PAYMENT,),
+        roles(FINANCE_ROLE),
+        params={"pk": "received_return"},
+    ),
     # Money: Finance.
     "sales report": Row(
         "GET", "/api/orders/sales-report/", (Perm.VIEW_SALES_REPORT,), roles(FINANCE_ROLE), query={"days": 7}
@@ -307,6 +332,8 @@ PUBLIC_OR_CUSTOMER: set[tuple[str, str]] = {
     ("/api/addresses/<int:pk>/set-default/", "POST"),
     ("/api/orders/create/", "POST"),
     ("/api/orders/my/", "GET"),
+    ("/api/orders/<int:pk>/returns/", "GET"),  # the owner's order (test_authz_matrix.py)
+    ("/api/orders/<int:pk>/returns/", "POST"),
     ("/api/payments/payment-intent/", "POST"),
     ("/api/payments/checkout-session/", "POST"),
     ("/api/payments/verify/", "GET"),
@@ -339,6 +366,8 @@ class Data:
     inactive_category: object
     tee: object
     voucher: object
+    requested_return: object
+    received_return: object
 
     def __getattr__(self, name):
         return getattr(self.world, name)
@@ -372,6 +401,8 @@ def data(world):
         inactive_category=CategoryFactory(is_active=False),
         tee=ProductFactory(category=world.category, variants=[{"options": {"Size": "M"}}, {"options": {"Size": "L"}}]),
         voucher=VoucherFactory(code="MATRIX10"),
+        requested_return=_return(world)["pk"],
+        received_return=_return(world, status="RECEIVED")["pk"],
     )
 
 

@@ -88,6 +88,50 @@ def _voucher_body(w, role):
 _order = lambda w: {"pk": w.order.pk}  # noqa: E731
 
 
+def _delivered(w):
+    """A card order of the owner's, delivered yesterday and paid through the development gateway: what
+    a customer may return and finance may refund (one per test; a cell's params and body share it)."""
+    if getattr(w, "delivered", None) is None:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from orders.models import OrderStatus
+        from payments.models import Payment, PaymentStatus
+        from tests.factories import OrderFactory, OrderItemFactory, PaymentFactory
+
+        now = timezone.now()
+        order = OrderFactory(
+            user=w.owner,
+            status=OrderStatus.DELIVERED,
+            paid_at=now - timedelta(days=2),
+            delivered_at=now - timedelta(days=1),
+        )
+        OrderItemFactory(order=order, product=w.product, quantity=2, line_total=order.total)
+        PaymentFactory(
+            order=order,
+            provider=Payment.Provider.DUMMY,
+            status=PaymentStatus.SUCCEEDED,
+            amount_minor=round(order.total * 100),
+            succeeded_at=now,
+        )
+        w.delivered = order
+    return w.delivered
+
+
+def _return(w, status="REQUESTED") -> dict:
+    from orders.models import OrderReturn, OrderReturnLine
+
+    order = _delivered(w)
+    order_return = OrderReturn.objects.create(order=order, status=status)
+    OrderReturnLine.objects.create(order_return=order_return, order_item=order.items.get(), quantity=1)
+    return {"pk": order_return.pk}
+
+
+def _return_body(w, role) -> dict:
+    return {"lines": [{"order_item_id": _delivered(w).items.get().pk, "quantity": 1}], "reason": "Too big"}
+
+
 def _address_body(w, role):
     return {
         "full_name": "Ada Lovelace",
@@ -284,6 +328,19 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("/api/orders/cancel/<int:pk>/", "POST"): Cell(r(401, 200, 404, 200), params=_order),
     ("/api/orders/<int:pk>/status/", "PATCH"): Cell(
         r(401, 403, 403, 200), params=_order, body=lambda w, role: {"status": "CANCELLED"}
+    ),
+    # Returns: the customer asks for their own delivered order's units; staff run the queue.
+    ("/api/orders/<int:pk>/returns/", "GET"): Cell(r(401, 200, 404, 200), params=lambda w: {"pk": _delivered(w).pk}),
+    ("/api/orders/<int:pk>/returns/", "POST"): Cell(
+        r(401, 201, 404, 404), params=lambda w: {"pk": _delivered(w).pk}, body=_return_body
+    ),
+    ("/api/returns/", "GET"): Cell(STAFF_READ),
+    ("/api/returns/<int:pk>/", "GET"): Cell(STAFF_READ, params=_return),
+    ("/api/returns/<int:pk>/", "PATCH"): Cell(
+        r(401, 403, 403, 200), params=_return, body=lambda w, role: {"status": "APPROVED"}
+    ),
+    ("/api/returns/<int:pk>/refund/", "POST"): Cell(
+        r(401, 403, 403, 200), params=lambda w: _return(w, status="RECEIVED")
     ),
     ("/api/orders/sales-report/", "GET"): Cell(STAFF_READ, query=lambda w: {"days": 7}),
     ("/api/analytics/", "GET"): Cell(STAFF_READ),
