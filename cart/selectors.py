@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from products.models import ProductImage
 
@@ -26,11 +26,23 @@ def cart_token_clean(raw: str | None) -> str | None:
     return raw if _CART_TOKEN_RE.fullmatch(raw) else None
 
 
-def _carts_with_lines() -> QuerySet[Cart]:
-    items = CartItem.objects.select_related("product", "variant").prefetch_related(
-        Prefetch("product__images", queryset=ProductImage.objects.order_by("position", "id"))
+def _lines() -> QuerySet[CartItem]:
+    """Cart lines as responses show them, in one query: each with its product and variant, and its
+    product's first image (by position) that has a file or an external URL, as two columns of the
+    line's row (`image_name`, `image_external_url`; None without such an image)."""
+    images = (
+        ProductImage.objects.filter(product=OuterRef("product_id"))
+        .exclude(Q(image="") & Q(external_url=""))
+        .order_by("position", "id")
     )
-    return Cart.objects.select_related("voucher").prefetch_related(Prefetch("items", queryset=items))
+    return CartItem.objects.select_related("product", "variant").annotate(
+        image_name=Subquery(images.values("image")[:1]),
+        image_external_url=Subquery(images.values("external_url")[:1]),
+    )
+
+
+def _carts_with_lines() -> QuerySet[Cart]:
+    return Cart.objects.select_related("voucher").prefetch_related(Prefetch("items", queryset=_lines()))
 
 
 def cart_get_for_owner(*, user, cart_token: str | None, with_lines: bool = False) -> Cart | None:
@@ -46,7 +58,7 @@ def cart_get_for_owner(*, user, cart_token: str | None, with_lines: bool = False
 
 
 def cart_get_with_lines(*, cart_id: int) -> Cart | None:
-    """A cart with its lines, their variants and products and the products' images: three queries. None when
+    """A cart with its voucher and its lines (their variants, products and images): two queries. None when
     the cart is gone (an anonymous cart merged into a login a moment ago)."""
     return _carts_with_lines().filter(pk=cart_id).first()
 
@@ -93,6 +105,8 @@ def cart_summarize(*, cart: Cart | None) -> CartSummary:
     if cart is not None:
         for item in cart.items.all():
             unit_price = item.variant.price
+            # The line's row brought its product's first image (`_lines`); the cart shows it with the product.
+            item.product.cart_image = (item.image_name or "", item.image_external_url or "")
             lines.append(
                 CartLine(item=item, unit_price=unit_price, line_total=(unit_price * item.quantity).quantize(CENT))
             )

@@ -4,6 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from products.models import Product
+from products.serializers import image_file_url
 
 # Ids are 64-bit in the database; a larger number is a validation error, not an overflow.
 MAX_ID = 2**63 - 1
@@ -45,7 +46,8 @@ class CartUpdateSerializer(serializers.Serializer):
 
 
 class CartProductSerializer(serializers.ModelSerializer):
-    """The product as the cart shows it: current price and stock, first image."""
+    """The product as the cart shows it: current price and stock, first image (`cart_image`, the file
+    name and external URL `cart.selectors.cart_summarize` attaches)."""
 
     in_stock = serializers.BooleanField(read_only=True)
     image = serializers.SerializerMethodField()
@@ -56,14 +58,9 @@ class CartProductSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_image(self, product) -> str | None:
-        # `images` is prefetched (ordered by position): no query per line.
-        for image in product.images.all():
-            url = image.image.url if image.image else image.external_url
-            if not url:
-                continue
-            request = self.context.get("request")
-            return request.build_absolute_uri(url) if request is not None and url.startswith("/") else url
-        return None
+        # The first image with a file or a URL, read with the line (cart.selectors): no query per line.
+        name, external_url = product.cart_image
+        return image_file_url(name, external_url, self.context.get("request")) if name or external_url else None
 
 
 class CartVariantSerializer(serializers.Serializer):

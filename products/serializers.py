@@ -24,7 +24,7 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else format(value, ".2f")
 
 
-def _image_file_url(name: str, external_url: str, request=None) -> str:
+def image_file_url(name: str, external_url: str, request=None) -> str:
     """The stored file's URL from the media storage (as `FieldFile.url` builds it), else the external
     URL; made absolute for the request when the storage gives a path."""
     url = ProductImage._meta.get_field("image").storage.url(name) if name else external_url
@@ -34,14 +34,14 @@ def _image_file_url(name: str, external_url: str, request=None) -> str:
 
 
 def image_url(image: ProductImage, request=None) -> str:
-    return _image_file_url(image.image.name, image.external_url, request)
+    return image_file_url(image.image.name, image.external_url, request)
 
 
 def image_dict(row: dict, request=None) -> dict:
     """One image of a product, from a `selectors.IMAGE_ROW_FIELDS` row."""
     return {
         "id": row["id"],
-        "url": _image_file_url(row["image"], row["external_url"], request),
+        "url": image_file_url(row["image"], row["external_url"], request),
         "alt": row["alt_text"],
         "position": row["position"],
     }

@@ -68,6 +68,25 @@ def test_cart_response_shape_prices_and_totals(user, user_client):
     assert first["product"]["image"] is None
 
 
+def test_cart_shows_the_first_image_that_has_a_file_or_a_url(user, user_client):
+    product = ProductFactory()
+    ProductImageFactory(product=product, external_url="", position=0)  # neither file nor URL: skipped
+    ProductImageFactory(product=product, external_url="", image="products/tee.jpg", position=1)
+    ProductImageFactory(product=product, external_url="https://img.example.com/later.jpg", position=2)
+    by_url = ProductFactory()
+    ProductImageFactory(product=by_url, external_url="https://img.example.com/only.jpg", position=5)
+    cart = CartFactory(user=user)
+    CartItemFactory(cart=cart, product=product)
+    CartItemFactory(cart=cart, product=by_url)
+
+    body = user_client.get("/api/cart/").json()
+
+    assert [line["product"]["image"] for line in body["items"]] == [
+        "http://testserver/media/products/tee.jpg",
+        "https://img.example.com/only.jpg",
+    ]
+
+
 def test_cart_shows_current_price_not_price_at_add_time(user_client, product):
     add(user_client, product.pk, 2)
     set_price(product, "5.25")
@@ -85,8 +104,8 @@ def test_get_cart_query_count_does_not_grow_with_lines(user, user_client, django
         ProductImageFactory(product=item.product)
         ProductImageFactory(product=item.product)
 
-    # authentication (user row), cart, lines with products, images
-    with django_assert_max_num_queries(4):
+    # authentication (user row), cart, lines with their products and first images
+    with django_assert_max_num_queries(3):
         response = user_client.get("/api/cart/")
 
     assert response.status_code == 200
@@ -98,7 +117,7 @@ def test_anonymous_get_cart_query_budget(api_client, django_assert_max_num_queri
     for _ in range(6):
         CartItemFactory(cart=cart, product=ProductImageFactory().product)
 
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         response = api_client.get("/api/cart/", HTTP_X_CART_TOKEN=cart.token)
 
     assert len(response.json()["items"]) == 6

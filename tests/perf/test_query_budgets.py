@@ -76,10 +76,11 @@ BUDGETS: dict[str, int] = {
     "GET /api/products/wishlist/": 4,  # user, count, page, images
     "GET /api/categories/": 1,  # the whole forest, linked in Python
     "GET /api/categories/<slug>/": 1,
-    "GET /api/cart/ (user)": 4,  # user, cart, lines with products, images
-    "GET /api/cart/ (X-Cart-Token)": 3,
-    "POST /api/cart/add/": 13,
-    "PATCH /api/cart/update/<id>/": 11,
+    # user, cart, lines with their products, variants and first images (cart.selectors._lines)
+    "GET /api/cart/ (user)": 3,
+    "GET /api/cart/ (X-Cart-Token)": 2,
+    "POST /api/cart/add/": 12,
+    "PATCH /api/cart/update/<id>/": 10,
     "DELETE /api/cart/clear/": 7,
     "GET /api/addresses/": 3,  # user, count, page
     "GET /api/orders/my/ (many orders)": 4,  # user, count, page, items
@@ -95,8 +96,8 @@ BUDGETS: dict[str, int] = {
     # twice; the conditional update and the redemption; the cart then drops it) and the shipping
     # methods for the address. Issue 17 wants 18: the voucher's reads are the first to fold.
     "POST /api/orders/create/ (shipping, tax, voucher)": 33,
-    # user, cart, lines, images, address, voucher + its scope and uses, shipping methods, tax rates
-    "POST /api/checkout/preview/": 9,
+    # user, cart, lines with their images, address, voucher + its scope and uses, shipping methods, tax rates
+    "POST /api/checkout/preview/": 8,
     "POST /api/orders/cancel/<id>/": 17,  # the answer is the order detail, its refunds included
     "PATCH /api/orders/<id>/status/ (ship)": 12 + PERMS,  # + the detail's refunds
     "GET /api/orders/sales-report/": 2 + PERMS,  # user, the per-day aggregate
