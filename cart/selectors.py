@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
 
 from products.models import ProductImage
 
@@ -61,6 +61,13 @@ def cart_get_with_lines(*, cart_id: int) -> Cart | None:
     """A cart with its voucher and its lines (their variants, products and images): two queries. None when
     the cart is gone (an anonymous cart merged into a login a moment ago)."""
     return _carts_with_lines().filter(pk=cart_id).first()
+
+
+def cart_with_lines(*, cart: Cart) -> Cart:
+    """`cart` (one the caller holds, e.g. locked for a write) with its lines as `cart_get_with_lines`
+    reads them: one query. Its voucher is read when asked for."""
+    prefetch_related_objects([cart], Prefetch("items", queryset=_lines()))
+    return cart
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 stale anonymous carts.
 
 Locks are taken in the project's one order (CONTRIBUTING.md; cart/lock_objects.py): cart rows first (by
-primary key when there are two), then product rows (with their variants) sorted by primary key. Every
-write to a cart holds its cart row lock, which is what keeps two concurrent adds of one variant to
-one line. A line is one variant of a product.
+primary key when there are two), then product rows sorted by primary key, whose lock every write of
+a variant's stock holds: a line's variant is read after its product's lock, so the stock it is
+capped at is the latest committed. Every write to a cart holds its cart row lock, which is what
+keeps two concurrent adds of one variant to one line, and marks the cart as used (`updated_at`, in
+the locking statement). A line is one variant of a product.
 """
 
 import logging
@@ -14,14 +16,21 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from novacart.exceptions import Conflict, NotFound, ValidationFailed
-from products.lock_objects import lock_variants
+from products.lock_objects import lock_product_ids, lock_product_ids_of, lock_variants
 from products.models import ProductVariant
 
 from .error_codes import CartErrorCode
-from .lock_objects import lock_cart, lock_carts
+from .lock_objects import (
+    lock_cart_touching,
+    lock_carts,
+    lock_user_cart_creating,
+    lock_user_cart_touching,
+)
 from .models import Cart, CartItem
 from .selectors import cart_get_for_owner, cart_token_clean
 
@@ -33,14 +42,10 @@ CART_MAX_LINES = settings.CART_MAX_LINES
 
 @dataclass(frozen=True)
 class CartAddResult:
+    """The cart (as `cart.lock_objects` hands it back) and whether the add made a new line."""
+
     cart: Cart
-    item: CartItem
     created: bool
-
-
-def _touch(cart: Cart) -> None:
-    """Marks the cart as used now: stale anonymous carts are judged by `updated_at`."""
-    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
 
 
 def _variant_label(variant: ProductVariant) -> str:
@@ -65,26 +70,29 @@ def _check_quantity(*, variant: ProductVariant, quantity: int, in_cart: int = 0)
         )
 
 
-def _variant_for_sale(*, variant_id: int | None, product_id: int | None) -> ProductVariant:
+def _variant_for_add(*, cart: Cart, variant_id: int | None, product_id: int | None) -> ProductVariant:
     """The variant a cart add means: `variant_id` (an active variant of an active product), or the
-    one variant on sale of `product_id` (a product sold in one form). Raises `product_unavailable`
-    (400) for anything not on sale, `variant_required` (400) for a product with several variants."""
-    if variant_id is not None:
-        variant = (
-            ProductVariant.objects.select_related("product")
-            .filter(pk=variant_id, is_active=True, product__is_active=True)
-            .first()
+    one variant on sale of `product_id` (a product sold in one form), read with its product, with its
+    line in `cart` (`line_id`, `line_quantity`: None without one) and the cart's number of lines
+    (`cart_lines`): one query. Read it under the product's lock. Raises `product_unavailable` (400)
+    for anything not on sale, `variant_required` (400) for a product with several variants."""
+    line = CartItem.objects.filter(cart_id=cart.pk, variant_id=OuterRef("pk"))
+    lines = CartItem.objects.filter(cart_id=cart.pk).order_by().values("cart_id").annotate(n=Count("pk")).values("n")
+    on_sale = (
+        ProductVariant.objects.select_related("product")
+        .filter(is_active=True, product__is_active=True)
+        .annotate(
+            line_id=Subquery(line.values("pk")[:1]),
+            line_quantity=Subquery(line.values("quantity")[:1]),
+            cart_lines=Coalesce(Subquery(lines), 0),
         )
-        if variant is None:
-            raise _product_unavailable(attr="variant_id")
-        if product_id is not None and variant.product_id != product_id:
+    )
+    if variant_id is not None:
+        variant = on_sale.filter(pk=variant_id).first()
+        if variant is None or (product_id is not None and variant.product_id != product_id):
             raise _product_unavailable(attr="variant_id")
         return variant
-    variants = list(
-        ProductVariant.objects.select_related("product").filter(
-            product_id=product_id, is_active=True, product__is_active=True
-        )[:2]
-    )
+    variants = list(on_sale.filter(product_id=product_id).order_by("pk")[:2])
     if not variants:
         raise _product_unavailable()
     if len(variants) > 1:
@@ -106,15 +114,26 @@ def _line_not_found() -> NotFound:
     return NotFound("No such line in your cart.", code=CartErrorCode.CART_ITEM_NOT_FOUND)
 
 
-def cart_get_or_create_for_owner(*, user, cart_token: str | None) -> Cart:
-    """The user's cart (created on first use; X-Cart-Token ignored), or for an anonymous client the
-    cart of its token, or a new anonymous cart when the token is missing, malformed or unknown."""
+def _lock_owner_cart(*, user, cart_token: str | None, now, create: bool = False) -> Cart | None:
+    """The owner's cart, locked for the caller's transaction and touched (`updated_at = now`): the
+    user's (X-Cart-Token ignored), or for an anonymous client the cart of its token; None without
+    one. With `create`, a client without a cart gets a new one (a missing, malformed or unknown token
+    too): a user's cart is made, or locked, in one statement, so two first adds make one cart.
+
+    An anonymous cart is looked up by its token, then locked by its id. When it went away in between
+    (merged into a login, purged) that is None, and with `create` NotFound `cart_not_found` (404):
+    the client learns that its cart is gone rather than getting a new one without a word."""
     if user is not None and user.is_authenticated:
-        # get_or_create survives a concurrent first add: the loser of the insert race re-reads.
-        cart, _ = Cart.objects.get_or_create(user=user)
-        return cart
-    cart = cart_get_for_owner(user=None, cart_token=cart_token)
-    return cart if cart is not None else Cart.objects.create(user=None)
+        if create:
+            return lock_user_cart_creating(user=user, now=now)
+        return lock_user_cart_touching(user=user, now=now)
+    found = cart_get_for_owner(user=None, cart_token=cart_token)
+    if found is None:
+        return Cart.objects.create(user=None) if create else None
+    cart = lock_cart_touching(cart_id=found.pk, now=now)
+    if cart is None and create:
+        raise NotFound("This cart no longer exists; start a new one.", code=CartErrorCode.CART_NOT_FOUND)
+    return cart
 
 
 def cart_add_item(
@@ -133,53 +152,58 @@ def cart_add_item(
     `variant_required` (400) for `product_id` alone on a product with several variants, `quantity_limit_exceeded`
     (400) past settings.CART_MAX_QUANTITY per line, `cart_full` (400) past settings.CART_MAX_LINES lines,
     `out_of_stock` (409) when the line would hold more than the stock, and `cart_not_found` (404) when
-    an anonymous cart went away (merged into a login, purged) during the call."""
-    variant = _variant_for_sale(variant_id=variant_id, product_id=product_id)
-    cart = cart_get_or_create_for_owner(user=user, cart_token=cart_token)
+    an anonymous cart went away (merged into a login, purged) during the call.
+
+    Locks the cart (making it first when there is none), then the variant's product; the variant is
+    read after that lock, so the stock the line is capped at is the latest committed. A refusal rolls
+    back everything, a new cart included."""
+    now = timezone.now()
     with transaction.atomic():
-        if lock_cart(cart_id=cart.pk) is None:
-            # The anonymous cart was merged into a login or purged between lookup and lock.
-            raise NotFound("This cart no longer exists; start a new one.", code=CartErrorCode.CART_NOT_FOUND)
-        item = CartItem.objects.filter(cart=cart, variant=variant).first()
-        in_cart = item.quantity if item else 0
-        if item is None and CartItem.objects.filter(cart=cart).count() >= CART_MAX_LINES:
+        cart = _lock_owner_cart(user=user, cart_token=cart_token, now=now, create=True)
+        if variant_id is not None:
+            lock_product_ids_of(product_ids=ProductVariant.objects.filter(pk=variant_id).values("product_id"))
+        else:
+            lock_product_ids(product_ids=[product_id])
+        variant = _variant_for_add(cart=cart, variant_id=variant_id, product_id=product_id)
+        created = variant.line_id is None
+        in_cart = 0 if created else variant.line_quantity
+        if created and variant.cart_lines >= CART_MAX_LINES:
             raise ValidationFailed(
                 f"A cart holds at most {CART_MAX_LINES} different products.",
                 code=CartErrorCode.CART_FULL,
                 attr="variant_id" if variant_id is not None else "product_id",
             )
         _check_quantity(variant=variant, quantity=in_cart + quantity, in_cart=in_cart)
-        if item is None:
-            item = CartItem.objects.create(cart=cart, product_id=variant.product_id, variant=variant, quantity=quantity)
-            created = True
+        if created:
+            CartItem.objects.create(cart=cart, product_id=variant.product_id, variant=variant, quantity=quantity)
         else:
-            item.quantity = in_cart + quantity
-            item.save(update_fields=["quantity", "updated_at"])
-            created = False
-        _touch(cart)
-    return CartAddResult(cart=cart, item=item, created=created)
+            CartItem.objects.filter(pk=variant.line_id).update(quantity=in_cart + quantity, updated_at=now)
+    return CartAddResult(cart=cart, created=created)
 
 
 @contextmanager
 def _owner_cart_locked(*, user, cart_token: str | None):
-    """The owner's cart, locked for the block's transaction; `cart_item_not_found` (404) without one."""
-    cart = cart_get_for_owner(user=user, cart_token=cart_token)
-    if cart is None:
-        raise _line_not_found()
+    """The owner's cart, locked (and touched) for the block's transaction; `cart_item_not_found` (404)
+    without one."""
     with transaction.atomic():
-        if lock_cart(cart_id=cart.pk) is None:
+        cart = _lock_owner_cart(user=user, cart_token=cart_token, now=timezone.now())
+        if cart is None:
             raise _line_not_found()
         yield cart
 
 
 def cart_update_item(*, user, cart_token: str | None, item_id: int, quantity: int) -> Cart:
-    """Sets a line of the owner's cart to `quantity`; 0 removes the line.
+    """Sets a line of the owner's cart to `quantity`; 0 removes the line. A line that grows is
+    checked against its variant's stock read under its product's lock, as `cart_add_item` does.
 
     Raises `cart_item_not_found` (404) for a line that is not in the owner's cart (also another
     user's), `product_unavailable` (400) when raising a line of a product no longer sold,
     `quantity_limit_exceeded` (400) and `out_of_stock` (409) as `cart_add_item`."""
     with _owner_cart_locked(user=user, cart_token=cart_token) as cart:
-        item = CartItem.objects.select_related("variant__product").filter(pk=item_id, cart=cart).first()
+        line = CartItem.objects.filter(pk=item_id, cart=cart)
+        if quantity > 0:
+            lock_product_ids_of(product_ids=line.values("product_id"))
+        item = line.select_related("variant__product").first()
         if item is None:
             raise _line_not_found()
         if quantity == 0:
@@ -191,7 +215,6 @@ def cart_update_item(*, user, cart_token: str | None, item_id: int, quantity: in
             _check_quantity(variant=item.variant, quantity=quantity)
             item.quantity = quantity
             item.save(update_fields=["quantity", "updated_at"])
-        _touch(cart)
     return cart
 
 
@@ -202,19 +225,14 @@ def cart_remove_item(*, user, cart_token: str | None, item_id: int) -> None:
         deleted, _ = CartItem.objects.filter(pk=item_id, cart=cart).delete()
         if not deleted:
             raise _line_not_found()
-        _touch(cart)
 
 
 def cart_clear(*, user, cart_token: str | None) -> None:
     """Removes every line of the owner's cart; nothing to do (and no error) without a cart."""
-    cart = cart_get_for_owner(user=user, cart_token=cart_token)
-    if cart is None:
-        return
     with transaction.atomic():
-        if lock_cart(cart_id=cart.pk) is None:
-            return
-        CartItem.objects.filter(cart=cart).delete()
-        _touch(cart)
+        cart = _lock_owner_cart(user=user, cart_token=cart_token, now=timezone.now())
+        if cart is not None:
+            CartItem.objects.filter(cart=cart).delete()
 
 
 def cart_merge_anonymous(*, user, cart_token: str) -> None:
@@ -260,7 +278,7 @@ def cart_merge_anonymous(*, user, cart_token: str) -> None:
         CartItem.objects.bulk_update(to_update, ["quantity", "updated_at"])
         CartItem.objects.bulk_create(to_create)
         anonymous.delete()
-        _touch(cart)
+        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
     logger.info("Merged anonymous cart %s into cart %s of user %s", anonymous_id, cart.pk, user.pk)
 
 

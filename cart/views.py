@@ -41,8 +41,9 @@ class CartBaseView(APIView):
         summary = selectors.cart_summarize(cart=cart)
         return Response(CartSerializer(summary, context={"request": self.request}).data, status=status_code)
 
-    def render_cart_by_id(self, cart_id: int, status_code=status.HTTP_200_OK) -> Response:
-        return self.render_cart(selectors.cart_get_with_lines(cart_id=cart_id), status_code)
+    def render_written_cart(self, cart, status_code=status.HTTP_200_OK) -> Response:
+        """The cart a service just wrote (and handed back): its lines read again, the cart not."""
+        return self.render_cart(selectors.cart_with_lines(cart=cart), status_code)
 
 
 class CartLineView(CartBaseView):
@@ -94,7 +95,7 @@ class CartAddView(CartBaseView):
         serializer = CartAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = services.cart_add_item(**self.owner(request), **serializer.validated_data)
-        return self.render_cart_by_id(result.cart.pk, status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        return self.render_written_cart(result.cart, status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
 @extend_validation_errors([CartErrorCode.PRODUCT_UNAVAILABLE], field_name="non_field_errors")
@@ -115,7 +116,7 @@ class CartUpdateView(CartLineView):
         cart = services.cart_update_item(
             **self.owner(request), item_id=item_id, quantity=serializer.validated_data["quantity"]
         )
-        return self.render_cart_by_id(cart.pk)
+        return self.render_written_cart(cart)
 
 
 class CartRemoveView(CartLineView):

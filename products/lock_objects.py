@@ -2,13 +2,16 @@
 
 The project-wide lock order (CONTRIBUTING.md, "Lock order"): a request's claim row, then cart(s),
 then products by primary key, each product's variants with it, then order, then payment. Products are
-always locked through `lock_products` (or with their variants through `lock_variants`), in ascending
-primary-key order, so two writers that need overlapping products queue instead of deadlocking. Every
-write of a variant's stock holds its product's lock: that lock is what serialises them. A category is
-locked on its own (nothing else is held with it).
+always locked through `lock_products` (with their variants through `lock_variants`, by id through
+`lock_product_ids` / `lock_product_ids_of`), in ascending primary-key order, so two writers that need
+overlapping products queue instead of deadlocking. Every write of a variant's stock holds its
+product's lock: that lock is what serialises them. A category is locked on its own (nothing else is
+held with it).
 """
 
 from collections.abc import Iterable
+
+from django.db.models import QuerySet
 
 from .models import Category, Product, ProductVariant
 
@@ -45,6 +48,18 @@ def lock_product_ids(*, product_ids: Iterable[int]) -> list[int]:
     on its dependants (reviews, images) without reading it."""
     ids = sorted(set(product_ids))
     return list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+
+
+def lock_product_ids_of(*, product_ids: QuerySet) -> list[int]:
+    """Like `lock_product_ids`, for the products another query names (`.values("product_id")` of some
+    variants, or of a cart line): the lookup and the locks are one statement. For a writer that reads
+    the variants itself, after the lock (a cart add reads them with the cart's lines): on PostgreSQL
+    a variant read by the locking statement itself, joined with `FOR UPDATE OF` the product, would be
+    the row as it was before waiting for the lock, whereas a statement after it sees what the lock's
+    previous holder committed."""
+    return list(
+        Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk").values_list("pk", flat=True)
+    )
 
 
 def lock_category(*, category_id: int) -> Category:

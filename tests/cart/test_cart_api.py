@@ -1,9 +1,12 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from cart.models import Cart, CartItem
+from cart.services import cart_purge_stale
 from tests.cart.conftest import add, errors
 from tests.factories import CartFactory, CartItemFactory, ProductFactory, ProductImageFactory, UserFactory, set_price
 
@@ -386,14 +389,26 @@ def test_clear_without_a_cart_is_204(user_client, api_client):
     assert not Cart.objects.exists()
 
 
-def test_writes_touch_the_cart(user, user_client, product):
-    cart = CartFactory(user=user)
+@pytest.mark.parametrize("write", ["add", "update", "remove", "clear"])
+@pytest.mark.parametrize("anonymous", [False, True])
+def test_writes_touch_the_cart(write, anonymous, user, user_client, api_client, product):
+    """Stale anonymous carts are purged by `updated_at`: every write marks the cart as used."""
+    cart = CartFactory(user=None if anonymous else user)
+    line = CartItemFactory(cart=cart, product=ProductFactory(stock=10), quantity=1)
     Cart.objects.filter(pk=cart.pk).update(updated_at="2020-01-01T00:00:00Z")
+    client, headers = (api_client, {"X-Cart-Token": cart.token}) if anonymous else (user_client, {})
 
-    add(user_client, product.pk)
+    response = {
+        "add": lambda: client.post("/api/cart/add/", {"product_id": product.pk}, format="json", headers=headers),
+        "update": lambda: client.patch(f"/api/cart/update/{line.pk}/", {"quantity": 2}, format="json", headers=headers),
+        "remove": lambda: client.delete(f"/api/cart/remove/{line.pk}/", headers=headers),
+        "clear": lambda: client.delete("/api/cart/clear/", headers=headers),
+    }[write]()
 
+    assert response.status_code in (200, 201, 204), response.content
     cart.refresh_from_db()
-    assert cart.updated_at.year > 2020
+    assert cart.updated_at > timezone.now() - timedelta(minutes=1)
+    assert cart_purge_stale(ttl_days=1) == 0
 
 
 # --- ownership -------------------------------------------------------------------------------

@@ -1,12 +1,16 @@
-"""Real threads against PostgreSQL: the cart row lock keeps one line per product."""
+"""Real threads against PostgreSQL: the cart row lock keeps one line per product, and a line's stock
+is the one a concurrent stock writer leaves (read under the product's lock)."""
 
 from functools import partial
 
 import pytest
+from rest_framework.test import APIClient
 
 from cart.models import Cart, CartItem
 from cart.services import cart_add_item, cart_merge_anonymous
-from tests.concurrency import run_concurrently
+from products.lock_objects import lock_products
+from products.services import variants_move_stock
+from tests.concurrency import run_behind_locks, run_concurrently
 from tests.conftest import auth_client, requires_postgres
 from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory
 
@@ -91,3 +95,69 @@ def test_merge_and_add_at_the_same_time_do_not_deadlock_or_lose_units():
     lines = dict(cart.items.values_list("product_id", "quantity"))
     assert sum(lines.values()) == 9
     assert set(lines) == {p.pk for p in products}
+
+
+def _sell(product, units):
+    """What a checkout or a staff adjustment does to stock: under the product's lock, one statement."""
+
+    def sell():
+        lock_products(product_ids=[product.pk])
+        variants_move_stock(deltas={product.variants.get().pk: -units})
+
+    return sell
+
+
+@pytest.mark.parametrize("by", ["variant_id", "product_id"])
+def test_an_add_waits_for_a_stock_writer_and_is_capped_at_the_stock_it_leaves(by):
+    user = UserFactory()
+    product = ProductFactory(stock=5)
+    CartFactory(user=user)
+    target = product.variants.get().pk if by == "variant_id" else product.pk
+
+    response, raised = run_behind_locks(
+        _sell(product, 4), lambda: auth_client(user).post("/api/cart/add/", {by: target, "quantity": 2}, format="json")
+    )
+
+    assert raised is None
+    assert response.status_code == 409, response.content
+    [error] = response.json()["errors"]
+    assert error["code"] == "out_of_stock" and error["detail"].startswith("Only 1 of")
+    assert not CartItem.objects.filter(cart__user=user).exists()
+
+
+def test_raising_a_line_waits_for_a_stock_writer_and_is_capped_at_the_stock_it_leaves():
+    user = UserFactory()
+    product = ProductFactory(stock=5)
+    line = CartItemFactory(cart=CartFactory(user=user), product=product, quantity=1)
+
+    response, raised = run_behind_locks(
+        _sell(product, 3),
+        lambda: auth_client(user).patch(f"/api/cart/update/{line.pk}/", {"quantity": 3}, format="json"),
+    )
+
+    assert raised is None
+    assert response.status_code == 409, response.content
+    [error] = response.json()["errors"]
+    assert error["code"] == "out_of_stock" and error["detail"].startswith("Only 2 of")
+    line.refresh_from_db()
+    assert line.quantity == 1
+
+
+def test_an_add_to_an_anonymous_cart_merged_into_a_login_meanwhile_is_cart_not_found():
+    user = UserFactory()
+    anonymous = CartFactory(user=None)
+    CartItemFactory(cart=anonymous, product=ProductFactory(stock=10), quantity=1)
+    product = ProductFactory(stock=10)
+
+    response, raised = run_behind_locks(
+        lambda: cart_merge_anonymous(user=user, cart_token=anonymous.token),
+        lambda: APIClient().post(
+            "/api/cart/add/", {"product_id": product.pk}, format="json", headers={"X-Cart-Token": anonymous.token}
+        ),
+    )
+
+    assert raised is None
+    assert response.status_code == 404, response.content
+    assert response.json()["errors"][0]["code"] == "cart_not_found"
+    assert not CartItem.objects.filter(product=product).exists()
+    assert Cart.objects.filter(user__isnull=True).count() == 0
