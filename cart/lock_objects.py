@@ -82,7 +82,8 @@ def lock_user_cart_creating(*, user, now) -> Cart:
     """The user's cart, created when there is none, locked and touched: one statement,
     `INSERT ... ON CONFLICT (user_id) DO UPDATE SET updated_at ... RETURNING`. Two first writes of a
     new user cannot make two carts, nor fail on the unique user: the second one's insert waits for
-    the first's row and then updates it (locking it) instead."""
+    the first's row and then updates it (locking it) instead. Outside a transaction it is a
+    get-or-create whose lock lasts only while the statement runs."""
     table = connection.ops.quote_name(Cart._meta.db_table)
     columns = [_column(name) for name in ("user", "token", "created_at", "updated_at")]
     sql = (

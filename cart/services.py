@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from novacart.exceptions import Conflict, NotFound, ValidationFailed
-from products.lock_objects import lock_product_ids, lock_product_ids_of, lock_variants
+from products.lock_objects import lock_product_ids, lock_product_ids_of
 from products.models import ProductVariant
 
 from .error_codes import CartErrorCode
@@ -240,29 +240,34 @@ def cart_merge_anonymous(*, user, cart_token: str) -> None:
     capped at the variant's stock and at settings.CART_MAX_QUANTITY; lines of inactive or sold-out
     variants are dropped, and so are new lines past settings.CART_MAX_LINES; the anonymous cart is
     deleted. A malformed or unknown token, or the token of a user's cart, is ignored (login never
-    fails because of a cart). Locks both carts (by pk), then the variants with their products."""
+    fails because of a cart). The user's cart is made (or touched: a login uses it) first; then both
+    carts are locked, by pk, then the incoming lines' products, and the lines of both carts are read
+    with their variants after those locks."""
     token = cart_token_clean(cart_token)
     if token is None:
         return
     anonymous_id = Cart.objects.filter(token=token, user__isnull=True).values_list("pk", flat=True).first()
     if anonymous_id is None:
         return
-    cart, _ = Cart.objects.get_or_create(user=user)
+    # On its own (no transaction yet) this get-or-create holds its lock only while it runs: the two
+    # carts are locked below, in primary-key order.
+    cart = lock_user_cart_creating(user=user, now=timezone.now())
     with transaction.atomic():
         locked = lock_carts(cart_ids=[anonymous_id, cart.pk])
         anonymous = locked.get(anonymous_id)
         if anonymous is None or anonymous.user_id is not None:
             return  # a concurrent login merged it first
-        incoming = list(CartItem.objects.filter(cart=anonymous))
-        variants = lock_variants(variant_ids=[item.variant_id for item in incoming])
-        existing = {item.variant_id: item for item in CartItem.objects.filter(cart=cart)}
+        lock_product_ids_of(product_ids=CartItem.objects.filter(cart_id=anonymous_id).values("product_id"))
+        lines = list(CartItem.objects.filter(cart_id__in=[anonymous_id, cart.pk]).select_related("variant__product"))
+        incoming = [line for line in lines if line.cart_id == anonymous_id]
+        existing = {line.variant_id: line for line in lines if line.cart_id == cart.pk}
         line_count = len(existing)
         now = timezone.now()
         to_update: list[CartItem] = []
         to_create: list[CartItem] = []
         for item in sorted(incoming, key=lambda i: i.variant_id):
-            variant = variants.get(item.variant_id)
-            if variant is None or not variant.is_active or not variant.product.is_active or variant.stock <= 0:
+            variant = item.variant
+            if not variant.is_active or not variant.product.is_active or variant.stock <= 0:
                 continue
             line = existing.get(variant.pk)
             wanted = item.quantity + (line.quantity if line else 0)
@@ -278,7 +283,6 @@ def cart_merge_anonymous(*, user, cart_token: str) -> None:
         CartItem.objects.bulk_update(to_update, ["quantity", "updated_at"])
         CartItem.objects.bulk_create(to_create)
         anonymous.delete()
-        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
     logger.info("Merged anonymous cart %s into cart %s of user %s", anonymous_id, cart.pk, user.pk)
 
 
