@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
 
+from novacart.exceptions import ErrorItem
 from products.models import ProductImage
 
 from .models import Cart, CartItem
@@ -78,9 +79,22 @@ class CartLine:
 
 
 @dataclass(frozen=True)
+class CartVoucher:
+    """The voucher applied to a cart as its responses show it. `problem`: why it takes nothing off
+    now (the refusal, code and detail, the checkout would answer with), None while it applies."""
+
+    code: str
+    kind: str
+    value: Decimal
+    problem: ErrorItem | None = None
+
+
+@dataclass(frozen=True)
 class CartSummary:
     """What a cart response shows. Prices are the variants' current prices, totals are computed
-    here in Decimal; `cart` is None for a client that has no cart yet."""
+    here in Decimal; `cart` is None for a client that has no cart yet. `discount_total` and
+    `voucher_problem` are the voucher's, priced by orders (orders.vouchers.cart_summarize_with_voucher,
+    which every cart response goes through); `cart_summarize` alone leaves them at no discount."""
 
     cart: Cart | None
     lines: list[CartLine]
@@ -88,15 +102,20 @@ class CartSummary:
     subtotal: Decimal
     currency: str
     weight_grams: int = 0
+    discount_total: Decimal = Decimal("0.00")
+    voucher_problem: ErrorItem | None = None
 
     @property
     def id(self) -> int | None:
         return self.cart.pk if self.cart else None
 
     @property
-    def voucher(self):
-        """The voucher applied to the cart (orders.Voucher), or None. What it takes off is pricing's."""
-        return self.cart.voucher if self.cart is not None else None
+    def voucher(self) -> CartVoucher | None:
+        """The voucher applied to the cart, or None. What it takes off is `discount_total`."""
+        voucher = self.cart.voucher if self.cart is not None else None
+        if voucher is None:
+            return None
+        return CartVoucher(code=voucher.code, kind=voucher.kind, value=voucher.value, problem=self.voucher_problem)
 
     @property
     def cart_token(self) -> str | None:

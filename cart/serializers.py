@@ -1,6 +1,7 @@
 """Cart shapes. Inputs validate fields; the stock and availability rules live in services.py."""
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from products.models import Product
@@ -81,9 +82,21 @@ class CartLineSerializer(serializers.Serializer):
     line_total = serializers.DecimalField(max_digits=None, decimal_places=2)
 
 
+class CartVoucherProblemSerializer(serializers.Serializer):
+    """Why the cart's voucher takes nothing off now: the refusal the checkout preview and the order
+    would answer with if the cart went to checkout as it is."""
+
+    code = serializers.CharField(
+        help_text="`voucher_expired`, `voucher_exhausted` (its uses, or this customer's, are used up), "
+        "`voucher_min_subtotal` (add more to the cart), `voucher_not_applicable` (nothing in the cart is "
+        "eligible) or `voucher_invalid` (deactivated)."
+    )
+    detail = serializers.CharField(help_text="A sentence for the shopper.")
+
+
 class CartVoucherSerializer(serializers.Serializer):
-    """The voucher applied to the cart (`POST /api/cart/voucher/`). It is checked again, and what it
-    takes off is worked out, whenever the cart is priced (the checkout preview, the order)."""
+    """The voucher applied to the cart (`POST /api/cart/voucher/`). It is checked again whenever the
+    cart is shown or priced (the checkout preview, the order), against the cart as it is then."""
 
     code = serializers.CharField(help_text="The code, upper-case.")
     kind = serializers.CharField(help_text="`percent`, `fixed` or `free_shipping`.")
@@ -92,8 +105,74 @@ class CartVoucherSerializer(serializers.Serializer):
         decimal_places=2,
         help_text="Percent: 10.00 for 10%; fixed: the amount off; free shipping: 0.00.",
     )
+    problem = CartVoucherProblemSerializer(
+        allow_null=True,
+        help_text="null while the voucher applies. Otherwise why it takes nothing off now (`discount_total` "
+        "is 0.00): the voucher stays on the cart, and the checkout refuses it with this code until the cart "
+        "qualifies again or the voucher is removed.",
+    )
 
 
+_LINE_EXAMPLE = {
+    "id": 41,
+    "product": {
+        "id": 7,
+        "name": "Linen shirt",
+        "slug": "linen-shirt",
+        "sku": "LINEN-SHIRT",
+        "price": "39.90",
+        "stock": 12,
+        "in_stock": True,
+        "image": "https://shop.example.com/media/products/linen-shirt.jpg",
+        "is_active": True,
+    },
+    "variant": {"id": 18, "sku": "LINEN-SHIRT-M", "name": "M / White", "options": {"Size": "M", "Colour": "White"}},
+    "quantity": 2,
+    "unit_price": "39.90",
+    "line_total": "79.80",
+}
+_CART_EXAMPLE = {
+    "id": 12,
+    "cart_token": None,
+    "items": [_LINE_EXAMPLE],
+    "total_items": 2,
+    "subtotal": "79.80",
+    "currency": "usd",
+}
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "WithVoucher",
+            summary="A 10% voucher that applies",
+            value={
+                **_CART_EXAMPLE,
+                "discount_total": "7.98",
+                "voucher": {"code": "SPRING10", "kind": "percent", "value": "10.00", "problem": None},
+            },
+            response_only=True,
+        ),
+        OpenApiExample(
+            "VoucherBelowMinimum",
+            summary="A voucher that no longer applies",
+            value={
+                **_CART_EXAMPLE,
+                "discount_total": "0.00",
+                "voucher": {
+                    "code": "BIGBASKET",
+                    "kind": "fixed",
+                    "value": "15.00",
+                    "problem": {
+                        "code": "voucher_min_subtotal",
+                        "detail": "This voucher needs a subtotal of at least 100.00 USD; your cart's is 79.80.",
+                    },
+                },
+            },
+            response_only=True,
+        ),
+    ]
+)
 class CartSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True, help_text="null until the client has a cart.")
     cart_token = serializers.CharField(
@@ -103,6 +182,16 @@ class CartSerializer(serializers.Serializer):
     )
     items = CartLineSerializer(many=True, source="lines")
     total_items = serializers.IntegerField(help_text="The sum of the lines' quantities.")
-    subtotal = serializers.DecimalField(max_digits=None, decimal_places=2)
+    subtotal = serializers.DecimalField(max_digits=None, decimal_places=2, help_text="Before the voucher.")
+    discount_total = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=2,
+        help_text="What the voucher takes off the subtotal now, as the checkout preview and the order would "
+        "price it (the same function; before shipping and tax). 0.00 without a voucher, with a free-shipping "
+        "one (shipping is free at the preview), and while `voucher.problem` says it does not apply.",
+    )
     currency = serializers.CharField()
-    voucher = CartVoucherSerializer(allow_null=True, help_text="The voucher applied to the cart; null without one.")
+    voucher = CartVoucherSerializer(
+        allow_null=True,
+        help_text="The voucher applied to the cart, with `problem` when it no longer applies; null without one.",
+    )

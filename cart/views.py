@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from novacart.openapi import ErrorResponseSerializer
 from novacart.throttling import AnonRateThrottle, UserRateThrottle
+from orders.vouchers import cart_summarize_with_voucher
 
 from . import selectors, services
 from .error_codes import CartErrorCode
@@ -29,6 +30,14 @@ OUT_OF_STOCK = OpenApiResponse(
 )
 
 
+def render_cart(request, cart, status_code=status.HTTP_200_OK) -> Response:
+    """The answer of every cart endpoint that shows the cart (here and `POST/DELETE /api/cart/voucher/`):
+    `cart` loaded with its lines, or None. What its voucher takes off is priced by orders (pricing is
+    theirs: orders.vouchers.cart_summarize_with_voucher)."""
+    summary = cart_summarize_with_voucher(cart=cart, user=request.user)
+    return Response(CartSerializer(summary, context={"request": request}).data, status=status_code)
+
+
 class CartBaseView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle, UserRateThrottle]
@@ -38,8 +47,7 @@ class CartBaseView(APIView):
         return {"user": user, "cart_token": request.headers.get("X-Cart-Token")}
 
     def render_cart(self, cart, status_code=status.HTTP_200_OK) -> Response:
-        summary = selectors.cart_summarize(cart=cart)
-        return Response(CartSerializer(summary, context={"request": self.request}).data, status=status_code)
+        return render_cart(self.request, cart, status_code)
 
     def render_written_cart(self, cart, status_code=status.HTTP_200_OK) -> Response:
         """The cart a service just wrote (and handed back): its lines read again, the cart not."""
@@ -62,7 +70,10 @@ class CartView(CartBaseView):
         parameters=[CART_TOKEN_HEADER],
         responses={200: CartSerializer},
         description="The cart with current prices and server-computed totals. Without a cart (anonymous, no or "
-        "unknown token) an empty cart with `id` and `cart_token` null; no cart is created by reading.",
+        "unknown token) an empty cart with `id` and `cart_token` null; no cart is created by reading. Its voucher "
+        "is checked again on the cart as it is: `discount_total` is what the checkout would take off, and a "
+        "voucher the checkout would refuse now stays on the cart with 0.00 off and its refusal as "
+        "`voucher.problem` (the code the preview and the order answer with).",
     )
     def get(self, request):
         return self.render_cart(selectors.cart_get_for_owner(**self.owner(request), with_lines=True))

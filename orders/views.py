@@ -12,9 +12,9 @@ from rest_framework.views import APIView
 from addresses.error_codes import AddressErrorCode
 from addresses.selectors import address_get_for_user
 from cart import selectors as cart_selectors
-from cart.selectors import cart_get_with_lines, cart_summarize
+from cart.selectors import cart_get_with_lines
 from cart.serializers import CartSerializer
-from cart.views import CART_TOKEN_HEADER
+from cart.views import CART_TOKEN_HEADER, render_cart
 from novacart.error_codes import CoreErrorCode
 from novacart.exceptions import NotFound, ValidationFailed
 from novacart.fields import ITEM_INPUT_ERROR_CODES
@@ -416,9 +416,8 @@ VOUCHER_EXHAUSTED = OpenApiResponse(
 
 
 def _cart_response(request, cart) -> Response:
-    """The whole cart, as `GET /api/cart/` shows it."""
-    summary = cart_summarize(cart=cart_get_with_lines(cart_id=cart.pk) if cart is not None else None)
-    return Response(CartSerializer(summary, context={"request": request}).data)
+    """The whole cart, as `GET /api/cart/` shows it (with what its voucher takes off)."""
+    return render_cart(request, cart_get_with_lines(cart_id=cart.pk) if cart is not None else None)
 
 
 @extend_validation_errors(
@@ -454,8 +453,8 @@ class CartVoucherView(APIView):
         request=CartVoucherApplySerializer,
         responses={200: CartSerializer, 409: VOUCHER_EXHAUSTED},
         description="Applies a voucher code (any case) to the cart, replacing the one it had: a cart holds one. "
-        "The whole cart, with `voucher`, in the answer; what it takes off is priced at the checkout preview "
-        "and the order, which check it again. Errors (attr `code`): 400 `voucher_invalid` (an unknown, "
+        "The whole cart, with `voucher` and `discount_total` (what it takes off, priced as the checkout preview "
+        "and the order price it; they check it again). Errors (attr `code`): 400 `voucher_invalid` (an unknown, "
         "inactive or not yet started code: one answer for all), `voucher_expired`, `voucher_not_applicable` "
         "(nothing in the cart is eligible; also without a cart), `voucher_min_subtotal`; 409 "
         "`voucher_exhausted`. Rate-limited per user or client address (`THROTTLE_VOUCHER_RATE`): 429.",

@@ -12,7 +12,7 @@ from tests.factories import CartFactory, CartItemFactory, ProductFactory, Produc
 
 pytestmark = pytest.mark.django_db
 
-CART_KEYS = {"id", "cart_token", "items", "total_items", "subtotal", "currency", "voucher"}
+CART_KEYS = {"id", "cart_token", "items", "total_items", "subtotal", "discount_total", "currency", "voucher"}
 LINE_KEYS = {"id", "product", "variant", "quantity", "unit_price", "line_total"}
 PRODUCT_KEYS = {"id", "name", "slug", "sku", "price", "stock", "in_stock", "image", "is_active"}
 
@@ -30,6 +30,7 @@ def test_get_without_cart_returns_empty_representation_and_creates_nothing(user_
         "items": [],
         "total_items": 0,
         "subtotal": "0.00",
+        "discount_total": "0.00",
         "currency": "usd",
         "voucher": None,
     }

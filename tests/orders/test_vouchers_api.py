@@ -70,8 +70,13 @@ def test_a_user_applies_a_code_in_any_case_and_the_cart_shows_it(shopper, user_c
 
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["voucher"] == {"code": "SUMMER10", "kind": "percent", "value": "10.00"}
-    assert (body["total_items"], body["subtotal"], body["cart_token"]) == (2, "25.00", None)
+    assert body["voucher"] == {"code": "SUMMER10", "kind": "percent", "value": "10.00", "problem": None}
+    assert (body["total_items"], body["subtotal"], body["discount_total"], body["cart_token"]) == (
+        2,
+        "25.00",
+        "2.50",
+        None,
+    )
     assert user_client.get("/api/cart/").json()["voucher"] == body["voucher"]
 
 
@@ -83,7 +88,7 @@ def test_a_user_removes_the_voucher_and_gets_the_cart_back(shopper, user_client)
 
     assert response.status_code == 200
     assert response.json()["voucher"] is None
-    assert response.json()["total_items"] == 2
+    assert (response.json()["total_items"], response.json()["discount_total"]) == (2, "0.00")
     assert Cart.objects.get(user=shopper).voucher is None
 
 
@@ -97,10 +102,11 @@ def test_an_anonymous_cart_applies_and_removes_a_voucher_by_its_token(anonymous_
 
     assert applied.status_code == 200, applied.content
     assert applied.json()["cart_token"] == anonymous_cart.token
-    assert applied.json()["voucher"] == {"code": "ANON5", "kind": "fixed", "value": "5.00"}
+    assert applied.json()["voucher"] == {"code": "ANON5", "kind": "fixed", "value": "5.00", "problem": None}
     assert shown.json()["voucher"] == applied.json()["voucher"]
+    assert shown.json()["discount_total"] == applied.json()["discount_total"] == "5.00"
     assert removed.status_code == 200
-    assert removed.json()["voucher"] is None
+    assert (removed.json()["voucher"], removed.json()["discount_total"]) == (None, "0.00")
     assert Cart.objects.get(pk=anonymous_cart.pk).voucher is None
 
 

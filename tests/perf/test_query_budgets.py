@@ -83,7 +83,11 @@ BUDGETS: dict[str, int] = {
     # variant's product, then read the variant (after the lock: its latest stock) with its line and the
     # cart's line count; one write; the lines again to answer (the cart is the one the write locked).
     # add: user, savepoint, cart, product lock, variant, insert, release, lines. Issue 17 measured 16.
+    # + what the voucher's check and price read (orders.vouchers.cart_summarize_with_voucher): its products,
+    # its categories and the category tree, this customer's uses (a per-customer limit). Nothing without one.
+    "GET /api/cart/ (user, voucher)": 3 + 4,
     "POST /api/cart/add/": 8,
+    "POST /api/cart/add/ (X-Cart-Token)": 8,  # no user; the cart is looked up by its token, then locked
     "PATCH /api/cart/update/<id>/": 8,  # user, savepoint, cart, product lock, line, update, release, lines
     "DELETE /api/cart/clear/": 5,  # user, savepoint, cart, delete, release
     "GET /api/addresses/": 3,  # user, count, page
@@ -363,6 +367,21 @@ def cart_anonymous(size):
     )
 
 
+def cart_with_voucher(size):
+    """The user's cart of `size` lines with a voucher for the lines' categories, once per customer: what
+    it takes off is checked and priced on every read."""
+    user = UserFactory()
+    cart = _user_cart(user, size, images=2)
+    categories = [item.product.category for item in cart.items.select_related("product__category")]
+    voucher = VoucherFactory(code=f"CARTPERF{size}", per_customer_limit=1, categories=categories)
+    Cart.objects.filter(pk=cart.pk).update(voucher=voucher)
+
+    def verify(body, n):
+        assert len(body["items"]) == n and body["discount_total"] != "0.00" and body["voucher"]["problem"] is None
+
+    return Request(auth_client(user), "get", "/api/cart/", verify=verify)
+
+
 def cart_add(size):
     user = UserFactory()
     _user_cart(user, size)
@@ -372,6 +391,22 @@ def cart_add(size):
         "post",
         "/api/cart/add/",
         {"product_id": product.pk, "quantity": 1},
+        status=201,
+        verify=_verify_cart(lambda n: n + 1),
+    )
+
+
+def cart_add_anonymous(size):
+    cart = Cart.objects.create(user=None)
+    for _ in range(size):
+        CartItemFactory(cart=cart, product=ProductImageFactory().product, quantity=1)
+    product = ProductFactory(stock=100)
+    return Request(
+        APIClient(),
+        "post",
+        "/api/cart/add/",
+        {"product_id": product.pk, "quantity": 1},
+        headers={"X-Cart-Token": cart.token},
         status=201,
         verify=_verify_cart(lambda n: n + 1),
     )
@@ -653,7 +688,9 @@ CASES = [
     ("GET /api/categories/<slug>/", category_detail),
     ("GET /api/cart/ (user)", cart_user),
     ("GET /api/cart/ (X-Cart-Token)", cart_anonymous),
+    ("GET /api/cart/ (user, voucher)", cart_with_voucher),
     ("POST /api/cart/add/", cart_add),
+    ("POST /api/cart/add/ (X-Cart-Token)", cart_add_anonymous),
     ("PATCH /api/cart/update/<id>/", cart_update),
     ("DELETE /api/cart/clear/", cart_clear),
     ("GET /api/addresses/", addresses),
