@@ -298,6 +298,78 @@ def _restocks_when_refunded(order: Order) -> bool:
     return bool(move and move.restock)
 
 
+@dataclass(frozen=True)
+class RefundPreviewLine:
+    item: OrderItem
+    quantity: int
+    amount: Decimal
+    restock: bool
+
+
+@dataclass(frozen=True)
+class RefundPreview:
+    """What a refund would give back (`refund_preview`): each line's units and share, the shipping, any
+    other amount and the total, in the currency's units. `retry_of`: the refund of the same request
+    whose provider answer was lost, which refunding again asks for with the same key."""
+
+    order: Order
+    payment: Payment
+    lines: tuple[RefundPreviewLine, ...]
+    shipping: Decimal
+    goodwill: Decimal
+    amount: Decimal
+    currency: str
+    retry_of: Refund | None
+
+
+def refund_preview(
+    *,
+    order_id: int,
+    lines: list[RefundLineRequest] | None = None,
+    shipping: bool = False,
+    amount: Decimal | None = None,
+    restock: bool | None = None,
+) -> RefundPreview:
+    """What `refund_create` with the same arguments would refund now, planned by the same code
+    (`_plan`), writing nothing and asking the provider nothing: the admin shows it before staff
+    confirm. Read without the locks, so a refund made meanwhile may change it; `refund_create` plans
+    again under them.
+
+    Raises what `refund_create` raises before it writes: NotFound, Conflict(`payment_not_refundable`),
+    Conflict(`refund_exceeds_paid`), ValidationFailed(`invalid_refund_line`), and
+    ServiceUnavailable(`payment_not_configured`).
+    """
+    gateway = get_gateway()
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("Order not found.", code=PaymentErrorCode.NOT_FOUND, attr="order_id")
+    payment = payment_refundable_get(order_id=order.pk)
+    if payment is None:
+        raise Conflict(
+            f"Order {order.number} has no succeeded payment to refund.",
+            code=PaymentErrorCode.PAYMENT_NOT_REFUNDABLE,
+            attr="order_id",
+        )
+    _check_gateway(gateway, payment)
+    request = {"lines": lines, "shipping": shipping, "amount": amount, "restock": restock}
+    retry_of = _unanswered_twin(order=order, payment=payment, request=request)
+    plan = _plan(order=order, payment=payment, ignoring=retry_of, **request)
+    currency = order.currency
+    return RefundPreview(
+        order=order,
+        payment=payment,
+        lines=tuple(
+            RefundPreviewLine(line.item, line.quantity, from_minor_units(line.amount_minor, currency), plan.restock)
+            for line in plan.lines
+        ),
+        shipping=from_minor_units(plan.shipping_minor, currency),
+        goodwill=from_minor_units(plan.goodwill_minor, currency),
+        amount=from_minor_units(plan.amount_minor, currency),
+        currency=currency,
+        retry_of=retry_of,
+    )
+
+
 # --- Staff refunds ---------------------------------------------------------------------------------
 
 

@@ -2,18 +2,22 @@
 money, the lines, what happens to the stock), the same service as the API, per role; the payments list
 leads to the same page and shows amounts as money."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
+from novacart.exceptions import Conflict
 from novacart.permissions import FINANCE, ORDER_MANAGERS, SUPPORT
 from orders.models import OrderStatus
 from orders.services import order_transition
 from orders.transitions import Actor
 from payments.models import Payment, PaymentStatus, Refund
+from payments.refunds import RefundLineRequest, refund_create, refund_preview
 from products.models import Product
-from tests.factories import PaymentFactory, StaffFactory, staff_in
+from tests.factories import OrderFactory, OrderItemFactory, PaymentFactory, ProductFactory, StaffFactory, staff_in
 from tests.payments.helpers import INTENT_URL, make_order, post_event, succeeded_event
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +199,67 @@ def test_the_payments_refund_action_is_offered_only_with_the_permission(stripe_g
 
     assert offered(FINANCE) == {"refund_payments"}
     assert offered(SUPPORT) == set()
+
+
+@pytest.fixture
+def priced(stripe_gateway, user, user_client, api_client, django_capture_on_commit_callbacks):
+    """An order priced with a voucher and 20% tax, as orders.pricing snapshots it, paid:
+
+    A  3 x 10.00 = 30.00, discount 3.00, tax 5.40 -> 32.40 (10.80 a unit); stock 4 after checkout
+    B  1 x  5.00 =  5.00, discount 1.00, tax 0.80 ->  4.80;                stock 2
+    shipping 4.00 + tax 0.80                      ->  4.80
+    total                                            42.00
+    """
+    order = OrderFactory(
+        user=user,
+        subtotal=Decimal("35.00"),
+        discount_total=Decimal("4.00"),
+        shipping_total=Decimal("4.00"),
+        tax_total=Decimal("7.00"),
+        total=Decimal("42.00"),
+        currency="usd",
+        shipping_method_name="Standard",
+    )
+    a = OrderItemFactory(
+        order=order,
+        product=ProductFactory(price=Decimal("10.00"), stock=4),
+        unit_price=Decimal("10.00"),
+        quantity=3,
+        discount=Decimal("3.00"),
+        tax=Decimal("5.40"),
+        line_total=Decimal("32.40"),
+    )
+    b = OrderItemFactory(
+        order=order,
+        product=ProductFactory(price=Decimal("5.00"), stock=2),
+        unit_price=Decimal("5.00"),
+        quantity=1,
+        discount=Decimal("1.00"),
+        tax=Decimal("0.80"),
+        line_total=Decimal("4.80"),
+    )
+    intent_id = user_client.post(INTENT_URL, {"order_id": order.pk}, format="json").json()["payment_intent_id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_event(api_client, succeeded_event(intent_id, amount=4200)).json()["outcome"] == "order_paid"
+    order.refresh_from_db()
+    return order, a, b
+
+
+def test_the_preview_plans_what_the_refund_makes_and_writes_nothing(stripe_gateway, priced):
+    order, a, b = priced
+    lines = [RefundLineRequest(a.pk, 2)]
+
+    preview = refund_preview(order_id=order.pk, lines=lines, shipping=True)
+
+    assert (preview.amount, preview.shipping, preview.goodwill) == (Decimal("26.40"), Decimal("4.80"), 0)
+    assert [(line.item.pk, line.quantity, line.amount, line.restock) for line in preview.lines] == [
+        (a.pk, 2, Decimal("21.60"), True)
+    ]
+    assert not Refund.objects.exists() and stripe_gateway.requests_to("POST", "/v1/refunds") == []
+    assert refund_create(order_id=order.pk, lines=lines, shipping=True).refund.amount == preview.amount
+    left = refund_preview(order_id=order.pk)  # whatever is left: the last unit of A, and B
+    assert [(line.item.pk, line.quantity) for line in left.lines] == [(a.pk, 1), (b.pk, 1)]
+    assert (left.amount, left.shipping) == (Decimal("15.60"), 0)
+    with pytest.raises(Conflict, match="already refunded"):
+        refund_preview(order_id=order.pk, shipping=True)
+    assert Refund.objects.count() == 1
