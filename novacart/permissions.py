@@ -28,6 +28,8 @@ class Perm(StrEnum):
     VIEW_PAYMENT = "payments.view_payment"
     # Custom (payments.Payment.Meta.permissions): refunds, from the API and the admin.
     REFUND_PAYMENT = "payments.refund_payment"
+    # The refunds made (payments.Refund): their own admin list, and the order page's refunds.
+    VIEW_REFUND = "payments.view_refund"
     VIEW_PRODUCT = "products.view_product"
     ADD_PRODUCT = "products.add_product"
     CHANGE_PRODUCT = "products.change_product"
@@ -77,7 +79,7 @@ ROLES: dict[str, frozenset[str]] = {
         _model_perms("orders", "order", "change view")
         | _model_perms("orders", "orderitem", "view")
         | _model_perms("orders", "orderstatuschange", "view")
-        | {Perm.VIEW_PAYMENT, Perm.VIEW_USER, "addresses.view_address", Perm.VIEW_PRODUCT}
+        | {Perm.VIEW_PAYMENT, Perm.VIEW_REFUND, Perm.VIEW_USER, "addresses.view_address", Perm.VIEW_PRODUCT}
         # Where the shop ships and at what price.
         | _model_perms("orders", "shippingzone")
         | _model_perms("orders", "shippingmethod")
@@ -91,7 +93,8 @@ ROLES: dict[str, frozenset[str]] = {
         _model_perms("orders", "order", "view")
         | _model_perms("orders", "orderitem", "view")
         | _model_perms("orders", "orderstatuschange", "view")
-        | {Perm.VIEW_SALES_REPORT, Perm.VIEW_PAYMENT, Perm.REFUND_PAYMENT, "payments.view_webhookevent"}
+        | {Perm.VIEW_SALES_REPORT, Perm.VIEW_PAYMENT, Perm.VIEW_REFUND, Perm.REFUND_PAYMENT}
+        | {"payments.view_webhookevent"}
         | {Perm.VIEW_USER}
         # The tax rates checkout charges.
         | _model_perms("orders", "taxrate")
@@ -107,7 +110,8 @@ ROLES: dict[str, frozenset[str]] = {
         _model_perms("orders", "order", "view")
         | _model_perms("orders", "orderitem", "view")
         | _model_perms("orders", "orderstatuschange", "view")
-        | {Perm.VIEW_PAYMENT, Perm.VIEW_USER, "addresses.view_address", Perm.VIEW_PRODUCT, "products.view_category"}
+        | {Perm.VIEW_PAYMENT, Perm.VIEW_REFUND, Perm.VIEW_USER, "addresses.view_address", Perm.VIEW_PRODUCT}
+        | {"products.view_category"}
         # Why a customer's code was refused: vouchers and their uses, read only.
         | _model_perms("orders", "voucher", "view")
         | _model_perms("orders", "voucherredemption", "view")

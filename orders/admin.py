@@ -31,6 +31,7 @@ from django.utils.safestring import mark_safe
 from novacart.admin_base import ActionSelectionGuard, money
 from novacart.exceptions import ServiceError
 from novacart.permissions import Perm, user_has
+from payments.admin import RefundInline
 from payments.models import PaymentStatus
 from payments.provider_types import from_minor_units
 from payments.refunds import payment_refund
@@ -40,6 +41,7 @@ from . import admin_returns, selectors, vouchers  # noqa: F401 (admin_returns re
 from .models import (
     Order,
     OrderItem,
+    OrderPaymentStatus,
     OrderStatus,
     OrderStatusChange,
     ShippingMethod,
@@ -225,7 +227,7 @@ class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
     search_fields = ["number", "user__email"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
-    inlines = [OrderItemInline, OrderStatusChangeInline]
+    inlines = [OrderItemInline, RefundInline, OrderStatusChangeInline]
     actions = ["mark_shipped", "mark_delivered", "cancel_pending", "export_csv"]
     change_list_template = "admin/orders/order/change_list.html"
     change_form_template = "admin/orders/order/change_form.html"
@@ -239,6 +241,8 @@ class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
         "subtotal_display",
         "pricing_display",
         "total_display",
+        "refunded_total_display",
+        "payment_status_display",
         "tracking_number",
         "created_at",
         "updated_at",
@@ -346,6 +350,15 @@ class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
     @admin.display(description="total", ordering="total")
     def total_display(self, obj):
         return money(obj.total, obj.currency)
+
+    @admin.display(description="refunded")
+    def refunded_total_display(self, obj):
+        """What went back to the customer (the order's succeeded refunds, listed below)."""
+        return money(obj.refunded_total, obj.currency)
+
+    @admin.display(description="payment status")
+    def payment_status_display(self, obj):
+        return OrderPaymentStatus(obj.payment_status).label
 
     def order_tools(self, request, order: Order) -> list[dict]:
         """The order page's buttons: the moves the lifecycle allows now that this user may make."""

@@ -9,16 +9,16 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from novacart.exceptions import Conflict
-from novacart.permissions import FINANCE, ORDER_MANAGERS, SUPPORT
+from novacart.exceptions import Conflict, ProviderError
+from novacart.permissions import CATALOG_MANAGERS, FINANCE, ORDER_MANAGERS, SUPPORT
 from orders.models import OrderStatus
 from orders.services import order_transition
 from orders.transitions import Actor
-from payments.models import Payment, PaymentStatus, Refund
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from payments.refunds import RefundLineRequest, refund_create, refund_preview
 from products.models import Product
 from tests.factories import OrderFactory, OrderItemFactory, PaymentFactory, ProductFactory, StaffFactory, staff_in
-from tests.payments.helpers import INTENT_URL, make_order, post_event, succeeded_event
+from tests.payments.helpers import INTENT_URL, make_event, make_order, post_event, succeeded_event
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,10 @@ def _stock(order) -> int:
 
 def _refund_url(order) -> str:
     return reverse("admin:orders_order_refund", args=[order.pk])
+
+
+def _change_url(order) -> str:
+    return reverse("admin:orders_order_change", args=[order.pk])
 
 
 @pytest.fixture
@@ -263,3 +267,62 @@ def test_the_preview_plans_what_the_refund_makes_and_writes_nothing(stripe_gatew
     with pytest.raises(Conflict, match="already refunded"):
         refund_preview(order_id=order.pk, shipping=True)
     assert Refund.objects.count() == 1
+
+
+# --- the refunds on the order page and in the payments admin ------------------------------------
+
+
+def test_the_order_page_lists_its_refunds_and_the_refunded_total(stripe_gateway, api_client, priced):
+    order, a, _b = priced
+    finance = staff_in(FINANCE)
+    refund_create(order_id=order.pk, user=finance, lines=[RefundLineRequest(a.pk, 1)], reason="Damaged")
+    refund_create(order_id=order.pk, user=finance, shipping=True)
+    intent_id = Payment.objects.get(order=order).provider_payment_id
+    stripe_gateway.refund_in_dashboard(intent_id, 200)  # and one made in Stripe's dashboard
+    charge = stripe_gateway.charge_of(intent_id)
+    assert (
+        post_event(api_client, make_event("charge.refunded", charge))
+        .json()["outcome"]
+        .startswith("outside_refund_recorded")
+    )
+
+    for role in (FINANCE, SUPPORT, ORDER_MANAGERS):
+        content = login(staff_in(role)).get(_change_url(order)).content.decode()
+
+        assert "Refunds" in content and "Partially refunded" in content, role
+        assert "17.60 USD" in content  # refunded so far: 10.80 + 4.80 + 2.00
+        assert f"1 &times; {a.product_name} ({a.sku}), 10.80 USD, restocked" in content
+        assert "Other amount: 2.00 USD" in content and "Made at the provider" in content
+        assert "Damaged" in content and finance.email in content
+        assert content.count("Made in the shop") == 2
+
+
+def test_the_refunds_list_is_read_only_filtered_and_searched(stripe_gateway, priced, paid):
+    order, a, _b = priced
+    other, _payment = paid
+    mine = refund_create(order_id=order.pk, lines=[RefundLineRequest(a.pk, 1)]).refund
+    stripe_gateway.state.refund_status = "failed"
+    with pytest.raises(ProviderError, match="failed"):
+        refund_create(order_id=other.pk)
+    failed = Refund.objects.get(order=other)
+    url = reverse("admin:payments_refund_changelist")
+    client = login(staff_in(SUPPORT))
+
+    listing = client.get(url)
+    by_status = client.get(url, {"status__exact": RefundStatus.FAILED})
+    by_source = client.get(url, {"source__exact": Refund.Source.PROVIDER})
+    by_number = client.get(url, {"q": order.number})
+    by_provider_id = client.get(url, {"q": mine.provider_refund_id})
+    detail = client.get(reverse("admin:payments_refund_change", args=[mine.pk]))
+
+    def shown(response):
+        return {row.pk for row in response.context["cl"].result_list}
+
+    assert listing.status_code == 200 and shown(listing) == {mine.pk, failed.pk}
+    assert "10.80 USD" in listing.content.decode() and "1,019.98 USD" in listing.content.decode()
+    assert shown(by_status) == {failed.pk} and shown(by_source) == set()
+    assert shown(by_number) == {mine.pk} and shown(by_provider_id) == {mine.pk}
+    assert detail.status_code == 200 and f"1 &times; {a.product_name}" in detail.content.decode()
+    assert 'name="_save"' not in detail.content.decode()
+    assert client.post(reverse("admin:payments_refund_change", args=[mine.pk]), {}).status_code == 403
+    assert login(staff_in(CATALOG_MANAGERS)).get(url).status_code == 403
