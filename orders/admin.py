@@ -1,5 +1,5 @@
 """Staff screens for orders. Status changes go through orders.services.order_transition and refunds
-through payments.refunds.payment_refund, like everywhere else; the admin never writes an order itself.
+through payments.refunds.refund_create, like everywhere else; the admin never writes an order itself.
 
 What a staff member may do is the lifecycle table (`orders.transitions`) for this order, intersected
 with their permissions (`novacart.permissions`): a button, an action or a page appears only for a
@@ -9,6 +9,7 @@ move the lifecycle allows now and the user may make, and the page refuses it (ad
 import csv
 import logging
 import math
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -30,14 +31,17 @@ from django.utils.safestring import mark_safe
 
 from novacart.admin_base import ActionSelectionGuard, money
 from novacart.exceptions import ServiceError
+from novacart.money import money_places, money_step
 from novacart.permissions import Perm, user_has
 from payments.admin import RefundInline
-from payments.models import PaymentStatus
+from payments.models import Refund, RefundStatus
 from payments.provider_types import from_minor_units
-from payments.refunds import payment_refund
+from payments.refunds import RefundLineRequest, RefundPreview, refund_create, refund_preview, refund_refundable_units
 from payments.selectors import payment_refundable_get
 
 from . import admin_returns, selectors, vouchers  # noqa: F401 (admin_returns registers the returns queue)
+from .error_codes import OrderErrorCode
+from .idempotency import run_idempotent
 from .models import (
     Order,
     OrderItem,
@@ -132,6 +136,197 @@ class TrackingForm(forms.Form):
         max_length=TRACKING_MAX_LENGTH,
         help_text="The carrier's tracking number for this parcel.",
     )
+
+
+# --- the refund page: what to refund, then a confirmation of exactly what goes back ------------
+
+# The idempotency scope of the refund page's confirmations (orders.idempotency): each confirmation
+# carries a key of its own, so a confirmation sent twice (a double click, a reload) refunds once.
+REFUND_SCOPE = "admin.refund"
+
+
+@dataclass(frozen=True)
+class RefundRow:
+    """One order item on the refund page: its units refunded or being refunded, and how many a refund
+    may still take (none when the order can only be refunded whole)."""
+
+    item: OrderItem
+    refunded: int
+    left: int
+
+
+def _units_field(item: OrderItem) -> str:
+    return f"units_{item.pk}"
+
+
+class RefundForm(forms.Form):
+    """What staff choose to refund: units of each line (0 to what is left), the shipping when it is
+    left to refund, or a goodwill amount on its own; whether the units go back in stock; a reason. What
+    the choice gives back is planned by payments.refunds (refund_preview, then refund_create), never
+    added up here."""
+
+    def __init__(self, data=None, *, rows: list[RefundRow], shipping: Decimal, currency: str):
+        super().__init__(data)
+        self.rows = rows
+        for row in rows:
+            if row.left:
+                label = f"Units of {row.item.product_name} ({row.item.sku}) to refund"
+                self.fields[_units_field(row.item)] = forms.IntegerField(
+                    label=label,
+                    min_value=0,
+                    max_value=row.left,
+                    required=False,
+                    initial=0,
+                    widget=forms.NumberInput(attrs={"class": "refund-units", "aria-label": label}),
+                )
+        if shipping:
+            self.fields["shipping"] = forms.BooleanField(
+                label=f"Refund shipping ({money(shipping, currency)})", required=False
+            )
+        self.fields["amount"] = forms.DecimalField(
+            label="Goodwill amount",
+            required=False,
+            min_value=money_step(currency),
+            max_digits=12,
+            decimal_places=money_places(currency),
+            help_text=f"An amount ({currency.upper()}) given back on its own, without units or shipping, "
+            "e.g. for a late delivery.",
+        )
+        self.fields["restock"] = forms.BooleanField(
+            label="Put the refunded units back in stock",
+            required=False,
+            initial=True,
+            help_text="Only when the goods are back: the units of a shipped order are with the customer "
+            "until they are returned.",
+        )
+        self.fields["reason"] = forms.CharField(
+            label="Reason", required=False, max_length=Refund._meta.get_field("reason").max_length
+        )
+
+    @classmethod
+    def sent(cls, data, *, order: Order) -> "RefundForm":
+        """The choices a confirmation sends, read for their shape only (units up to each line's
+        quantity, the shipping box): what is left to refund now is the service's to check, and a
+        confirmation sent again must still be recognised once nothing is left."""
+        rows = [RefundRow(item, 0, item.quantity) for item in order.items.order_by("id")]
+        return cls(data, rows=rows, shipping=Decimal(1), currency=order.currency)
+
+    def lines(self) -> list[RefundLineRequest]:
+        data = self.cleaned_data
+        return [
+            RefundLineRequest(row.item.pk, units)
+            for row in self.rows
+            if (units := data.get(_units_field(row.item)) or 0) > 0
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        lines, shipping, amount = self.lines(), data.get("shipping", False), data.get("amount")
+        if amount is not None and (lines or shipping):
+            raise forms.ValidationError(
+                "A goodwill amount is refunded on its own: clear the units and the shipping, or the amount."
+            )
+        if not (lines or shipping or amount is not None):
+            raise forms.ValidationError(
+                "Choose units to refund, the shipping or an amount (or refund everything that is left above)."
+            )
+        return data
+
+    def choices(self) -> dict:
+        """The refund asked for, as refund_preview and refund_create take it (the reason aside)."""
+        data = self.cleaned_data
+        return {
+            "lines": self.lines() or None,
+            "shipping": data.get("shipping", False),
+            "amount": data.get("amount"),
+            "restock": data["restock"],
+        }
+
+    def as_hidden_values(self) -> list[tuple[str, str]]:
+        """The choices as the confirmation page carries them to the refund (what an unchecked box or an
+        empty field sends: nothing)."""
+        values = []
+        for name, value in self.cleaned_data.items():
+            if value is True:
+                values.append((name, "on"))
+            elif value not in (None, "", False, 0):
+                values.append((name, str(value)))
+        return values
+
+    def add_service_error(self, exc: ServiceError, lines: list[RefundLineRequest]) -> None:
+        """The service's refusal on the field it names: `lines.<n>.quantity` is the units of the n-th
+        line asked for, `shipping` and `amount` themselves; anything else above the form."""
+        for error in exc.errors:
+            field = None
+            attr = error.attr or ""
+            if attr.startswith("lines.") and attr.split(".")[1].isdigit() and int(attr.split(".")[1]) < len(lines):
+                asked = lines[int(attr.split(".")[1])].order_item_id
+                field = next((_units_field(row.item) for row in self.rows if row.item.pk == asked), None)
+            elif attr in ("shipping", "amount"):
+                field = attr
+            self.add_error(field if field in self.fields else None, error.detail)
+
+
+class _NotAsShown(Exception):
+    """The refund a confirmation would make now is not the one its page showed."""
+
+
+def _latest_refund_id(order: Order) -> int:
+    """The order's newest refund (0: none): a confirmation names the one its page showed, so a refund
+    made since (a colleague's, the provider's) is seen before another goes out."""
+    return Refund.objects.filter(order=order).order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def _confirmation(preview: RefundPreview, order: Order) -> dict:
+    """What a confirmation form carries beside the choices: what its page showed, and its own key."""
+    return {
+        "key": secrets.token_urlsafe(16),
+        "shown_amount": str(preview.amount),
+        "shown_refund": _latest_refund_id(order),
+    }
+
+
+def _preview_context(preview: RefundPreview) -> dict:
+    """A planned refund as the page shows it: each line's units and share, the shipping, the other
+    amount, the total, whether units go back in stock."""
+    currency = preview.currency
+    lines = [
+        {
+            "item": line.item,
+            "quantity": line.quantity,
+            "amount": money(line.amount, currency),
+            "restock": line.restock,
+        }
+        for line in preview.lines
+    ]
+    units = sum(line.quantity for line in preview.lines)
+    shipping = money(preview.shipping, currency) if preview.shipping else ""
+    goodwill = money(preview.goodwill, currency) if preview.goodwill else ""
+    parts = [f"the {units} unit{'s' if units != 1 else ''} not refunded yet"] if units else []
+    if shipping:
+        parts.append(f"the shipping ({shipping})")
+    if goodwill:
+        parts.append(f"{goodwill} more of the payment" if parts else "what the payment still holds")
+    summary = " and ".join(parts)
+    # Refunding whatever is left is capped at what the payment still holds (an earlier goodwill amount
+    # or a refund made at the provider may have given back part of the lines already).
+    given = sum((line.amount for line in preview.lines), Decimal(0)) + preview.shipping + preview.goodwill
+    if given > preview.amount:
+        summary += f", less {money(given - preview.amount, currency)} that earlier refunds already gave back"
+    return {
+        "lines": lines,
+        "units": units,
+        "shipping": shipping,
+        "goodwill": goodwill,
+        "summary": summary,
+        "amount": money(preview.amount, currency),
+        "restocks": any(line.restock for line in preview.lines),
+        "retry_of": preview.retry_of,
+        "retry_amount": money(preview.retry_of.amount, currency) if preview.retry_of else "",
+        "provider": preview.payment.get_provider_display(),
+    }
 
 
 # --- CSV export -------------------------------------------------------------------------------
@@ -466,56 +661,180 @@ class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
         )
 
     def refund_view(self, request, order_id: int):
-        """What a full refund gives back (amount, lines, stock), then POST: payments.refunds.payment_refund,
-        the same service as POST /api/payments/refund/."""
+        """The refund page. It shows what refunding everything that is left gives back (one click
+        refunds it) and a form to refund units of the lines, the shipping or a goodwill amount; the
+        form (GET with `review`) shows a confirmation of exactly what goes back, planned by
+        payments.refunds.refund_preview, and the confirmation (POST with `confirm`) refunds through
+        payments.refunds.refund_create, the same service as POST /api/payments/refund/. A confirmation
+        refunds only what its page showed, once."""
         if not user_has(request.user, Perm.REFUND_PAYMENT):
             raise PermissionDenied
         order = get_object_or_404(Order.objects.select_related("user"), pk=order_id)
-        change_url = reverse("admin:orders_order_change", args=[order.pk])
-        payment = payment_refundable_get(order_id=order.pk)
-        if payment is None:
+        if request.method == "POST" and request.POST.get("confirm"):
+            # First, even once nothing is held any more: a confirmation sent twice says it was made.
+            return self._refund_confirmed(request, order)
+        if payment_refundable_get(order_id=order.pk) is None:
             self.message_user(request, f"{order.number} has no payment to refund: no money is held for it.")
-            return redirect(change_url)
-        amount = money(from_minor_units(payment.amount_minor, payment.currency), payment.currency)
-        error = ""
-        if request.method == "POST":
+            return redirect(reverse("admin:orders_order_change", args=[order.pk]))
+        data = request.GET if ("review" in request.GET or "edit" in request.GET) else None
+        return self._refund_page(request, order, data=data, review="review" in request.GET)
+
+    def _refund_form(self, order: Order, data, whole: RefundPreview) -> RefundForm:
+        refunded = refund_refundable_units(order=order)
+        left = {line.item.pk: line.quantity for line in whole.lines}
+        rows = [RefundRow(item, refunded.get(item.pk, 0), left.get(item.pk, 0)) for item in order.items.order_by("id")]
+        return RefundForm(data, rows=rows, shipping=whole.shipping, currency=whole.currency)
+
+    def _refund_page(self, request, order: Order, *, data=None, review: bool = False, error: str = ""):
+        """The refund page (the form, and the one click for everything that is left), or with `review`
+        and valid choices the confirmation of the refund they make."""
+        title = f"Refund order {order.number}"
+        context = {"order": order, "error": error, "refunded_total": money(order.refunded_total, order.currency)}
+        try:
+            whole = refund_preview(order_id=order.pk)
+        except ServiceError as exc:
+            # Nothing is left to refund (or the payment cannot be refunded here): no form to offer.
+            context["whole_error"] = str(exc)
+            return self._page(request, "admin/orders/order/refund.html", title, **context)
+        form = self._refund_form(order, data, whole)
+        if review and form.is_valid():
+            lines = form.lines()
             try:
-                answer = payment_refund(order_id=order.pk, user=request.user)
+                preview = refund_preview(order_id=order.pk, **form.choices())
             except ServiceError as exc:
+                logger.info("admin: refund of order %s previewed and refused: %s", order.number, exc)
+                form.add_service_error(exc, lines)
+            else:
+                hidden = form.as_hidden_values()
+                return self._page(
+                    request,
+                    "admin/orders/order/refund_confirm.html",
+                    f"Confirm the refund of order {order.number}",
+                    order=order,
+                    plan=_preview_context(preview),
+                    reason=form.cleaned_data["reason"],
+                    hidden=hidden,
+                    confirmation=_confirmation(preview, order),
+                    edit_query=urlencode([*hidden, ("edit", "1")]),
+                )
+        currency = order.currency
+        context.update(
+            whole=_preview_context(whole),
+            whole_confirmation=_confirmation(whole, order),
+            refund_move=move_for(source=order.status, target=OrderStatus.REFUNDED, payment_method=order.payment_method),
+            form=form,
+            rows=[
+                {
+                    "row": row,
+                    "unit_price": money(row.item.unit_price, currency),
+                    "line_total": money(row.item.line_total, currency),
+                    "field": form[_units_field(row.item)] if _units_field(row.item) in form.fields else None,
+                }
+                for row in form.rows
+            ],
+            extra_fields=[form[name] for name in ("shipping", "amount", "restock", "reason") if name in form.fields],
+        )
+        return self._page(request, "admin/orders/order/refund.html", title, **context)
+
+    def _refund_confirmed(self, request, order: Order):
+        """A confirmation sent: refunds what its page showed (everything that was left, or the choices
+        it carries), once per confirmation, and says what happened; anything else is refused in words
+        on the page again, with nothing refunded."""
+        change_url = reverse("admin:orders_order_change", args=[order.pk])
+        post = request.POST
+        whole = post.get("whole") == "1"
+        choices: dict = {}
+        reason = ""
+        form = None
+        if not whole:
+            form = RefundForm.sent(post, order=order)
+            if not form.is_valid():
+                return self._refund_page(
+                    request,
+                    order,
+                    data=post,
+                    error="That confirmation is not one this page makes; nothing was refunded.",
+                )
+            choices, reason = form.choices(), form.cleaned_data["reason"]
+        key, shown_amount, shown_refund = post.get("key", ""), post.get("shown_amount", ""), post.get("shown_refund")
+        if not key or not shown_amount or shown_refund is None:
+            return self._refund_page(
+                request,
+                order,
+                data=post if form else None,
+                error="That confirmation does not say what its page showed; nothing was refunded. "
+                "Check the refund below and confirm it again.",
+            )
+
+        def refund() -> tuple[int, dict]:
+            now = refund_preview(order_id=order.pk, **choices)
+            latest = _latest_refund_id(order)
+            if str(latest) != shown_refund:
+                made = Refund.objects.get(pk=latest)
+                raise _NotAsShown(
+                    f"{order.number} has a refund its page did not show (refund {made.pk}: "
+                    f"{money(made.amount, made.currency)}, {made.get_status_display().lower()}); nothing was "
+                    "refunded. Check the refunds and confirm again."
+                )
+            if str(now.amount) != shown_amount:
+                raise _NotAsShown(
+                    f"This refund gives back {money(now.amount, now.currency)} now, not "
+                    f"{money(Decimal(shown_amount), now.currency)} as its page showed; nothing was refunded. "
+                    "Check it and confirm again."
+                )
+            answer = refund_create(order_id=order.pk, user=request.user, reason=reason, **choices)
+            return 200, {"refund_id": answer.refund.pk}
+
+        payload = {
+            "order_id": order.pk,
+            "whole": whole,
+            "lines": [[line.order_item_id, line.quantity] for line in choices.get("lines") or ()],
+            "shipping": choices.get("shipping", False),
+            "amount": choices.get("amount"),
+            "restock": choices.get("restock"),
+            "reason": reason,
+        }
+        try:
+            stored = run_idempotent(user=request.user, scope=REFUND_SCOPE, key=key, payload=payload, call=refund)
+        except _NotAsShown as exc:
+            logger.info("admin: refund of order %s not as shown: %s", order.number, exc)
+            return self._refund_page(request, order, data=post if form else None, error=str(exc))
+        except ServiceError as exc:
+            if exc.code == OrderErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS:
+                self.message_user(
+                    request,
+                    f"{order.number}: this refund is already being made (its page was sent twice); "
+                    "it shows in the order's refunds once the provider answers.",
+                    messages.WARNING,
+                )
+                return redirect(change_url)
+            if exc.code == OrderErrorCode.IDEMPOTENCY_KEY_REUSED:
+                error = "That confirmation was already used for another refund; nothing was refunded."
+            else:
                 logger.warning("admin: refund of order %s refused: %s", order.number, exc)
                 error = str(exc)
-            else:
-                refunded = money(from_minor_units(answer.refund.amount_minor, answer.refund.currency), order.currency)
-                if answer.refund.status == "succeeded":
-                    done = f"{order.number}: {refunded} refunded."
-                else:
-                    done = (
-                        f"{order.number}: refund of {refunded} asked for; the provider reports it "
-                        f"{answer.refund.status}, and the order is marked refunded when it confirms."
-                    )
-                self.message_user(request, done, messages.SUCCESS)
-                return redirect(change_url)
-        refund_move = move_for(source=order.status, target=OrderStatus.REFUNDED, payment_method=order.payment_method)
-        items = [
-            {
-                "item": item,
-                "unit_price": money(item.unit_price, order.currency),
-                "line_total": money(item.line_total, order.currency),
-            }
-            for item in order.items.order_by("id")
-        ]
-        return self._page(
-            request,
-            "admin/orders/order/refund.html",
-            f"Refund order {order.number}",
-            order=order,
-            payment=payment,
-            amount=amount,
-            items=items,
-            refund_move=refund_move,
-            refund_pending=payment.status == PaymentStatus.REFUND_PENDING,
-            error=error,
-        )
+            return self._refund_page(request, order, data=post if form else None, error=error)
+        refund = Refund.objects.get(pk=stored.body["refund_id"])
+        refunded = money(refund.amount, refund.currency)
+        if stored.replayed:
+            self.message_user(
+                request,
+                f"{order.number}: this refund was already made ({refunded}, {refund.get_status_display().lower()}); "
+                "nothing more was refunded.",
+                messages.WARNING,
+            )
+        elif refund.status == RefundStatus.SUCCEEDED:
+            restocked = sum(line.quantity for line in refund.lines.all() if line.restock)
+            back = f" {restocked} unit(s) back in stock." if restocked else ""
+            self.message_user(request, f"{order.number}: {refunded} refunded.{back}", messages.SUCCESS)
+        else:
+            self.message_user(
+                request,
+                f"{order.number}: refund of {refunded} asked for; the provider reports it {refund.status}, "
+                "and it counts as refunded once the provider confirms.",
+                messages.SUCCESS,
+            )
+        return redirect(change_url)
 
     # --- the list's actions -----------------------------------------------------------------------
 

@@ -359,7 +359,7 @@ def refund_preview(
         order=order,
         payment=payment,
         lines=tuple(
-            RefundPreviewLine(line.item, line.quantity, from_minor_units(line.amount_minor, currency), plan.restock)
+            RefundPreviewLine(line.item, line.quantity, from_minor_units(line.amount_minor, currency), line.restock)
             for line in plan.lines
         ),
         shipping=from_minor_units(plan.shipping_minor, currency),

@@ -11,6 +11,7 @@ from django.urls import reverse
 from orders.models import OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services import order_transition
 from orders.transitions import Actor
+from tests.admin_forms import submit
 from tests.conftest import auth_client
 from tests.factories import StaffFactory
 from tests.payments.helpers import INTENT_URL, REFUND_URL, post_event, succeeded_event
@@ -154,7 +155,7 @@ def test_a_staff_refund_in_the_admin_does_not_name_staff(user, staff_admin, paid
         reverse("admin:payments_payment_changelist"), {"action": "refund_payments", "_selected_action": [payment.pk]}
     )
     assert to_confirm["Location"] == reverse("admin:orders_order_refund", args=[paid_order.pk])
-    staff_admin.post(to_confirm["Location"])
+    submit(staff_admin, staff_admin.get(to_confirm["Location"]), "order-refund-form")
 
     _refunded_history_shows_no_staff(user, staff_admin, paid_order)
 
