@@ -107,26 +107,47 @@ def _operand(text: str, *, prefix: bool) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'" + (":*" if prefix else "")
 
 
-def _term_tsquery(term: SearchTerm) -> tuple[str, list[str]]:
+def _term_tsquery(term: SearchTerm, *, for_filter: bool = False) -> tuple[str, list[str]]:
     """One term, in its English form (stems) or its simple form (SKUs, words as typed); a bare word
     as a prefix of either (which includes the word itself: ts_rank merges the items of one
     lexeme, so the exact form is not added beside it). A term that is nothing in English (a stop
-    word, punctuation) is dropped."""
+    word, punctuation) is dropped.
+
+    `for_filter`: the same matches with each form once. GIN scans an operand's posting lists for
+    every operand, so `'charg':* | 'charg':*` read them twice; and a prefix that is itself a prefix
+    of the other form (the stem `'canva':*` of `'canvas':*`) already finds all the other finds. Only
+    the filter is narrowed: the rank keeps both forms, so the order is the same."""
     operand = _operand(term.text, prefix=term.is_prefix)
     english = "to_tsquery('english', %s)"
-    either = f"({english} || to_tsquery('simple', %s))"
-    sql = f"(CASE WHEN numnode({english}) = 0 THEN {english} ELSE {either} END)"
-    return (f"(!!{sql})" if term.is_negated else sql), [operand] * 4
+    simple = "to_tsquery('simple', %s)"
+    either = f"({english} || {simple})"
+    if for_filter:
+        # Both single prefix lexemes: the text forms are 'stem':* and 'word':*; the stem without
+        # its closing `':*` starting the word means the stem's prefix covers the word's.
+        covers = (
+            f" WHEN numnode({english}) = 1 AND numnode({simple}) = 1"
+            f" AND starts_with({simple}::text, left({english}::text, -3)) THEN {english}"
+            if term.is_prefix
+            else ""
+        )
+        sql = (
+            f"(CASE WHEN numnode({english}) = 0 THEN {english} WHEN {english} = {simple} THEN {english}"
+            f"{covers} ELSE {either} END)"
+        )
+    else:
+        sql = f"(CASE WHEN numnode({english}) = 0 THEN {english} ELSE {either} END)"
+    # Every placeholder, English or simple, takes the same operand.
+    return (f"(!!{sql})" if term.is_negated else sql), [operand] * sql.count("%s")
 
 
-def _tsquery(groups: list[list[SearchTerm]]) -> tuple[str, list[str]]:
+def _tsquery(groups: list[list[SearchTerm]], *, for_filter: bool = False) -> tuple[str, list[str]]:
     """The search as one tsquery expression. `&&` and `||` drop an empty side, so a dropped term
     (or group) leaves the rest as it was; all of them dropped is the empty tsquery."""
     alternatives, params = [], []
     for group in groups:
         parts = []
         for term in group:
-            sql, term_params = _term_tsquery(term)
+            sql, term_params = _term_tsquery(term, for_filter=for_filter)
             parts.append(sql)
             params += term_params
         alternatives.append("(" + " && ".join(parts) + ")")
@@ -159,12 +180,13 @@ class _VectorSql(Expression):
 
 def _postgres_search(queryset: QuerySet, text: str, groups: list[list[SearchTerm]]) -> QuerySet:
     query, query_params = _tsquery(groups)
+    narrow, narrow_params = _tsquery(groups, for_filter=True)
     # Every expression below is constant but for the column, so PostgreSQL folds the query once
     # while planning: the CASE disappears and `@@` with a constant tsquery uses the GIN index.
     empty = f"numnode({query}) = 0"
     matches = _VectorSql(
-        f"CASE WHEN {empty} THEN TRUE ELSE {{vector}} @@ ({query} || {_EXACT_SKU_TSQUERY}) END",
-        [*query_params, *query_params, text],
+        f"CASE WHEN {empty} THEN TRUE ELSE {{vector}} @@ ({narrow} || {_EXACT_SKU_TSQUERY}) END",
+        [*query_params, *narrow_params, text],
         BooleanField(),
     )
     exact_sku = _VectorSql(

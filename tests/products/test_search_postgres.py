@@ -283,6 +283,51 @@ def test_a_search_can_use_the_gin_index():
     assert "product_search_vector_idx" in plan
 
 
+def index_condition(text: str) -> str:
+    """The tsquery the GIN index is asked for when searching `text` (the plan's Index Cond)."""
+    queryset = product_search(Product.objects.all(), text).values("id")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = queryset.explain()
+    (line,) = [line for line in plan.splitlines() if "Index Cond" in line]
+    return line
+
+
+def test_the_index_is_asked_for_each_prefix_once():
+    """A bare word is its English stem or the word as typed, each as a prefix. When one is a prefix
+    of the other (the stem "canva" of "canvas"; "charg" both ways) it already finds everything the
+    other finds, and GIN would scan the same posting lists twice: the filter asks for it once."""
+    ProductFactory.create_batch(20)
+
+    condition = index_condition("canvas charg").replace("''", "'")
+
+    assert "'canva':* & 'charg':*" in condition
+    assert "canvas" not in condition.split("=")[0]  # only the exact-SKU operand spells the search
+    assert condition.count("'charg':*") == 1
+
+
+def test_a_word_whose_stem_is_no_prefix_is_asked_for_both_ways(api_client):
+    # English stems "happy" to "happi", which is no prefix of "happy": both forms stay in the filter.
+    socks = ProductFactory(name="Happy Socks", description="")
+    ProductFactory(name="Sad Socks", description="")
+
+    condition = index_condition("happy").replace("''", "'")
+
+    assert "'happi':*" in condition and "'happy':*" in condition
+    assert search(api_client, "happy") == [socks.id]
+    assert search(api_client, "happ") == [socks.id]
+
+
+def test_ranking_is_unchanged_by_the_narrower_filter(api_client):
+    # The rank is computed with every form of each word (the filter's narrowing is only for the index):
+    # two name matches and a description match keep the order ts_rank gives them.
+    older = ProductFactory(name="Canvas Charger Canvas", description="")
+    newer = ProductFactory(name="Canvas Charger", description="")
+    by_description = ProductFactory(name="Mug", description="canvas charger")
+
+    assert search(api_client, "canvas charg") == [older.id, newer.id, by_description.id]
+
+
 def test_the_search_count_reads_the_product_table_alone(api_client):
     ProductFactory.create_batch(3, name="Lantern")
 
