@@ -38,6 +38,11 @@ from django.db.models import BooleanField, Exists, Expression, F, FloatField, Ou
 
 from .models import ProductVariant
 
+# What a PostgreSQL search annotates each product with, and the order it gives them.
+SEARCH_EXACT_SKU = "search_exact_sku"
+SEARCH_RANK = "search_rank"
+SEARCH_IS_EMPTY = "search_is_empty"  # nothing to search for (stop words, punctuation): filters nothing
+_SEARCH_ORDER = (f"-{SEARCH_EXACT_SKU}", f"-{SEARCH_RANK}", "-created_at", "-id")
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 # A bare or negated word, or a quoted phrase ("-" before it negates; an unclosed quote runs to the end).
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
@@ -178,6 +183,17 @@ class _VectorSql(Expression):
         return "(" + self.sql.replace("{vector}", vector_sql) + ")", list(self.params)
 
 
+class _ConstantSql(Expression):
+    """SQL that reads no column (our own text, with `params` for its placeholders)."""
+
+    def __init__(self, sql: str, params: list[str], output_field):
+        super().__init__(output_field=output_field)
+        self.sql, self.params = sql, params
+
+    def as_sql(self, compiler, connection):
+        return "(" + self.sql + ")", list(self.params)
+
+
 def _postgres_search(queryset: QuerySet, text: str, groups: list[list[SearchTerm]]) -> QuerySet:
     query, query_params = _tsquery(groups)
     narrow, narrow_params = _tsquery(groups, for_filter=True)
@@ -199,7 +215,51 @@ def _postgres_search(queryset: QuerySet, text: str, groups: list[list[SearchTerm
         [*query_params, *query_params],
         FloatField(),
     )
-    return queryset.filter(matches).order_by(exact_sku.desc(), rank.desc(), "-created_at", "-id")
+    is_empty = _ConstantSql(empty, query_params, BooleanField())
+    return (
+        queryset.filter(matches)
+        .annotate(**{SEARCH_EXACT_SKU: exact_sku, SEARCH_RANK: rank, SEARCH_IS_EMPTY: is_empty})
+        .order_by(*_SEARCH_ORDER)
+    )
+
+
+def search_is_ranked(queryset: QuerySet) -> bool:
+    """Whether `queryset` is a PostgreSQL search still in search order (no `ordering` replaced it):
+    read its pages with `search_ranked_page`."""
+    return tuple(queryset.query.order_by) == _SEARCH_ORDER
+
+
+def search_ranked_page(queryset: QuerySet, *, offset: int, limit: int) -> tuple[list[int], int] | None:
+    """The ids of one page of a ranked search (`search_is_ranked`), in search order, and how many
+    products the search finds in all (0 with no page: past the end, or no match); None when the
+    search has nothing to search for, which filters and orders nothing: page it as the list.
+
+    One query. Ranking reads every match's vector from the heap before any page is known, and a
+    COUNT apart read every match a second time; here the count is a window over the rows ranked
+    anyway. The matches are a derived table holding only what the order needs (OFFSET 0 keeps
+    PostgreSQL from merging it into the outer query): the window keeps every match it counts, and
+    with the vectors in them it spilled to disk on a large search. The gate is a constant that
+    PostgreSQL checks before reading anything, so an empty search never ranks the whole catalog
+    (the list's own count and newest-first page are cheap). The page's rows are read apart."""
+    query = queryset.query
+    gate_sql, gate_params = query.get_compiler(using=queryset.db).compile(query.annotations[SEARCH_IS_EMPTY])
+    matches = queryset.order_by().values_list("id", SEARCH_EXACT_SKU, SEARCH_RANK, "created_at")
+    sql, params = matches.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        # The SQL is Django's own compilation of the queryset (values bound as params) and our names.
+        cursor.execute(
+            f"SELECT page.id, page.total, gate.is_empty FROM (SELECT {gate_sql} AS is_empty) AS gate "  # noqa: S608
+            "LEFT JOIN LATERAL ("
+            f"SELECT id, COUNT(*) OVER () AS total FROM ({sql} OFFSET 0) AS matches WHERE NOT gate.is_empty "
+            f"ORDER BY {SEARCH_EXACT_SKU} DESC, {SEARCH_RANK} DESC, created_at DESC, id DESC LIMIT %s OFFSET %s"
+            ") AS page ON TRUE",
+            [*gate_params, *params, limit, offset],
+        )
+        rows = cursor.fetchall()
+    if rows[0][2]:
+        return None
+    ids = [row[0] for row in rows if row[0] is not None]
+    return ids, (rows[0][1] if ids else 0)
 
 
 # --- SQLite (and any other database) -------------------------------------------------------------

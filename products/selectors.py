@@ -162,6 +162,15 @@ def product_rows(*, queryset: QuerySet[Product]) -> QuerySet:
     return queryset.values(*PRODUCT_ROW_FIELDS)
 
 
+def product_rows_in_order(*, product_ids: list[int]) -> list[dict]:
+    """The `PRODUCT_ROW_FIELDS` rows of these products, in the order of `product_ids` (a page whose
+    order another query decided); no query for an empty page."""
+    if not product_ids:
+        return []
+    rows = {row["id"]: row for row in product_rows(queryset=Product.objects.filter(pk__in=product_ids).order_by())}
+    return [rows[product_id] for product_id in product_ids]
+
+
 def product_get(*, product_id: int, include_inactive: bool = False) -> dict:
     """A product row for display, with `description` (one query by primary key, no ORDER BY).
     Customers never see an inactive one: `not_found` (404)."""

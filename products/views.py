@@ -4,7 +4,7 @@ import contextlib
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -29,6 +29,7 @@ from . import selectors, services
 from .error_codes import ProductErrorCode
 from .filters import ProductFilter
 from .models import Category
+from .search import search_is_ranked, search_ranked_page
 from .serializers import (
     VARIANT_INPUT_ERROR_CODES,
     CategoryDetailSerializer,
@@ -117,10 +118,31 @@ class AnonymousCatalogCacheMixin:
 
 class _ProductRowPaginator(Paginator):
     """Counts the filtered products as they are (no join, so PostgreSQL can answer from an index)
-    and reads only the page, as `.values()` rows with the category joined."""
+    and reads only the page, as `.values()` rows with the category joined. A ranked full-text
+    search counts its matches with its page instead (`search_ranked_page`)."""
 
     def _get_page(self, object_list, number, paginator):
         return super()._get_page(selectors.product_rows(queryset=object_list), number, paginator)
+
+    def page(self, number):
+        if not search_is_ranked(self.object_list):
+            return super().page(number)
+        # Django's page() checks the number against the count, which comes here with the page: an
+        # empty page past the first is past the end.
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        ranked = search_ranked_page(self.object_list, offset=(number - 1) * self.per_page, limit=self.per_page)
+        if ranked is None:  # nothing to search for: the list's order and count
+            return super().page(number)
+        ids, total = ranked
+        if not ids and number > 1:
+            raise EmptyPage(self.error_messages["no_results"])
+        self.count = total  # the count Django would have asked for (a cached_property)
+        return Page(selectors.product_rows_in_order(product_ids=ids), number, self)
 
 
 class ProductPagination(StandardPagination):

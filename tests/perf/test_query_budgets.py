@@ -67,6 +67,7 @@ BUDGETS: dict[str, int] = {
     "GET /api/products/ (anonymous)": 3,  # count, page, images
     "GET /api/products/ (staff)": 4 + PERMS,  # + the staff user
     "GET /api/products/?category= (tree)": 4,  # + the category forest
+    "GET /api/products/?search=": 3,  # count, page, images (PostgreSQL: the page's ids with the count, its rows)
     "GET /api/products/<id>/": 3,  # product with its category, images, active variants
     "GET /api/products/ (variants per product)": 3,  # the list reads no variant: price_max, variant_count
     "GET /api/products/<id>/ (variants)": 3,  # one query for the active variants, however many
@@ -255,6 +256,13 @@ def products_staff(size):
 def products_by_category(size):
     root = _tree(size)
     return Request(APIClient(), "get", "/api/products/", {**PAGE, "category": root.slug}, verify=_results())
+
+
+def products_search(size):
+    for index in range(size):
+        ProductImageFactory(product=ProductFactory(name=f"Trail lantern {index}"))
+    ProductFactory(name="Camp stove")
+    return Request(APIClient(), "get", "/api/products/", {**PAGE, "search": "lantern"}, verify=_results())
 
 
 def product_detail(size):
@@ -677,6 +685,7 @@ CASES = [
     ("GET /api/products/ (anonymous)", products_anonymous),
     ("GET /api/products/ (staff)", products_staff),
     ("GET /api/products/?category= (tree)", products_by_category),
+    ("GET /api/products/?search=", products_search),
     ("GET /api/products/<id>/", product_detail),
     ("GET /api/products/ (variants per product)", products_with_variants),
     ("GET /api/products/<id>/ (variants)", product_detail_with_variants),

@@ -328,14 +328,47 @@ def test_ranking_is_unchanged_by_the_narrower_filter(api_client):
     assert search(api_client, "canvas charg") == [older.id, newer.id, by_description.id]
 
 
-def test_the_search_count_reads_the_product_table_alone(api_client):
-    ProductFactory.create_batch(3, name="Lantern")
+def test_a_search_page_carries_its_count(api_client):
+    """Ranking reads every match, so the page counts them in the same pass instead of a second
+    COUNT query reading them all again."""
+    ProductFactory.create_batch(45, name="Lantern")
+    ProductFactory(name="Stove")
 
     with CaptureQueriesContext(connection) as queries:
         response = api_client.get(LIST_URL, {"search": "lantern"})
 
-    assert response.json()["count"] == 3
-    (count,) = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
-    assert "@@" in count
-    assert "JOIN" not in count.upper()
-    assert "products_productvariant" not in count
+    body = response.json()
+    assert response.status_code == 200
+    assert body["count"] == 45 and len(body["results"]) == 20
+    assert body["next"].endswith("?page=2&search=lantern") and body["previous"] is None
+    (searching,) = [q["sql"] for q in queries if "@@" in q["sql"]]  # the matches are read once
+    assert "COUNT(*) OVER ()" in searching
+
+
+def test_the_pages_of_a_search_count_and_link_like_any_list(api_client):
+    ProductFactory.create_batch(45, name="Lantern")
+
+    last = api_client.get(LIST_URL, {"search": "lantern", "page": 3}).json()
+    beyond = api_client.get(LIST_URL, {"search": "lantern", "page": 4})
+    nothing = api_client.get(LIST_URL, {"search": "kettle"}).json()
+    filtered = api_client.get(LIST_URL, {"search": "lantern", "in_stock": "false"}).json()
+    by_last = api_client.get(LIST_URL, {"search": "lantern", "page": "last"}).json()
+
+    assert (last["count"], len(last["results"]), last["next"]) == (45, 5, None)
+    assert last["previous"].endswith("?page=2&search=lantern")
+    assert beyond.status_code == 404 and beyond.json()["errors"][0]["code"] == "not_found"
+    assert nothing == {"count": 0, "next": None, "previous": None, "results": []}
+    assert filtered["count"] == 0 and filtered["results"] == []
+    assert by_last["results"] == last["results"]
+
+
+def test_a_search_with_nothing_to_search_for_pages_as_the_list_does(api_client):
+    """Stop words alone filter nothing: the page is the list's (newest first, which an index walks,
+    counted by the list's own COUNT), not a count over a ranking of the whole catalog."""
+    products = ProductFactory.create_batch(3, description="")
+
+    with CaptureQueriesContext(connection) as queries:
+        body = api_client.get(LIST_URL, {"search": "the of"}).json()
+
+    assert body["count"] == 3 and {item["id"] for item in body["results"]} == {p.id for p in products}
+    assert [q["sql"] for q in queries if 'COUNT(*) AS "__count"' in q["sql"]]
