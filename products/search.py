@@ -22,8 +22,10 @@ SKU equals the whole (canonical) search, ignoring case, is found too and comes f
 ranked (`ts_rank`: name and SKUs weigh 1, the category 0.4, the description 0.2, and words
 found close together count more), then the list's usual order (newest first, id last, so pages
 never overlap). An explicit `ordering` replaces all of that (the ordering filter runs after the
-search). The count reads the table alone, no join: the tsquery is a constant that PostgreSQL folds
-while planning, and the GIN index answers `@@`.
+search). The tsquery is a constant that PostgreSQL folds while planning, and the GIN index answers
+`@@` (asked for each form of a word once: `_term_tsquery`). Ranking reads every match, so a ranked
+page counts the matches in the same pass (`search_ranked_page`); with an explicit ordering the list
+counts them as it counts any filter, on the table alone.
 
 SQLite (development only): LIKE on name, description, SKU and the variants' SKUs, with the same
 syntax; no ranking, the list's usual order.
