@@ -40,6 +40,13 @@ ORDERS_PER_LIST_USER = 10
 HOT_PRODUCTS = 300
 CART_ADD_REQUESTS = 20_000  # more than a 15 s run sends; the list wraps around after that
 DETAIL_IDS = 500
+PREVIEW_USERS = 50
+# The priced checkout (issue 17): buyers in the United Kingdom, where the demo shop charges VAT, with
+# this voucher on their carts (one use each; enough uses for every buyer) and this shipping method.
+PRICED_COUNTRY = "GB"
+PRICED_SHIPPING = "Next-day courier"  # a flat price, never free: every order has a shipping line
+PLAIN_SHIPPING = "USPS Ground"  # the plain checkout's (United States: no tax rate, no voucher)
+BENCH_VOUCHER = "BENCH10"
 
 
 def _setup_django() -> None:
@@ -239,7 +246,14 @@ def _token(user) -> str:
     return tokens_for_user(user)["access"]
 
 
-def _addresses(users) -> dict[int, int]:
+# Where the bench's buyers live: the United States (no tax rate in the demo shop) or the United Kingdom.
+ADDRESSES = {
+    "US": {"phone": "+15550100", "city": "Springfield", "state": "IL", "postal_code": "62701"},
+    "GB": {"phone": "+442079460000", "city": "London", "state": "", "postal_code": "SW1A 1AA"},
+}
+
+
+def _addresses(users, country: str = "US") -> dict[int, int]:
     from addresses.models import Address
 
     rows = Address.objects.bulk_create(
@@ -247,19 +261,45 @@ def _addresses(users) -> dict[int, int]:
             Address(
                 user=user,
                 full_name=f"Bench Buyer {user.pk}",
-                phone="+15550100",
                 line1=f"{user.pk} Benchmark Road",
-                city="Springfield",
-                state="IL",
-                postal_code="62701",
-                country="US",
+                country=country,
                 is_default=True,
+                **ADDRESSES[country],
             )
             for user in users
         ],
         batch_size=1000,
     )
     return {row.user_id: row.pk for row in rows}
+
+
+def _shop_pricing(voucher_uses: int) -> dict[str, int]:
+    """The demo shop's shipping zones, methods and tax rates (`manage.py seed_checkout_demo`, what
+    `make run` seeds) and the bench's voucher, 10% off with `voucher_uses` uses. Returns the ids of
+    the shipping methods by name. With shipping configured, every order names a method (API.md)."""
+    import io
+
+    from django.core.management import call_command
+
+    from orders.models import ShippingMethod, Voucher, VoucherKind
+
+    call_command("seed_checkout_demo", stdout=io.StringIO())
+    Voucher.objects.create(
+        code=BENCH_VOUCHER,
+        kind=VoucherKind.PERCENT,
+        value=Decimal("10"),
+        usage_limit=voucher_uses,
+        per_customer_limit=1,
+    )
+    return dict(ShippingMethod.objects.values_list("name", "id"))
+
+
+def _apply_voucher(users) -> None:
+    """The bench's voucher on these users' carts, as POST /api/cart/voucher/ leaves it."""
+    from cart.models import Cart
+    from orders.models import Voucher
+
+    Cart.objects.filter(user__in=users).update(voucher=Voucher.objects.get(code=BENCH_VOUCHER))
 
 
 def _fill_carts(users, lines_for) -> None:
@@ -433,19 +473,61 @@ def seed_users(out: Path, *, buyers: int, run_id: str) -> tuple[dict, dict]:
         scenarios["order_list"] = [_line("GET", "/api/orders/my/", _token(user)) for user in listers]
 
         # Checkout: each request is a different buyer with a full cart and a default address; the
-        # Lua script sends each line once and stops before the list runs out.
+        # Lua script sends each line once and stops before the list runs out. order_create: in the
+        # United States (shipping, no tax, no voucher); order_create_priced: in the United Kingdom,
+        # with VAT and the voucher. checkout_preview prices such a cart and writes nothing.
+        methods = _shop_pricing(voucher_uses=buyers)  # one per priced buyer; a preview uses none
+
+        def two_lines(user):
+            return [(hot[(user.pk * 13 + j) % len(hot)], 1 + j) for j in range(2)]
+
         checkout = _make_users("buyer", buyers)
         address_of = _addresses(checkout)
-        _fill_carts(checkout, lambda user: [(hot[(user.pk * 13 + j) % len(hot)], 1 + j) for j in range(2)])
+        _fill_carts(checkout, two_lines)
         scenarios["order_create"] = [
             _line(
                 "POST",
                 "/api/orders/create/",
                 _token(user),
                 f"{run_id}-{user.pk}",
-                {"shipping_address_id": address_of[user.pk], "payment_method": "card"},
+                {
+                    "shipping_address_id": address_of[user.pk],
+                    "shipping_method_id": methods[PLAIN_SHIPPING],
+                    "payment_method": "card",
+                },
             )
             for user in checkout
+        ]
+        priced = _make_users("priced-buyer", buyers)
+        address_of = _addresses(priced, PRICED_COUNTRY)
+        _fill_carts(priced, two_lines)
+        _apply_voucher(priced)
+        scenarios["order_create_priced"] = [
+            _line(
+                "POST",
+                "/api/orders/create/",
+                _token(user),
+                f"{run_id}-priced-{user.pk}",
+                {
+                    "shipping_address_id": address_of[user.pk],
+                    "shipping_method_id": methods[PRICED_SHIPPING],
+                    "payment_method": "card",
+                },
+            )
+            for user in priced
+        ]
+        previewers = _make_users("preview", PREVIEW_USERS)
+        address_of = _addresses(previewers, PRICED_COUNTRY)
+        _fill_carts(previewers, two_lines)
+        _apply_voucher(previewers)
+        scenarios["checkout_preview"] = [
+            _line(
+                "POST",
+                "/api/checkout/preview/",
+                _token(user),
+                body={"shipping_address_id": address_of[user.pk], "shipping_method_id": methods[PRICED_SHIPPING]},
+            )
+            for user in previewers
         ]
 
         limited = _contention_variant(_first_category_id())
@@ -459,7 +541,11 @@ def seed_users(out: Path, *, buyers: int, run_id: str) -> tuple[dict, dict]:
                 {
                     "token": _token(user),
                     "idempotency_key": f"{run_id}-race-{user.pk}",
-                    "body": {"shipping_address_id": racer_address[user.pk], "payment_method": "card"},
+                    "body": {
+                        "shipping_address_id": racer_address[user.pk],
+                        "shipping_method_id": methods[PLAIN_SHIPPING],
+                        "payment_method": "card",
+                    },
                 }
                 for user in racers
             ],
@@ -605,8 +691,9 @@ def main(argv=None) -> int:
         scenarios = {name: scenarios[name] for name in ("product_list", "search", "search_words")}
     plan["query_counts"] = count_queries(scenarios)
     plan["floor_matches_api"] = floor_check(scenarios)
-    if "order_create" in scenarios:
-        scenarios["order_create"] = scenarios["order_create"][:-2]  # the query count used the last two
+    for name in ("order_create", "order_create_priced"):
+        if name in scenarios:
+            scenarios[name] = scenarios[name][:-2]  # the query count placed the last two orders
     plan["requests"] = {name: _write_requests(args.out, name, lines) for name, lines in scenarios.items()}
     plan["sizes"] = {name: len(lines) for name, lines in scenarios.items()}
     plan_path.write_text(json.dumps(plan, indent=1))

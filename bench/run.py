@@ -44,7 +44,10 @@ SINGLE_SCENARIOS = (
     ("cart_add", "cycle"),
     ("cart_add_variant", "cycle"),
     ("order_list", "cycle"),
-    ("order_create", "once"),  # last: it empties carts and moves stock
+    ("checkout_preview", "cycle"),
+    # last: they empty carts, move stock and use the voucher
+    ("order_create", "once"),
+    ("order_create_priced", "once"),
 )
 WARM_UP = ("floor_list", "product_list", "floor_detail", "product_detail", "search", "category_tree", "cart_read")
 CACHED_PAIRS = {"product_list": "floor_list", "product_detail": "floor_detail", "search": "floor_list"}
@@ -61,6 +64,8 @@ ORDER = [
     "cart_add",
     "cart_add_variant",
     "order_create",
+    "order_create_priced",
+    "checkout_preview",
     "order_list",
 ]
 FLOOR_OF = {"product_list": "floor_list", "product_detail": "floor_detail"}
