@@ -4,6 +4,7 @@ DjangoFilterBackend raises a ValidationError when the FilterSet's form is invali
 `ProductFilter.canonical_params` spells a valid query one way (the catalog cache keys on it, see
 products/cache.py): two queries with the same canonical parameters find the same products."""
 
+import copy
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 
 import django_filters
@@ -33,6 +34,31 @@ def canonical_decimal(value: Decimal) -> str:
     return format(exact, "f") if abs(exact.adjusted()) <= PLAIN_DECIMAL_DIGITS else str(exact)
 
 
+class _CopiedShallowPerRequest:
+    """django-filter deep-copies every filter of a FilterSet, so on every request: its arguments, its
+    cached form field and that field's widget, which nothing changes once built. A FilterSet only
+    sets its own `parent` and `model` on its filters, and a `method=` filter calls that method through
+    its parent: a shallow copy, with the method bound to the copy, is all a request needs."""
+
+    def __deepcopy__(self, memo):
+        clone = copy.copy(self)
+        clone.method = self.method  # a new FilterMethod, calling the copy's parent
+        return clone
+
+
+class _SharedFields(dict):
+    """A filter form's `base_fields`, which Django deep-copies into each form (each request): the
+    fields and widgets with their validators and messages. Validating only reads them (the form has
+    no clean method changing a field), so every form of the class shares them."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class CharFilter(_CopiedShallowPerRequest, django_filters.CharFilter):
+    pass
+
+
 class StrictBooleanField(forms.Field):
     """`true`/`false` (also 1/0, yes/no); anything else is an error, unlike django-filter's BooleanWidget,
     which turns unknown values into "no filter"."""
@@ -50,7 +76,7 @@ class StrictBooleanField(forms.Field):
         raise forms.ValidationError(self.error_messages["invalid"], code=ProductErrorCode.INVALID)
 
 
-class StrictBooleanFilter(django_filters.Filter):
+class StrictBooleanFilter(_CopiedShallowPerRequest, django_filters.Filter):
     field_class = StrictBooleanField
 
 
@@ -68,7 +94,7 @@ PRICE_BOUND_SCHEMA = {
 
 
 @extend_schema_field(PRICE_BOUND_SCHEMA)
-class PriceFilter(django_filters.NumberFilter):
+class PriceFilter(_CopiedShallowPerRequest, django_filters.NumberFilter):
     """A price bound: a non-negative decimal with at most the price column's digits and decimal places
     (read from the model field). Anything else is a 400 naming the parameter; `1E-999999`, which no
     column holds, reached PostgreSQL and was a numeric overflow (a 500)."""
@@ -89,7 +115,7 @@ class PriceFilter(django_filters.NumberFilter):
         return None
 
 
-class StableOrderingFilter(django_filters.OrderingFilter):
+class StableOrderingFilter(_CopiedShallowPerRequest, django_filters.OrderingFilter):
     """The public ordering names, with `id` as the last key so pages never overlap."""
 
     @staticmethod
@@ -119,12 +145,12 @@ class StableOrderingFilter(django_filters.OrderingFilter):
 
 
 class ProductFilter(django_filters.FilterSet):
-    search = django_filters.CharFilter(
+    search = CharFilter(
         method="filter_search",
         max_length=MAX_SEARCH_LENGTH,
         help_text="Full-text search of name, SKUs, category and description (see the parameter's description).",
     )
-    category = django_filters.CharFilter(
+    category = CharFilter(
         method="filter_category",
         help_text="A category slug; includes all its sub-categories. An unknown slug is a 400 `unknown_category`.",
     )
@@ -181,11 +207,13 @@ class ProductFilter(django_filters.FilterSet):
 
     def get_form_class(self):
         """django-filter builds a new form class, with new fields, on every request (about a tenth of
-        a list request's CPU). Nothing in it depends on the request, so it is built once per class;
-        each request still validates with its own form instance (which copies the fields)."""
+        a list request's CPU). Nothing in it depends on the request, so it is built once per class,
+        its fields shared by every form (`_SharedFields`); each request still validates with its own
+        form instance."""
         form_class = type(self).__dict__.get("_form_class")
         if form_class is None:
             form_class = super().get_form_class()
+            form_class.base_fields = _SharedFields(form_class.base_fields)
             type(self)._form_class = form_class
         return form_class
 

@@ -10,6 +10,7 @@ instance) goes through the same `product_dict`, and a test checks that both give
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -17,7 +18,13 @@ from .error_codes import ProductErrorCode
 from .models import Category, Product, ProductImage, ProductVariant, Review, WishlistItem
 from .selectors import PRODUCT_ROW_FIELDS, VARIANT_ROW_FIELDS
 
-_datetime_field = serializers.DateTimeField()
+
+def _datetime_text(value, tz) -> str:
+    """What DRF's DateTimeField writes for an aware datetime (ISO 8601 in the current time zone, UTC
+    as "Z"), given that zone: DRF looks it up for every value, and the lookup (asgiref's Local) was
+    most of the cost of a page's dates, so a page looks it up once."""
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -74,33 +81,40 @@ def options_list(option_names: list[str], variant_rows: list[dict]) -> list[dict
 
 
 def product_dict(
-    row: dict, images: list[dict], *, with_description: bool = False, variants: list[dict] | None = None
+    row: dict,
+    images: list[dict],
+    *,
+    with_description: bool = False,
+    variants: list[dict] | None = None,
+    tz=None,
 ) -> dict:
     """A product as the API shows it, from a `selectors.PRODUCT_ROW_FIELDS` row (plus `description`
     and `option_names` for the detail) and its images already shaped by `image_dict`; the detail also
-    gets its variant rows (`variants`, the ones the reader may see). The one place that shape is built."""
+    gets its variant rows (`variants`, the ones the reader may see). `tz`: the current time zone, when
+    the caller has looked it up already. The one place that shape is built."""
     data = {"id": row["id"], "name": row["name"], "slug": row["slug"], "sku": row["sku"]}
     if with_description:
         data["description"] = row["description"]
-    data.update(
-        price=_money(row["price"]),
-        price_max=_money(row["price_max"]),
-        currency=settings.STORE_CURRENCY,
-        stock=row["stock"],
-        in_stock=row["stock"] > 0,
-        category=(
-            {"id": row["category_id"], "name": row["category__name"], "slug": row["category__slug"]}
-            if row["category_id"] is not None
+    category_id = row["category_id"]
+    data |= {
+        "price": _money(row["price"]),
+        "price_max": _money(row["price_max"]),
+        "currency": settings.STORE_CURRENCY,
+        "stock": row["stock"],
+        "in_stock": row["stock"] > 0,
+        "category": (
+            {"id": category_id, "name": row["category__name"], "slug": row["category__slug"]}
+            if category_id is not None
             else None
         ),
-        images=images,
-        rating_avg=_money(row["rating_avg"]),
-        rating_count=row["rating_count"],
-        is_featured=row["is_featured"],
-        is_active=row["is_active"],
-        created_at=_datetime_field.to_representation(row["created_at"]),
-        variant_count=row["variant_count"],
-    )
+        "images": images,
+        "rating_avg": _money(row["rating_avg"]),
+        "rating_count": row["rating_count"],
+        "is_featured": row["is_featured"],
+        "is_active": row["is_active"],
+        "created_at": _datetime_text(row["created_at"], tz or timezone.get_current_timezone()),
+        "variant_count": row["variant_count"],
+    }
     if variants is not None:
         image_urls = {image["id"]: image["url"] for image in images}
         data["options"] = options_list(row.get("option_names") or [], variants)
@@ -110,7 +124,10 @@ def product_dict(
 
 def product_list_data(rows, images_by_product: dict[int, list[dict]], request=None) -> list[dict]:
     """A page of products from their rows and `selectors.product_images_by_id`."""
-    return [product_dict(row, [image_dict(image, request) for image in images_by_product[row["id"]]]) for row in rows]
+    tz = timezone.get_current_timezone()
+    return [
+        product_dict(row, [image_dict(image, request) for image in images_by_product[row["id"]]], tz=tz) for row in rows
+    ]
 
 
 def product_detail_data(row: dict, images: list[dict], variants: list[dict], request=None) -> dict:

@@ -1,9 +1,11 @@
+import copy
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django import forms
 from django.utils import timezone
-from rest_framework.serializers import ModelSerializer
+from rest_framework.serializers import DateTimeField, ModelSerializer
 
 from products.models import Product
 from products.serializers import ProductDetailSerializer, ProductListSerializer
@@ -65,6 +67,41 @@ def test_hand_written_representation_matches_declared_fields(serializer_class, r
     assert fast["price"] == generic["price"]
     assert fast["created_at"] == generic["created_at"]
     assert fast["category"] is None
+
+
+def test_created_at_is_written_as_drf_writes_it_in_any_time_zone(api_client):
+    product = ProductFactory()
+    detail_url = f"{LIST_URL}{product.id}/"
+
+    with timezone.override("Asia/Kolkata"):
+        listed = api_client.get(LIST_URL).json()["results"][0]["created_at"]
+        detailed = api_client.get(detail_url).json()["created_at"]
+        expected = DateTimeField().to_representation(Product.objects.get(pk=product.pk).created_at)
+    utc = api_client.get(LIST_URL).json()["results"][0]["created_at"]
+
+    assert listed == detailed == expected and expected.endswith("+05:30")
+    assert utc == DateTimeField().to_representation(product.created_at) and utc.endswith("Z")
+
+
+def test_a_filtered_list_copies_no_form_field_or_widget(api_client, monkeypatch, category_tree):
+    """django-filter deep-copied every filter, and Django's form every field, for each request: the
+    largest part of what filtering cost. Each request still gets its own FilterSet and form; the
+    fields and widgets, which validation only reads, are the class's."""
+    ProductFactory(category=category_tree["electronics"], price=Decimal("10.00"))
+    copied = []
+    deepcopy = copy.deepcopy
+
+    def spy(value, memo=None, _nil=[]):  # noqa: B006 - copy.deepcopy's own signature
+        copied.append(type(value))
+        return deepcopy(value, memo)
+
+    monkeypatch.setattr(copy, "deepcopy", spy)
+    params = {"category": category_tree["electronics"].slug, "min_price": "5", "in_stock": "true", "ordering": "-price"}
+
+    response = api_client.get(LIST_URL, params)
+
+    assert response.status_code == 200 and response.json()["count"] == 1
+    assert not [kind for kind in copied if issubclass(kind, (forms.Field, forms.Widget))]
 
 
 # --- search ------------------------------------------------------------------------------------
