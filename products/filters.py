@@ -187,6 +187,16 @@ class ProductFilter(django_filters.FilterSet):
                 cleaned[name] = field.clean(field.widget.value_from_datadict(data, {}, name))
             except forms.ValidationError:
                 return None
+        return cls.canonical_params_of(cleaned)
+
+    def canonical(self) -> list[tuple[str, str]] | None:
+        """`canonical_params` of this FilterSet's data from what its form validated (filtering
+        validated it already: no second pass over the fields)."""
+        return self.canonical_params_of(self.form.cleaned_data) if self.is_valid() else None
+
+    @staticmethod
+    def canonical_params_of(cleaned: dict) -> list[tuple[str, str]]:
+        """The canonical spelling (`canonical_params`) of valid, cleaned filter values."""
         params = []
         for name, value in sorted(cleaned.items()):
             if value in EMPTY_VALUES:

@@ -145,6 +145,17 @@ class _ProductRowPaginator(Paginator):
         return Page(selectors.product_rows_in_order(product_ids=ids), number, self)
 
 
+class _ProductFilterBackend(DjangoFilterBackend):
+    """DjangoFilterBackend that leaves the FilterSet it validated on the view (`filterset`), whose
+    canonical query (`ProductViewSet.canonical_query`, for the page's links) then comes from what it
+    validated rather than from validating the parameters again."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        view.filterset = filterset
+        return filterset
+
+
 class ProductPagination(StandardPagination):
     """Pages of product rows. Links are built from the view's canonical query when it has one (the
     list and featured), so they carry only known parameters, spelled as the cache key spells them:
@@ -230,8 +241,9 @@ class ProductPagination(StandardPagination):
 )
 class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
     lookup_value_regex = r"\d+"
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [_ProductFilterBackend]
     filterset_class = ProductFilter
+    filterset = None  # the FilterSet that filtered this request, once it has
     pagination_class = ProductPagination
     serializer_class = ProductListSerializer
 
@@ -283,7 +295,10 @@ class ProductViewSet(AnonymousCatalogCacheMixin, GenericViewSet):
         if self.action not in ("list", "featured"):
             return None
         if not hasattr(self, "_canonical_query"):
-            filters = self.filterset_class.canonical_params(self.request.query_params)
+            if self.filterset is not None:
+                filters = self.filterset.canonical()
+            else:  # the catalog cache asks before filtering
+                filters = self.filterset_class.canonical_params(self.request.query_params)
             self._canonical_query = None if filters is None else filters + self.paginator.canonical_params(self.request)
         return self._canonical_query
 

@@ -1,4 +1,5 @@
 import copy
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
@@ -102,6 +103,27 @@ def test_a_filtered_list_copies_no_form_field_or_widget(api_client, monkeypatch,
 
     assert response.status_code == 200 and response.json()["count"] == 1
     assert not [kind for kind in copied if issubclass(kind, (forms.Field, forms.Widget))]
+
+
+def test_a_list_request_validates_each_filter_once(api_client, monkeypatch, category_tree):
+    """The page's links spell the filters canonically from what filtering validated, not by
+    validating the parameters again."""
+    ProductFactory(category=category_tree["electronics"], price=Decimal("10.00"))
+    cleaned = []
+    clean = forms.Field.clean
+
+    def spy(field, value):
+        cleaned.append(field)
+        return clean(field, value)
+
+    monkeypatch.setattr(forms.Field, "clean", spy)
+    params = {"category": category_tree["electronics"].slug, "min_price": "5.0", "page_size": "1"}
+    ProductFactory(category=category_tree["electronics"], price=Decimal("12.00"))
+
+    body = api_client.get(LIST_URL, params).json()
+
+    assert body["next"].endswith("?category=electronics&min_price=5&page=2&page_size=1")
+    assert cleaned and max(Counter(map(id, cleaned)).values()) == 1
 
 
 # --- search ------------------------------------------------------------------------------------
