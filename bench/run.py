@@ -235,7 +235,7 @@ class Bench:
         env = dict(os.environ)
         for name in ("NOVACART_DEV", "DEBUG"):
             env.pop(name, None)
-        rate = "10000000/min"
+        rate = "1000000/s"
         env.update(
             DJANGO_SETTINGS_MODULE=self.args.settings,
             DATABASE_URL=db.url,
