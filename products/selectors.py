@@ -133,19 +133,9 @@ PRODUCT_ROW_FIELDS = (
     "category__slug",
 )
 IMAGE_ROW_FIELDS = ("id", "product_id", "image", "external_url", "alt_text", "position")
-VARIANT_ROW_FIELDS = (
-    "id",
-    "product_id",
-    "sku",
-    "name",
-    "price",
-    "stock",
-    "weight_grams",
-    "options",
-    "image_id",
-    "is_active",
-    "position",
-)
+# What the detail shows of a variant (serializers.variant_dict), nothing more: the detail reads
+# every variant on sale.
+VARIANT_ROW_FIELDS = ("id", "sku", "name", "price", "stock", "options", "image_id")
 
 
 def product_list(*, include_inactive: bool = False) -> QuerySet[Product]:

@@ -7,6 +7,8 @@ after every write; a product written the old way is a product with one variant a
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from products import services
 from products.models import Product, ProductVariant, StockMovement
@@ -69,6 +71,17 @@ def test_detail_shows_options_and_the_active_variants(api_client):
         "options": {"Size": "M", "Colour": "Black"},
         "image": None,
     }
+
+
+def test_the_detail_reads_only_the_variant_columns_it_shows(api_client):
+    tee = _tee()
+
+    with CaptureQueriesContext(connection) as queries:
+        body = api_client.get(detail_url(tee.pk)).json()
+
+    (sql,) = [q["sql"] for q in queries if 'FROM "products_productvariant"' in q["sql"]]
+    selected = sql.split(" FROM ")[0]
+    assert selected.count('"products_productvariant".') == len(body["variants"][0]) - 1  # in_stock is stock > 0
 
 
 def test_a_product_sold_in_one_form_reads_as_before_with_one_variant(api_client):
