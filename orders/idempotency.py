@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
@@ -64,16 +64,45 @@ def request_fingerprint(payload) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _claim(*, user, scope: str, key: str, fingerprint: str) -> IdempotencyKey | StoredResponse:
-    """Records the key as in progress, or returns what a previous request with it decided."""
+def _insert_claim(*, user, scope: str, key: str, fingerprint: str) -> int | None:
+    """Records the key as in progress and returns the new row's id, or None when (user, scope, key)
+    is taken. One statement, `INSERT ... ON CONFLICT DO NOTHING RETURNING` (PostgreSQL, and SQLite
+    since 3.35): a taken key is not an error, so there is no savepoint to recover from one. The ORM's
+    `bulk_create(ignore_conflicts=True)` says nothing of whether the row went in, hence the SQL."""
+    now = timezone.now()
+    values = {
+        "user": user.pk,
+        "scope": scope,
+        "key": key,
+        "request_hash": fingerprint,
+        "state": IdempotencyKey.State.IN_PROGRESS,
+        "created_at": now,
+        "updated_at": now,
+    }
+    meta = IdempotencyKey._meta
+    fields = [meta.get_field(name) for name in values]
+    quote = connection.ops.quote_name
+    unique = ", ".join(quote(meta.get_field(name).column) for name in ("user", "scope", "key"))
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Only names from the model's own metadata go into the text; every value is a parameter.
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+    sql += f"ON CONFLICT ({unique}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _claim(*, user, scope: str, key: str, fingerprint: str) -> int | StoredResponse:
+    """Records the key as in progress (its id), or returns what a previous request with it decided."""
     ttl = timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     now = timezone.now()
     for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                return IdempotencyKey.objects.create(user=user, scope=scope, key=key, request_hash=fingerprint)
-        except IntegrityError:
-            pass
+        claimed_id = _insert_claim(user=user, scope=scope, key=key, fingerprint=fingerprint)
+        if claimed_id is not None:
+            return claimed_id
         with transaction.atomic():
             existing = lock_idempotency_key(user=user, scope=scope, key=key)
             if existing is None:
@@ -113,9 +142,9 @@ def run_idempotent(
     try:
         status, body = call()
     except BaseException:
-        IdempotencyKey.objects.filter(pk=claimed.pk).delete()
+        IdempotencyKey.objects.filter(pk=claimed).delete()
         raise
-    IdempotencyKey.objects.filter(pk=claimed.pk).update(
+    IdempotencyKey.objects.filter(pk=claimed).update(
         state=IdempotencyKey.State.COMPLETED, response_status=status, response_body=body, updated_at=timezone.now()
     )
     return StoredResponse(status, body, replayed=False)
