@@ -188,20 +188,6 @@ def order_number_generate(*, now=None) -> str:
     return f"NC-{day}-{suffix}"
 
 
-def _order_create_with_unique_number(**fields) -> Order:
-    """Inserts the order, drawing a new number when the random one is already taken."""
-    for _attempt in range(_NUMBER_ATTEMPTS):
-        number = order_number_generate()
-        try:
-            with transaction.atomic():  # a savepoint: a collision does not spoil the outer transaction
-                return Order.objects.create(number=number, **fields)
-        except IntegrityError:
-            if not Order.objects.filter(number=number).exists():
-                raise  # some other constraint failed: not ours to retry
-            logger.warning("order number %s collided; drawing another", number)
-    raise RuntimeError(f"could not draw a free order number in {_NUMBER_ATTEMPTS} attempts")
-
-
 def order_place_from_cart(
     *, user, address_id: int, payment_method: str, shipping_method_id: int | None = None
 ) -> Order:
@@ -215,7 +201,8 @@ def order_place_from_cart(
     discount and tax, the totals, the tax lines, the shipping method and the shipping address into
     the order; records the first status change; empties the cart (and drops its voucher). The
     confirmation e-mail and the catalog cache bump run after commit. Any failure rolls all of
-    it back: stock, cart and orders are left as they were.
+    it back: stock, cart and orders are left as they were. The order number is random: one drawn
+    before (the unique constraint says so) places the order again, whole, with another.
 
     Raises ValidationFailed(`invalid_choice`) for an unknown payment method,
     Forbidden(`email_not_verified`) for cash on delivery by a customer whose e-mail is not verified,
@@ -239,6 +226,26 @@ def order_place_from_cart(
     if payment_method == PaymentMethod.COD:
         # Goods leave on a promise to pay: only to someone who proved the address is theirs.
         require_verified_email(user=user)
+    for _attempt in range(_NUMBER_ATTEMPTS):
+        number = order_number_generate()
+        try:
+            return _place(
+                user=user,
+                address_id=address_id,
+                payment_method=payment_method,
+                shipping_method_id=shipping_method_id,
+                number=number,
+            )
+        except IntegrityError:
+            # The whole transaction rolled back; a random number drawn twice is the one failure to
+            # retry (so the insert needs no savepoint of its own), any other constraint is a bug.
+            if not Order.objects.filter(number=number).exists():
+                raise
+            logger.warning("order number %s collided; placing the order again with another", number)
+    raise RuntimeError(f"could not draw a free order number in {_NUMBER_ATTEMPTS} attempts")
+
+
+def _place(*, user, address_id: int, payment_method: str, shipping_method_id: int | None, number: str) -> Order:
     with transaction.atomic():
         address = Address.objects.filter(pk=address_id, user=user).first()
         if address is None:
@@ -295,7 +302,8 @@ def order_place_from_cart(
             for line in lines
             for variant, priced in ((variants[line.variant_id], breakdown.line(line.pk)),)
         ]
-        order = _order_create_with_unique_number(
+        order = Order.objects.create(
+            number=number,
             user=user,
             status=OrderStatus.PENDING,
             payment_method=payment_method,
