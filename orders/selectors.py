@@ -112,20 +112,32 @@ def order_refunds_listed(*, order: Order) -> list[Refund]:
     return listed
 
 
-def order_get_for_user(*, user, order_id: int, just_placed: bool = False) -> Order:
+def order_get_for_user(*, user, order_id: int) -> Order:
     """One order with items, history and refunds: the owner's, or any for staff who may see orders.
-    Raises NotFound otherwise, so another user's order looks exactly like one that does not exist.
-    `just_placed`: the order was created in this request, so it has no refunds to read."""
+    Raises NotFound otherwise, so another user's order looks exactly like one that does not exist."""
     queryset = _orders_visible_to(user)
     queryset = _with_items(queryset).prefetch_related(
         Prefetch("status_history", queryset=OrderStatusChange.objects.order_by("created_at", "id")),
-        *(() if just_placed else (_listed_refunds(),)),
+        _listed_refunds(),
     )
     order = queryset.filter(pk=order_id).first()
     if order is None:
         raise NotFound("Order not found.", code=OrderErrorCode.ORDER_NOT_FOUND)
-    if just_placed:
-        order.listed_refunds = []
+    return order
+
+
+def order_as_written(*, order: Order, items: list[OrderItem], status_history: list[OrderStatusChange]) -> Order:
+    """The order as `order_get_for_user` loads it (items by id, status history oldest first, no
+    refunds: it was just placed), from the rows its writer holds in memory after inserting them,
+    without reading them back: orders/create answers with the order it has just placed. What
+    Django's `prefetch_related` stores, set here."""
+    order.listed_refunds = []
+    order._prefetched_objects_cache = {}
+    for name, rows in (("items", sorted(items, key=lambda item: item.pk)), ("status_history", status_history)):
+        loaded = getattr(order, name).all()
+        loaded._result_cache = list(rows)
+        loaded._prefetch_done = True
+        order._prefetched_objects_cache[name] = loaded
     return order
 
 

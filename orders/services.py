@@ -24,7 +24,7 @@ from .emails import send_order_email
 from .error_codes import OrderErrorCode
 from .lock_objects import lock_order, lock_order_voucher, lock_voucher
 from .models import ORDER_COD_OPEN_STATUSES, Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
-from .selectors import Destination, checkout_price
+from .selectors import Destination, checkout_price, order_as_written
 from .transitions import Actor, Tracking, allowed_move, allowed_targets, move_for
 from .vouchers import voucher_redeem, voucher_release, voucher_terms_for_checkout
 
@@ -202,7 +202,8 @@ def order_place_from_cart(
     the order; records the first status change; empties the cart (and drops its voucher). The
     confirmation e-mail and the catalog cache bump run after commit. Any failure rolls all of
     it back: stock, cart and orders are left as they were. The order number is random: one drawn
-    before (the unique constraint says so) places the order again, whole, with another.
+    before (the unique constraint says so) places the order again, whole, with another. Returns the
+    order with its items and status history loaded from what was written (no query reads them back).
 
     Raises ValidationFailed(`invalid_choice`) for an unknown payment method,
     Forbidden(`email_not_verified`) for cash on delivery by a customer whose e-mail is not verified,
@@ -326,7 +327,7 @@ def _place(*, user, address_id: int, payment_method: str, shipping_method_id: in
         if voucher is not None:
             # Counted with one conditional update: never more uses than the limit (409 voucher_exhausted).
             voucher_redeem(voucher_id=voucher.pk, order=order, user=user)
-        OrderStatusChange.objects.create(
+        placed = OrderStatusChange.objects.create(
             order=order,
             from_status="",
             to_status=OrderStatus.PENDING,
@@ -340,7 +341,7 @@ def _place(*, user, address_id: int, payment_method: str, shipping_method_id: in
         enqueue_on_commit(send_order_email, order.pk, "confirmation")
         _catalog_changed()
         logger.info("order %s placed by user %s: %s %s", order.number, user.pk, order.total, order.currency)
-        return order
+        return order_as_written(order=order, items=items, status_history=[placed])
 
 
 def _check_cod_open_orders(*, user) -> None:

@@ -151,8 +151,7 @@ class OrderCreateView(APIView):
                 address_id=data["shipping_address_id"],
                 payment_method=data["payment_method"],
                 shipping_method_id=data.get("shipping_method_id"),
-            )
-            order = selectors.order_get_for_user(user=user, order_id=order.pk, just_placed=True)
+            )  # with its items and first status change: what GET /api/orders/<id>/ shows, unread
             return status.HTTP_201_CREATED, OrderDetailSerializer(order).data
 
         return idempotent_response(

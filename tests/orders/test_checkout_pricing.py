@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from orders.models import Order, PaymentMethod, ShippingMethod, ShippingZone, TaxRate
-from tests.factories import AddressFactory, ProductFactory, set_price
+from tests.factories import AddressFactory, ProductFactory, VoucherFactory, set_price
 
 from .helpers import fill_cart
 
@@ -146,6 +146,23 @@ def test_preview_equals_the_order(user, user_client, uk, basket):
     assert [(i["tax"], i["discount"], i["line_total"]) for i in order["items"]] == [
         (line["tax"], line["discount"], line["line_total"]) for line in preview["lines"]
     ]
+
+
+def test_the_created_order_answers_what_its_detail_shows(user, user_client, uk, basket):
+    """orders/create answers from the rows it has just written: exactly what GET shows of them,
+    shipping, tax lines, a voucher's shares, the address snapshot and the first status change."""
+    VoucherFactory(code="TENOFF", kind="percent", value=D("10"))
+    assert user_client.post("/api/cart/voucher/", {"code": "TENOFF"}, format="json").status_code == 200
+    address = _gb_address(user)
+    body = {"shipping_address_id": address.pk, "shipping_method_id": uk["post"].pk, "payment_method": "card"}
+
+    created = user_client.post("/api/orders/create/", body, format="json")
+
+    assert created.status_code == 201, created.content
+    detail = user_client.get(f"/api/orders/{created.json()['id']}/")
+    assert created.json() == detail.json()
+    assert created.json()["voucher_code"] == "TENOFF" and created.json()["tax_lines"]
+    assert [change["to_status"] for change in created.json()["status_history"]] == ["PENDING"]
 
 
 def test_the_order_is_priced_from_the_server_own_data_at_the_time(user, user_client, uk, basket):
