@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from cart.models import CartItem
 from novacart.exceptions import NotFound, ValidationFailed
 from novacart.money import currency_exponent
 from novacart.permissions import Perm, user_has_any
@@ -461,6 +462,13 @@ class Destination:
 class CheckoutPrice:
     breakdown: PriceBreakdown
     shipping_method: ShippingMethod | None
+
+
+def checkout_lines(*, cart_id: int) -> list[CartItem]:
+    """A cart's lines in cart order, each with its variant and the variant's product: one query. At
+    checkout read them after `products.lock_objects.lock_product_ids_of`, so the stock and prices
+    are the latest committed; `(line.pk, line.quantity, line.variant)` is what `pricing_lines` takes."""
+    return list(CartItem.objects.filter(cart_id=cart_id).select_related("variant__product"))
 
 
 def pricing_lines(lines) -> list[PricingLine]:

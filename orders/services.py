@@ -15,7 +15,7 @@ from cart.lock_objects import lock_user_cart
 from cart.models import Cart, CartItem
 from novacart.celery import enqueue_on_commit
 from novacart.exceptions import Conflict, ErrorItem, NotFound, ServiceError, ValidationFailed
-from products.lock_objects import lock_products, lock_variants
+from products.lock_objects import lock_product_ids_of, lock_products
 from products.models import ProductVariant
 from products.services import catalog_cache_bump, variants_move_stock
 from users.selectors import require_verified_email
@@ -24,7 +24,7 @@ from .emails import send_order_email
 from .error_codes import OrderErrorCode
 from .lock_objects import lock_order, lock_order_voucher, lock_voucher
 from .models import ORDER_COD_OPEN_STATUSES, Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
-from .selectors import Destination, checkout_price, order_as_written
+from .selectors import Destination, checkout_lines, checkout_price, order_as_written
 from .transitions import Actor, Tracking, allowed_move, allowed_targets, move_for
 from .vouchers import voucher_redeem, voucher_release, voucher_terms_for_checkout
 
@@ -193,11 +193,12 @@ def order_place_from_cart(
 ) -> Order:
     """Turns the user's cart into a PENDING order, in one transaction.
 
-    Locks the cart, then its variants with their products in primary-key order; checks that every
-    variant and its product are still on sale and the variant has the stock asked for; prices the
-    cart with `orders.selectors.checkout_price` from those locked rows (the variants' prices, the
-    address's tax rates, the shipping method checked again for this address and cart); takes the
-    stock (one statement for all lines); copies prices, names, SKUs, option values, each line's
+    Locks the cart, then its lines' products in primary-key order, then reads the lines with their
+    variants (the latest committed stock and prices); checks that every variant and its product are
+    still on sale and the variant has the stock asked for; prices the cart with
+    `orders.selectors.checkout_price` from those rows (the variants' prices, the address's tax rates,
+    the shipping method checked again for this address and cart); takes the stock (one statement
+    for all lines); copies prices, names, SKUs, option values, each line's
     discount and tax, the totals, the tax lines, the shipping method and the shipping address into
     the order; records the first status change; empties the cart (and drops its voucher). The
     confirmation e-mail and the catalog cache bump run after commit. Any failure rolls all of
@@ -254,14 +255,19 @@ def _place(*, user, address_id: int, payment_method: str, shipping_method_id: in
                 "Shipping address not found.", code=OrderErrorCode.ADDRESS_NOT_FOUND, attr="shipping_address_id"
             )
         cart = lock_user_cart(user=user)
-        lines = list(CartItem.objects.filter(cart=cart).order_by("variant_id")) if cart else []
+        lines = []
+        if cart is not None:
+            # The lines cannot change under the cart's lock (every cart write takes it): their products
+            # are locked from a subquery of them, then the lines are read with their variants.
+            lock_product_ids_of(product_ids=CartItem.objects.filter(cart=cart).values("variant__product_id"))
+            lines = sorted(checkout_lines(cart_id=cart.pk), key=lambda line: line.variant_id)
         if not lines:
             raise ValidationFailed("Your cart is empty.", code=OrderErrorCode.CART_EMPTY)
         if payment_method == PaymentMethod.COD:
             # Counted under the cart lock: two checkouts of one customer queue here, so both cannot
             # pass the count. (A customer without a cart row got `cart_empty` above.)
             _check_cod_open_orders(user=user)
-        variants = lock_variants(variant_ids=[line.variant_id for line in lines])
+        variants = {line.variant_id: line.variant for line in lines}
         _check_lines(lines=lines, variants=variants)
         priced_lines = [(line.pk, line.quantity, variants[line.variant_id]) for line in lines]
         voucher = voucher_terms = None
