@@ -8,8 +8,10 @@ cancellations and webhooks from deadlocking each other.
 
 The voucher sits after the products and before the order: checkout locks it once the cart and the
 stock are held (a voucher is one row that every checkout using it queues on, so it is held for the
-shortest time possible: the end of the order transaction), and a cancellation giving a use back
-takes it before the order's lock (`lock_order_voucher`). Nothing that holds a voucher lock waits for
+shortest time possible: the end of the order transaction), with the conditional update that counts
+its use (orders.vouchers.voucher_use_take: an UPDATE takes the row's lock, so no SELECT ... FOR
+UPDATE comes first), and a cancellation giving a use back takes it before the order's lock
+(`lock_order_voucher`). Nothing that holds a voucher lock waits for
 a cart or a product, so a checkout queueing on a popular voucher never blocks another cart.
 """
 

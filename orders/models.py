@@ -293,7 +293,7 @@ class Voucher(models.Model):
     """A discount code. Codes are stored trimmed and upper-cased and matched that way, so `summer10`
     and ` SUMMER10 ` are one code. With neither `categories` nor `products` it applies to the whole
     cart, otherwise to the lines of those products and of products in those categories (and their
-    sub-categories). `used_count` moves only through orders.vouchers (`voucher_redeem`,
+    sub-categories). `used_count` moves only through orders.vouchers (`voucher_use_take`,
     `voucher_release`), with a conditional update; the constraints below are the last defence."""
 
     code = models.CharField(

@@ -8,7 +8,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import (
+    Aggregate,
     Case,
+    CharField,
     Count,
     DecimalField,
     Exists,
@@ -46,6 +48,7 @@ from .models import (
     ShippingMethod,
     TaxRate,
     Voucher,
+    VoucherRedemption,
     order_revenue_q,
 )
 from .pricing import (
@@ -600,14 +603,108 @@ def _with_descendants(category_ids: Iterable[int]) -> frozenset[int]:
     return frozenset(found)
 
 
-def voucher_scope_get(*, voucher: Voucher) -> VoucherScope:
-    """The voucher's kind, value and eligibility (three queries; two when it names no category)."""
+class _IdList(Aggregate):
+    """The ids of a group as one text, "3,5,8": a voucher's products or categories read within its own
+    row. GROUP_CONCAT on SQLite, STRING_AGG on PostgreSQL (Django 5.2 has no aggregate for both)."""
+
+    function = "GROUP_CONCAT"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            function="STRING_AGG",
+            template="%(function)s((%(expressions)s)::text, ',')",
+            **extra_context,
+        )
+
+
+def _ids_of(through, column: str) -> Subquery:
+    rows = through.objects.filter(voucher_id=OuterRef("pk")).order_by().values("voucher_id")
+    return Subquery(rows.annotate(ids=_IdList(column)).values("ids"))
+
+
+def _with_scope(queryset: QuerySet[Voucher]) -> QuerySet[Voucher]:
+    """The vouchers with the ids of the products and categories they name (`scope_product_ids`,
+    `scope_category_ids`: text, None for none), so a voucher and its scope are one query."""
+    return queryset.annotate(
+        scope_product_ids=_ids_of(Voucher.products.through, "product_id"),
+        scope_category_ids=_ids_of(Voucher.categories.through, "category_id"),
+    )
+
+
+def _parse_ids(text: str | None) -> frozenset[int]:
+    return frozenset(int(part) for part in (text or "").split(",") if part)
+
+
+def _scope_of(voucher: Voucher) -> VoucherScope:
+    """The scope of a voucher read through `_with_scope` (a query more when it names categories: the
+    category tree, for their sub-categories)."""
     return VoucherScope(
         code=voucher.code,
         kind=voucher.kind,
         value=voucher.value,
-        product_ids=frozenset(voucher.products.values_list("pk", flat=True)),
-        category_ids=_with_descendants(voucher.categories.values_list("pk", flat=True)),
+        product_ids=_parse_ids(voucher.scope_product_ids),
+        category_ids=_with_descendants(_parse_ids(voucher.scope_category_ids)),
+    )
+
+
+def voucher_scope_get(*, voucher: Voucher) -> VoucherScope:
+    """The voucher's kind, value and eligibility (one query; two when it names a category)."""
+    return _scope_of(_with_scope(Voucher.objects.filter(pk=voucher.pk)).get())
+
+
+def voucher_customer_email(user_or_email) -> str:
+    """The e-mail a customer's uses are counted by, lower-cased: a guest's, or an account's."""
+    if isinstance(user_or_email, str):
+        return user_or_email.strip().lower()
+    email = getattr(user_or_email, "email", "") if getattr(user_or_email, "is_authenticated", False) else ""
+    return (email or "").strip().lower()
+
+
+def voucher_customer_q(user_or_email) -> Q | None:
+    """The redemptions of one customer: an account's (also those placed as a guest with its e-mail),
+    or a guest e-mail's. None for an anonymous cart, which has neither yet."""
+    email = voucher_customer_email(user_or_email)
+    is_user = not isinstance(user_or_email, str) and getattr(user_or_email, "is_authenticated", False)
+    if is_user:
+        return Q(user=user_or_email) | Q(email=email) if email else Q(user=user_or_email)
+    return Q(email=email) if email else None
+
+
+@dataclass(frozen=True)
+class CheckoutVoucher:
+    """A cart's voucher as checkout checks and prices it: the row, its scope, and `customer_uses`, the
+    customer's uses so far when the voucher limits them (None when it does not, or no customer is
+    known). `use_taken`: this checkout has counted its use (orders.vouchers.voucher_use_take), so the
+    rules that do not depend on the cart were checked then, under the voucher's lock."""
+
+    voucher: Voucher
+    scope: VoucherScope
+    customer_uses: int | None
+    use_taken: bool = False
+
+
+def voucher_checkout_get(*, voucher_id: int, user_or_email=None) -> CheckoutVoucher | None:
+    """The voucher with its scope and, when it has a per-customer limit, this customer's uses so far:
+    one query (a second when it names categories). None when the voucher is gone."""
+    queryset = _with_scope(Voucher.objects.filter(pk=voucher_id))
+    customer = voucher_customer_q(user_or_email)
+    if customer is not None:
+        uses = VoucherRedemption.objects.filter(customer, voucher_id=OuterRef("pk")).order_by().values("voucher_id")
+        queryset = queryset.annotate(
+            customer_uses=Case(
+                When(per_customer_limit__isnull=True, then=Value(None)),
+                default=Coalesce(Subquery(uses.annotate(n=Count("pk")).values("n")), 0),
+                output_field=IntegerField(),
+            )
+        )
+    voucher = queryset.first()
+    if voucher is None:
+        return None
+    return CheckoutVoucher(
+        voucher=voucher, scope=_scope_of(voucher), customer_uses=getattr(voucher, "customer_uses", None)
     )
 
 

@@ -22,11 +22,11 @@ from users.selectors import require_verified_email
 
 from .emails import send_order_email
 from .error_codes import OrderErrorCode
-from .lock_objects import lock_order, lock_order_voucher, lock_voucher
+from .lock_objects import lock_order, lock_order_voucher
 from .models import ORDER_COD_OPEN_STATUSES, Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
 from .selectors import Destination, checkout_lines, checkout_price, order_as_written
 from .transitions import Actor, Tracking, allowed_move, allowed_targets, move_for
-from .vouchers import voucher_redeem, voucher_release, voucher_terms_for_checkout
+from .vouchers import voucher_release, voucher_terms_for_checkout, voucher_use_record, voucher_use_take
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +213,8 @@ def order_place_from_cart(
     methods and none (or one that does not serve this address and cart) was chosen,
     ValidationFailed(`cod_not_allowed`) for cash on delivery with a method that does not allow it,
     the cart voucher's errors (`voucher_invalid`, `voucher_expired`, `voucher_not_applicable`,
-    `voucher_min_subtotal`, 409 `voucher_exhausted`: checked again, its use counted here),
+    `voucher_min_subtotal`, 409 `voucher_exhausted`: checked again, its use counted here with one
+    conditional update that is also the voucher's lock: orders.vouchers.voucher_use_take),
     ValidationFailed(`cart_empty`), Conflict(`too_many_open_orders`) for a cash-on-delivery order
     beyond COD_MAX_OPEN_ORDERS, and Conflict with one ErrorItem per problem line:
     `product_unavailable` (product or variant deactivated) and `out_of_stock` (with what is left,
@@ -272,8 +273,9 @@ def _place(*, user, address_id: int, payment_method: str, shipping_method_id: in
         priced_lines = [(line.pk, line.quantity, variants[line.variant_id]) for line in lines]
         voucher = voucher_terms = None
         if cart.voucher_id is not None:
-            # The voucher's lock comes after the stock (CONTRIBUTING "Lock order"); checked again here.
-            voucher = lock_voucher(voucher_id=cart.voucher_id)
+            # Its use is counted now, which locks the voucher after the stock (CONTRIBUTING "Lock
+            # order"), and it is checked again: a refusal rolls the order back with the count.
+            voucher = voucher_use_take(voucher_id=cart.voucher_id, user=user)
             voucher_terms = voucher_terms_for_checkout(voucher=voucher, lines=priced_lines, user_or_email=user)
         price = checkout_price(
             lines=priced_lines,
@@ -331,8 +333,7 @@ def _place(*, user, address_id: int, payment_method: str, shipping_method_id: in
             item.order = order
         OrderItem.objects.bulk_create(items)
         if voucher is not None:
-            # Counted with one conditional update: never more uses than the limit (409 voucher_exhausted).
-            voucher_redeem(voucher_id=voucher.pk, order=order, user=user)
+            voucher_use_record(voucher_id=voucher.voucher.pk, order=order, user=user)
         placed = OrderStatusChange.objects.create(
             order=order,
             from_status="",

@@ -378,8 +378,11 @@ class CheckoutPreviewView(APIView):
             raise ValidationFailed("Your cart is empty.", code=OrderErrorCode.CART_EMPTY)
         voucher_terms = None
         if cart.voucher_id is not None:
+            customer = request.user if request.user.is_authenticated else None
             voucher_terms = vouchers.voucher_terms_for_checkout(
-                voucher=cart.voucher, lines=lines, user_or_email=request.user if request.user.is_authenticated else None
+                voucher=selectors.voucher_checkout_get(voucher_id=cart.voucher_id, user_or_email=customer),
+                lines=lines,
+                user_or_email=customer,
             )
         price = selectors.checkout_price(
             lines=lines,

@@ -4,13 +4,16 @@ order transaction and giving it back, and the staff writes (including the admin'
 Vouchers have a module of their own beside orders/services.py: their rules are needed by the cart
 (apply), by pricing (the preview) and by order placement and cancellation, and keeping them here
 keeps every one of those callers on the same few functions. Reads are in orders/selectors.py
-(`voucher_get_by_code`, `voucher_scope_get`, `voucher_eligible_subtotal`, `voucher_list`).
+(`voucher_get_by_code`, `voucher_scope_get`, `voucher_checkout_get`, `voucher_eligible_subtotal`,
+`voucher_list`).
 
 Locks (CONTRIBUTING.md, "Lock order"): a cart write locks the cart row (cart.lock_objects), like
-every cart write; whatever counts uses or changes a voucher's limits locks the voucher row
-(orders.lock_objects.lock_voucher), which comes after the cart and product locks and before the
-order's. The counter itself moves with one conditional UPDATE (`used_count < usage_limit`), so the
-limit holds under any concurrency; the database's CHECK constraint is the last defence.
+every cart write; whatever counts uses or changes a voucher's limits locks the voucher row, which
+comes after the cart and product locks and before the order's: staff writes and cancellations with
+orders.lock_objects.lock_voucher, a checkout with the update that counts its use. The counter moves
+with that one conditional UPDATE (`used_count < usage_limit`), so the limit holds under any
+concurrency, and whatever is checked after it (the per-customer limit) is read under its lock; the
+database's CHECK constraint is the last defence.
 """
 
 import logging
@@ -29,15 +32,18 @@ from cart.error_codes import CartErrorCode
 from cart.lock_objects import lock_cart
 from cart.models import Cart
 from cart.selectors import CartSummary, cart_get_for_owner, cart_get_with_lines, cart_summarize
-from novacart.exceptions import Conflict, NotFound, ValidationFailed
+from novacart.exceptions import Conflict, NotFound, ServiceError, ValidationFailed
 
 from .error_codes import OrderErrorCode
 from .lock_objects import lock_voucher
 from .models import Order, Voucher, VoucherKind, VoucherRedemption
 from .pricing import VoucherTerms, lines_subtotal, price_checkout
 from .selectors import (
+    CheckoutVoucher,
     pricing_lines,
+    voucher_checkout_get,
     voucher_code_normalize,
+    voucher_customer_q,
     voucher_eligible_subtotal,
     voucher_get_by_code,
     voucher_scope_get,
@@ -78,63 +84,33 @@ def _exhausted(detail: str) -> Conflict:
     return Conflict(detail, code=OrderErrorCode.VOUCHER_EXHAUSTED, attr="code")
 
 
-def _email_of(user_or_email) -> str:
-    if isinstance(user_or_email, str):
-        return user_or_email.strip().lower()
-    email = getattr(user_or_email, "email", "") if getattr(user_or_email, "is_authenticated", False) else ""
-    return (email or "").strip().lower()
-
-
-def _customer_q(user_or_email) -> Q | None:
-    """The redemptions of one customer: an account's (also those placed as a guest with its e-mail),
-    or a guest e-mail's. None for an anonymous cart, which has neither yet."""
-    email = _email_of(user_or_email)
-    is_user = not isinstance(user_or_email, str) and getattr(user_or_email, "is_authenticated", False)
-    if is_user:
-        return Q(user=user_or_email) | Q(email=email) if email else Q(user=user_or_email)
-    return Q(email=email) if email else None
-
-
-def _check_usable(*, voucher: Voucher | None, user_or_email, now: datetime) -> Voucher:
+def _check_usable(
+    *, voucher: Voucher | None, user_or_email, now: datetime, customer_uses: int | None = None, use_taken=False
+) -> Voucher:
     """The rules that do not depend on the cart: exists and active, within its dates, uses left (in
-    all and for this customer)."""
+    all and for this customer). `customer_uses`: the customer's uses as read with the voucher
+    (selectors.voucher_checkout_get), else counted here; `use_taken`: the voucher's `used_count`
+    already holds this checkout's use (voucher_use_take), which is not an earlier one."""
     if voucher is None or not voucher.is_active or voucher.starts_at > now:
         raise _invalid()
     if voucher.ends_at is not None and voucher.ends_at <= now:
         raise ValidationFailed("This voucher has expired.", code=OrderErrorCode.VOUCHER_EXPIRED, attr="code")
-    if voucher.usage_limit is not None and voucher.used_count >= voucher.usage_limit:
+    earlier_uses = voucher.used_count - 1 if use_taken else voucher.used_count
+    if voucher.usage_limit is not None and earlier_uses >= voucher.usage_limit:
         raise _exhausted("This voucher has been used up.")
-    customer = _customer_q(user_or_email)
+    customer = voucher_customer_q(user_or_email)
     if voucher.per_customer_limit is not None and customer is not None:
-        used = VoucherRedemption.objects.filter(customer, voucher=voucher).count()
+        used = customer_uses
+        if used is None:
+            used = VoucherRedemption.objects.filter(customer, voucher=voucher).count()
         if used >= voucher.per_customer_limit:
             times = "once" if voucher.per_customer_limit == 1 else f"{voucher.per_customer_limit} times"
             raise _exhausted(f"You have already used this voucher; it can be used {times} per customer.")
     return voucher
 
 
-def voucher_check(
-    *,
-    voucher: Voucher | None,
-    user_or_email,
-    subtotal: Decimal,
-    eligible_subtotal: Decimal,
-    now: datetime | None = None,
-) -> Voucher:
-    """Whether `voucher` may be used now by this customer on a cart of `subtotal` (before discounts),
-    `eligible_subtotal` of which is what the voucher applies to (selectors.voucher_eligible_subtotal).
-    `user_or_email` is the user, a guest's e-mail, or None for an anonymous cart (whose per-customer
-    limit is counted at checkout, with the e-mail the guest gives). Reads only; returns the voucher.
-
-    Raises, in this order: ValidationFailed `voucher_invalid` for no voucher (an unknown code), an
-    inactive one and one whose `starts_at` is still to come, all with the same detail, so a guesser
-    learns nothing and a campaign cannot be found before it starts; `voucher_expired` from `ends_at`
-    on; Conflict `voucher_exhausted` when its `usage_limit` is reached or this customer's
-    `per_customer_limit` (uses by the account, or by its e-mail as a guest); ValidationFailed
-    `voucher_not_applicable` when no line of the cart is eligible (an empty cart included), and
-    `voucher_min_subtotal` when `subtotal` is under `min_subtotal`. Every error's attr is `code`."""
-    now = now or timezone.now()
-    voucher = _check_usable(voucher=voucher, user_or_email=user_or_email, now=now)
+def _check_applicable(*, voucher: Voucher, subtotal: Decimal, eligible_subtotal: Decimal) -> None:
+    """The rules that depend on the cart: something in it is eligible, and its minimum subtotal."""
     if eligible_subtotal <= 0:
         raise ValidationFailed(
             "Nothing in your cart is eligible for this voucher.",
@@ -148,6 +124,33 @@ def voucher_check(
             code=OrderErrorCode.VOUCHER_MIN_SUBTOTAL,
             attr="code",
         )
+
+
+def voucher_check(
+    *,
+    voucher: Voucher | None,
+    user_or_email,
+    subtotal: Decimal,
+    eligible_subtotal: Decimal,
+    now: datetime | None = None,
+    customer_uses: int | None = None,
+) -> Voucher:
+    """Whether `voucher` may be used now by this customer on a cart of `subtotal` (before discounts),
+    `eligible_subtotal` of which is what the voucher applies to (selectors.voucher_eligible_subtotal).
+    `user_or_email` is the user, a guest's e-mail, or None for an anonymous cart (whose per-customer
+    limit is counted at checkout, with the e-mail the guest gives); `customer_uses` their uses so far
+    when the caller read them with the voucher (else counted here). Reads only; returns the voucher.
+
+    Raises, in this order: ValidationFailed `voucher_invalid` for no voucher (an unknown code), an
+    inactive one and one whose `starts_at` is still to come, all with the same detail, so a guesser
+    learns nothing and a campaign cannot be found before it starts; `voucher_expired` from `ends_at`
+    on; Conflict `voucher_exhausted` when its `usage_limit` is reached or this customer's
+    `per_customer_limit` (uses by the account, or by its e-mail as a guest); ValidationFailed
+    `voucher_not_applicable` when no line of the cart is eligible (an empty cart included), and
+    `voucher_min_subtotal` when `subtotal` is under `min_subtotal`. Every error's attr is `code`."""
+    now = now or timezone.now()
+    voucher = _check_usable(voucher=voucher, user_or_email=user_or_email, now=now, customer_uses=customer_uses)
+    _check_applicable(voucher=voucher, subtotal=subtotal, eligible_subtotal=eligible_subtotal)
     return voucher
 
 
@@ -205,40 +208,74 @@ def cart_voucher_remove(*, user, cart_token: str | None) -> Cart | None:
 # --- Counting uses: called by order placement and cancellation, inside their transactions --------
 
 
-def voucher_redeem(*, voucher_id: int, order: Order, user=None, email: str = "") -> VoucherRedemption:
-    """Counts one use of the voucher for `order`. Call it inside the order placement's transaction,
-    once the order row exists (its pk), after the cart and product locks: it locks the voucher row
-    (`lock_voucher`; a no-op when the caller locked it already to check it) and keeps that lock to
-    the end of the transaction, so take it as late as the order allows.
-
-    Under that lock: refuses a voucher that is gone, inactive or not started (`voucher_invalid`) or
-    past its end (`voucher_expired`); counts this customer's earlier uses (by `user`, and by `email`,
-    lower-cased, which is how a guest is known) and refuses the use at `per_customer_limit`; then adds
-    the use with one conditional UPDATE (`used_count < usage_limit`), so however many checkouts race
-    for the last use exactly one gets it; the others, and a customer past their limit, get Conflict
-    `voucher_exhausted`. A refusal leaves nothing half-done: the caller's transaction rolls back the
-    order with it. Records the VoucherRedemption that `voucher_release` deletes. Calling it again for
-    an order that has its redemption counts nothing and returns that redemption.
-
-    The cart-dependent rules (eligible lines, minimum subtotal) are `voucher_check`'s, which the
-    caller runs on the priced cart."""
-    voucher = lock_voucher(voucher_id=voucher_id)
-    existing = VoucherRedemption.objects.filter(order=order).first()
-    if existing is not None:
-        return existing
+def _redeemer(user, email: str) -> tuple:
+    """Who a use is counted for: the account (None for a guest) and the e-mail, lower-cased (a guest's
+    as given, else the account's)."""
     customer = user if user is not None and getattr(user, "is_authenticated", False) else None
-    email = (email or (customer.email if customer is not None else "")).strip().lower()
-    _check_usable(voucher=voucher, user_or_email=customer or email or None, now=timezone.now())
-    updated = (
+    return customer, (email or (customer.email if customer is not None else "")).strip().lower()
+
+
+def voucher_use_take(*, voucher_id: int, user=None, email: str = "", now: datetime | None = None) -> CheckoutVoucher:
+    """Counts one use of the voucher for a checkout, inside its transaction, after the cart and product
+    locks: the one conditional UPDATE (`used_count < usage_limit`) that adds the use is also what
+    locks the voucher row (CONTRIBUTING "Lock order"), to the end of the transaction, so however many
+    checkouts race for the last use exactly one gets it. Then, under that lock, reads the voucher
+    with its scope and this customer's earlier uses (`user`, and `email`, lower-cased, which is how a
+    guest is known; selectors.voucher_checkout_get: one query) and checks the rules that do not depend
+    on the cart. Returns the voucher as pricing takes it (`voucher_terms_for_checkout`); record the
+    use once the order exists (`voucher_use_record`).
+
+    Raises ValidationFailed `voucher_invalid` for a voucher that is gone, inactive or not started and
+    `voucher_expired` past its end, Conflict `voucher_exhausted` when no use is left or the customer
+    reached `per_customer_limit`; a refusal takes back the use it added, so nothing changes."""
+    now = now or timezone.now()
+    customer, email = _redeemer(user, email)
+    taken = (
         Voucher.objects.filter(pk=voucher_id)
         .filter(Q(usage_limit__isnull=True) | Q(used_count__lt=F("usage_limit")))
         .update(used_count=F("used_count") + 1)
     )
-    if not updated:
-        raise _exhausted("This voucher has been used up.")
+    checkout = voucher_checkout_get(voucher_id=voucher_id, user_or_email=customer or email or None)
+    try:
+        _check_usable(
+            voucher=checkout.voucher if checkout is not None else None,
+            user_or_email=customer or email or None,
+            now=now,
+            customer_uses=checkout.customer_uses if checkout is not None else None,
+            use_taken=bool(taken),
+        )
+        if not taken:  # no use was left when the update ran (one may have been given back since)
+            raise _exhausted("This voucher has been used up.")
+    except ServiceError:
+        if taken:  # still under the lock the update took
+            Voucher.objects.filter(pk=voucher_id).update(used_count=F("used_count") - 1)
+        raise
+    return replace(checkout, use_taken=True)
+
+
+def voucher_use_record(*, voucher_id: int, order: Order, user=None, email: str = "") -> VoucherRedemption:
+    """Records the use `voucher_use_take` counted, for `order` (its row must exist): the
+    VoucherRedemption that the per-customer limit counts and `voucher_release` deletes."""
+    customer, email = _redeemer(user, email)
     redemption = VoucherRedemption.objects.create(voucher_id=voucher_id, order=order, user=customer, email=email)
-    logger.info("voucher %s used by order %s", voucher.code, order.pk)
+    logger.info("voucher %s used by order %s", voucher_id, order.pk)
     return redemption
+
+
+def voucher_redeem(*, voucher_id: int, order: Order, user=None, email: str = "") -> VoucherRedemption:
+    """Counts one use of the voucher for an existing `order` and records it (`voucher_use_take`, then
+    `voucher_use_record`, as order placement does around the order's insert), inside the caller's
+    transaction. Locks the voucher row first, so that calling it again for an order that has its
+    redemption counts nothing and returns that redemption. Raises what `voucher_use_take` raises.
+
+    The cart-dependent rules (eligible lines, minimum subtotal) are `voucher_check`'s, which the
+    caller runs on the priced cart."""
+    lock_voucher(voucher_id=voucher_id)
+    existing = VoucherRedemption.objects.filter(order=order).first()
+    if existing is not None:
+        return existing
+    voucher_use_take(voucher_id=voucher_id, user=user, email=email)
+    return voucher_use_record(voucher_id=voucher_id, order=order, user=user, email=email)
 
 
 def voucher_release(*, order: Order) -> bool:
@@ -478,16 +515,17 @@ def voucher_codes_generate(
 # --- At checkout: the cart's voucher as pricing takes it ----------------------------------------
 
 
-def voucher_terms_for_checkout(*, voucher: Voucher | None, lines, user_or_email) -> VoucherTerms:
-    """The voucher of a cart being priced (preview) or ordered, checked again on the cart as it is now
-    (`voucher_check`: still valid, not used up, applicable, over its minimum subtotal), as the
-    `orders.pricing.VoucherTerms` that `selectors.checkout_price` takes. `lines` are pricing's
-    (key, quantity, variant) triples (`selectors.pricing_lines`). `voucher` None (a cart whose
-    voucher was deleted) is `voucher_invalid`, like any code no longer valid. Raises what
-    `voucher_check` raises."""
+def voucher_terms_for_checkout(*, voucher: CheckoutVoucher | None, lines, user_or_email) -> VoucherTerms:
+    """The voucher of a cart being priced (preview) or ordered (`selectors.voucher_checkout_get`, or
+    `voucher_use_take` at checkout), checked again on the cart as it is now (`voucher_check`: still
+    valid, not used up, applicable, over its minimum subtotal; only the last two for a use taken, whose
+    other rules were checked as it was counted), as the `orders.pricing.VoucherTerms` that
+    `selectors.checkout_price` takes. `lines` are pricing's (key, quantity, variant) triples
+    (`selectors.pricing_lines`). `voucher` None (a cart whose voucher was deleted) is
+    `voucher_invalid`, like any code no longer valid. Raises what `voucher_check` raises. Reads nothing."""
     if voucher is None:
         raise _invalid()
-    scope = voucher_scope_get(voucher=voucher)
+    scope = voucher.scope
     terms = VoucherTerms(
         code=scope.code,
         kind=scope.kind,
@@ -497,12 +535,18 @@ def voucher_terms_for_checkout(*, voucher: Voucher | None, lines, user_or_email)
     )
     priced = pricing_lines(lines)
     currency = settings.STORE_CURRENCY
-    voucher_check(
-        voucher=voucher,
-        user_or_email=user_or_email,
-        subtotal=lines_subtotal(lines=priced, currency=currency),
-        eligible_subtotal=lines_subtotal(lines=[line for line in priced if terms.applies_to(line)], currency=currency),
-    )
+    subtotal = lines_subtotal(lines=priced, currency=currency)
+    eligible = lines_subtotal(lines=[line for line in priced if terms.applies_to(line)], currency=currency)
+    if voucher.use_taken:
+        _check_applicable(voucher=voucher.voucher, subtotal=subtotal, eligible_subtotal=eligible)
+    else:
+        voucher_check(
+            voucher=voucher.voucher,
+            user_or_email=user_or_email,
+            subtotal=subtotal,
+            eligible_subtotal=eligible,
+            customer_uses=voucher.customer_uses,
+        )
     return terms
 
 
@@ -524,8 +568,9 @@ def cart_summarize_with_voucher(*, cart: Cart | None, user) -> CartSummary:
     subtotal, nothing in the cart eligible) stays on the cart and takes 0.00 off; the summary names
     the refusal the preview and the order would answer with (`voucher_problem`: its code and detail),
     so the shop can tell the shopper why, who may still fix the cart (reach the minimum) or remove the
-    voucher. Reads nothing more without a voucher; with one, its scope (two queries, three when it
-    names categories) and, for a signed-in customer and a per-customer limit, their uses."""
+    voucher. Reads nothing more without a voucher; with one, one query for it with its scope and, for
+    a signed-in customer and a per-customer limit, their uses (`selectors.voucher_checkout_get`; two
+    when it names categories)."""
     summary = cart_summarize(cart=cart)
     if cart is None or cart.voucher_id is None:
         return summary
@@ -534,7 +579,9 @@ def cart_summarize_with_voucher(*, cart: Cart | None, user) -> CartSummary:
         line.item.variant.product = line.item.product  # read with the line: the variant's own product
         lines.append((line.item.pk, line.item.quantity, line.item.variant))
     try:
-        terms = voucher_terms_for_checkout(voucher=cart.voucher, lines=lines, user_or_email=_owner(user))
+        customer = _owner(user)
+        voucher = voucher_checkout_get(voucher_id=cart.voucher_id, user_or_email=customer)
+        terms = voucher_terms_for_checkout(voucher=voucher, lines=lines, user_or_email=customer)
     except (ValidationFailed, Conflict) as refusal:
         return replace(summary, voucher_problem=refusal.errors[0])
     price = price_checkout(

@@ -6,12 +6,13 @@ from functools import partial
 
 import pytest
 
+from cart.models import Cart
 from orders.models import Order, OrderStatus, Voucher, VoucherRedemption
 from orders.services import order_transition
 from orders.transitions import Actor
 from tests.concurrency import run_concurrently
 from tests.conftest import auth_client, requires_postgres
-from tests.factories import AddressFactory, ProductFactory, UserFactory, VoucherFactory
+from tests.factories import AddressFactory, CategoryFactory, ProductFactory, UserFactory, VoucherFactory
 
 from .helpers import fill_cart
 
@@ -92,6 +93,49 @@ def test_a_voucher_used_up_since_it_was_applied_fails_the_order_and_changes_noth
     assert not Order.objects.exists()
     mug.refresh_from_db()
     assert mug.stock == 5
+
+
+@pytest.mark.django_db
+def test_a_customer_past_their_limit_is_refused_at_checkout_and_nothing_changes(user, user_client):
+    mug = ProductFactory(price=D("20.00"), stock=5)
+    fill_cart(user, (mug, 1))
+    voucher = VoucherFactory(code="WELCOME", kind="fixed", value=D("5.00"), per_customer_limit=1)
+    _apply(user_client, "WELCOME")
+    assert _order(user_client, user).status_code == 201
+    cart = fill_cart(user, (mug, 1))
+    Cart.objects.filter(pk=cart.pk).update(voucher=voucher)  # applied in another tab before that order
+
+    response = _order(user_client, user)
+
+    assert response.status_code == 409
+    assert response.json()["errors"][0] == {
+        "code": "voucher_exhausted",
+        "detail": "You have already used this voucher; it can be used once per customer.",
+        "attr": "code",
+    }
+    assert Voucher.objects.get(code="WELCOME").used_count == 1
+    assert Order.objects.count() == VoucherRedemption.objects.count() == 1
+    mug.refresh_from_db()
+    assert mug.stock == 4
+
+
+@pytest.mark.django_db
+def test_a_category_voucher_discounts_only_the_lines_of_its_categories_at_checkout(user, user_client):
+    kitchen = CategoryFactory()
+    mug = ProductFactory(price=D("10.00"), stock=5, category=CategoryFactory(parent=kitchen))
+    towel = ProductFactory(price=D("5.00"), stock=5)
+    fill_cart(user, (mug, 1), (towel, 1))
+    VoucherFactory(code="KITCHEN", kind="percent", value=D("50"), categories=[kitchen])
+    _apply(user_client, "KITCHEN")
+
+    response = _order(user_client, user)
+
+    assert response.status_code == 201, response.content
+    assert [(item["unit_price"], item["discount"]) for item in response.json()["items"]] == [
+        ("10.00", "5.00"),
+        ("5.00", "0.00"),
+    ]
+    assert response.json()["discount_total"] == "5.00"
 
 
 @pytest.mark.django_db

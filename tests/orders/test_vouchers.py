@@ -421,6 +421,38 @@ def test_redeem_refuses_a_deleted_voucher():
     assert refusal(excinfo) == INVALID
 
 
+def test_a_use_refused_past_the_customer_limit_is_taken_back_even_without_a_rollback(user):
+    """voucher_use_take adds the use before it can count the customer's (under the lock the update
+    takes): a refusal takes it back itself, whatever the caller's transaction does."""
+    voucher = VoucherFactory(usage_limit=5, per_customer_limit=1)
+    redeem(voucher, OrderFactory(user=user), user=user)
+
+    with pytest.raises(Conflict) as excinfo:
+        vouchers.voucher_use_take(voucher_id=voucher.pk, user=user)
+
+    assert refusal(excinfo)[1] == "voucher_exhausted"
+    assert Voucher.objects.get(pk=voucher.pk).used_count == 1
+
+
+def test_taking_a_use_reads_the_voucher_its_scope_and_the_customer_s_uses(user):
+    kitchen = CategoryFactory()
+    mugs = CategoryFactory(parent=kitchen)
+    lamp = ProductFactory()
+    voucher = VoucherFactory(usage_limit=2, per_customer_limit=2, categories=[kitchen], products=[lamp])
+    redeem(voucher, OrderFactory(user=user), user=user)
+
+    taken = vouchers.voucher_use_take(voucher_id=voucher.pk, user=user)
+
+    assert (taken.voucher.pk, taken.voucher.used_count, taken.customer_uses, taken.use_taken) == (
+        voucher.pk,
+        2,
+        1,
+        True,
+    )
+    assert (taken.scope.product_ids, taken.scope.category_ids) == ({lamp.pk}, {kitchen.pk, mugs.pk})
+    assert Voucher.objects.get(pk=voucher.pk).used_count == 2
+
+
 def test_release_gives_the_use_back_once_however_often_it_is_called(user):
     voucher = VoucherFactory(usage_limit=1, per_customer_limit=1)
     order = OrderFactory(user=user)

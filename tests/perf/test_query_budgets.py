@@ -84,9 +84,10 @@ BUDGETS: dict[str, int] = {
     # variant's product, then read the variant (after the lock: its latest stock) with its line and the
     # cart's line count; one write; the lines again to answer (the cart is the one the write locked).
     # add: user, savepoint, cart, product lock, variant, insert, release, lines. Issue 17 measured 16.
-    # + what the voucher's check and price read (orders.vouchers.cart_summarize_with_voucher): its products,
-    # its categories and the category tree, this customer's uses (a per-customer limit). Nothing without one.
-    "GET /api/cart/ (user, voucher)": 3 + 4,
+    # + what the voucher's check and price read (orders.vouchers.cart_summarize_with_voucher): the voucher
+    # with its products, categories and this customer's uses (one query), the category tree. Nothing
+    # without one.
+    "GET /api/cart/ (user, voucher)": 3 + 2,
     "POST /api/cart/add/": 8,
     "POST /api/cart/add/ (X-Cart-Token)": 8,  # no user; the cart is looked up by its token, then locked
     "PATCH /api/cart/update/<id>/": 8,  # user, savepoint, cart, product lock, line, update, release, lines
@@ -97,16 +98,21 @@ BUDGETS: dict[str, int] = {
     "GET /api/orders/<id>/ (owner)": 5,  # user, order, items, status history, refunds
     "GET /api/orders/<id>/ (staff)": 5 + PERMS,
     "GET /api/orders/<id>/ (refunds)": 6,  # + the refunds' lines, one query however many
-    # The variants' products are locked, then the variants read (lock_variants: two statements); stock
-    # moves on the variants (one), then the products' derived stock (one more); pricing reads whether
-    # shipping is offered and the destination's tax rates (two).
+    # The user; the Idempotency-Key claimed (one INSERT ... ON CONFLICT DO NOTHING); the order's
+    # transaction (SAVEPOINT ... RELEASE here, BEGIN ... COMMIT in production): the address, the cart
+    # locked, its lines' products locked (one statement), the lines read with their variants; whether
+    # any shipping method is offered, the destination's tax rates; the stock moved on the variants, the
+    # products' derived fields; the order, its items (one INSERT), its first status change, the cart's
+    # lines deleted; then the answer stored on the key (the answer is built from the rows written).
     "POST /api/orders/create/": 17,
-    # + the voucher (locked, its scope: products, categories; the customer's earlier uses, checked
-    # twice; the conditional update and the redemption; the cart then drops it) and the shipping
-    # methods for the address. Issue 17 wants 18: the voucher's reads are the first to fold.
-    "POST /api/orders/create/ (shipping, tax, voucher)": 25,
-    # user, cart, lines with their images, address, voucher + its scope and uses, shipping methods, tax rates
-    "POST /api/checkout/preview/": 8,
+    # The same with a voucher and a shipping method: the voucher's use counted by the conditional
+    # update that also locks it, the voucher read with its scope (and the customer's earlier uses when
+    # limited) in one query, the redemption, the cart's voucher dropped; the methods for the address
+    # instead of "is any offered". Issue 17 asks for 18.
+    "POST /api/orders/create/ (shipping, tax, voucher)": 21,
+    # user, address, cart with its voucher, lines (with their products and first images), the voucher
+    # with its scope, shipping methods, tax rates
+    "POST /api/checkout/preview/": 7,
     "POST /api/orders/cancel/<id>/": 17,  # the answer is the order detail, its refunds included
     "PATCH /api/orders/<id>/status/ (ship)": 12 + PERMS,  # + the detail's refunds
     "GET /api/orders/sales-report/": 2 + PERMS,  # user, the per-day aggregate
