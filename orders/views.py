@@ -287,11 +287,8 @@ def _owner_cart(request):
     """The requester's cart (user, or X-Cart-Token) with its lines (None without one), and those
     lines as pricing's (key, quantity, variant) triples."""
     user = request.user if request.user.is_authenticated else None
-    cart = cart_selectors.cart_get_for_owner(user=user, cart_token=request.headers.get("X-Cart-Token"), with_lines=True)
-    items = list(cart.items.all()) if cart is not None else []
-    for item in items:
-        # The line's product is the variant's (loaded with the line): no query per line for it.
-        item.variant.product = item.product
+    cart = cart_selectors.cart_get_for_owner(user=user, cart_token=request.headers.get("X-Cart-Token"))
+    items = selectors.checkout_lines(cart_id=cart.pk) if cart is not None else []
     return cart, [(item.pk, item.quantity, item.variant) for item in items]
 
 

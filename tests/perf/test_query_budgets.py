@@ -110,8 +110,8 @@ BUDGETS: dict[str, int] = {
     # limited) in one query, the redemption, the cart's voucher dropped; the methods for the address
     # instead of "is any offered". Issue 17 asks for 18.
     "POST /api/orders/create/ (shipping, tax, voucher)": 21,
-    # user, address, cart with its voucher, lines (with their products and first images), the voucher
-    # with its scope, shipping methods, tax rates
+    # user, address, cart, lines with their variants and products, the voucher with its scope,
+    # shipping methods, tax rates
     "POST /api/checkout/preview/": 7,
     "POST /api/orders/cancel/<id>/": 17,  # the answer is the order detail, its refunds included
     "PATCH /api/orders/<id>/status/ (ship)": 12 + PERMS,  # + the detail's refunds
