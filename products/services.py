@@ -11,9 +11,8 @@ import warnings
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Avg, Case, Count, F, IntegerField, Max, Min, OuterRef, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Avg, Case, Count, F, IntegerField, Max, Min, Q, Sum, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
@@ -242,27 +241,47 @@ def _raise_sku_taken(attr: str = "sku", detail: str = "A product with this SKU a
 # --- Variants: the one place that writes them and keeps the product's derived fields in step ----
 
 
-def _active_variants():
-    return ProductVariant.objects.filter(product_id=OuterRef("pk"), is_active=True).order_by().values("product_id")
-
-
 def product_refresh_derived(*, product_ids) -> None:
     """Sets `price` (lowest), `price_max` (highest), `stock` (sum) and `variant_count` of these
-    products from their active variants, in ONE statement whatever their number. A product with no
-    active variant (only an inactive product may have none) keeps its prices and shows no stock.
-    `product_ids` may be a queryset of ids (then it is a subquery, not a query of its own)."""
+    products from their active variants, in ONE statement whatever their number: an
+    `UPDATE ... FROM` the products' variants grouped once (PostgreSQL, and SQLite since 3.33), not a
+    subquery per field and product. A product with no active variant (only an inactive product may
+    have none) keeps its prices and shows no stock. `product_ids` may be a queryset of ids (then it
+    is a subquery, not a query of its own)."""
     if isinstance(product_ids, (list, tuple, set, frozenset)):
         if not product_ids:
             return
         product_ids = list(product_ids)
-    active = _active_variants()
-    Product.objects.filter(pk__in=product_ids).update(
-        price=Coalesce(Subquery(active.annotate(v=Min("price")).values("v")), F("price")),
-        price_max=Coalesce(Subquery(active.annotate(v=Max("price")).values("v")), F("price_max")),
-        stock=Coalesce(Subquery(active.annotate(v=Sum("stock")).values("v")), Value(0)),
-        variant_count=Coalesce(Subquery(active.annotate(v=Count("pk")).values("v")), Value(0)),
-        updated_at=timezone.now(),
+    active = Q(variants__is_active=True)
+    derived = (
+        Product.objects.filter(pk__in=product_ids)
+        .order_by()
+        .values(product=F("pk"))
+        .annotate(
+            low=Min("variants__price", filter=active),
+            high=Max("variants__price", filter=active),
+            units=Sum("variants__stock", filter=active),
+            count=Count("variants", filter=active),
+        )
     )
+    derived_sql, derived_params = derived.query.sql_with_params()
+    meta = Product._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+
+    def column(name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    updated_at = meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
+    # Only names from the model's metadata and the ORM's own SQL go into the text; values are parameters.
+    sql = (
+        f"UPDATE {table} SET {column('price')} = COALESCE(d.low, {table}.{column('price')}), "  # noqa: S608
+        f"{column('price_max')} = COALESCE(d.high, {table}.{column('price_max')}), "
+        f"{column('stock')} = COALESCE(d.units, 0), {column('variant_count')} = d.count, "
+        f"{column('updated_at')} = %s FROM ({derived_sql}) AS d WHERE {table}.{column('id')} = d.product"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [updated_at, *derived_params])
 
 
 def variants_move_stock(*, deltas: dict[int, int]) -> None:
