@@ -31,6 +31,11 @@ def lock_user_cart(*, user) -> Cart | None:
     return Cart.objects.select_for_update().filter(user=user).order_by().first()
 
 
+def lock_anonymous_cart(*, token: str) -> Cart | None:
+    """The anonymous cart of `token`, locked; None when there is none (merged into a login, purged)."""
+    return Cart.objects.select_for_update().filter(token=token, user__isnull=True).order_by().first()
+
+
 def lock_carts(*, cart_ids: Iterable[int]) -> dict[int, Cart]:
     """Locks several carts in ascending primary-key order (a merge locks two) and returns them by id."""
     carts = Cart.objects.select_for_update().filter(pk__in=sorted(set(cart_ids))).order_by("pk")

@@ -308,6 +308,16 @@ IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
     "response and creates nothing new. 1 to 255 visible ASCII characters, e.g. a UUID.",
 )
 
+# A guest's order token (orders.tokens.ORDER_TOKEN), on the endpoints of one order.
+ORDER_TOKEN_HEADER = OpenApiParameter(
+    "X-Order-Token",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A guest's `order_token` (from placing the order, or the link an order lookup mails): opens "
+    "that one order without a login. Another order, or a wrong or missing token, is 404.",
+)
+
 # The header a replayed answer carries (orders.idempotency.idempotent_response).
 IDEMPOTENT_REPLAYED_HEADER = OpenApiParameter(
     "Idempotent-Replayed",

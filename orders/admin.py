@@ -355,7 +355,7 @@ def _orders_csv_rows(queryset):
         row = [
             order.number,
             timezone.localtime(order.created_at).isoformat(timespec="seconds"),
-            order.user.email,
+            order.customer_email,
             order.get_status_display(),
             order.get_payment_method_display(),
             order.subtotal,
@@ -419,7 +419,7 @@ class OrderStatusChangeInline(_ReadOnlyInline):
 class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
     list_display = ["number", "user_email", "status", "payment_method", "total_display", "created_at", "paid_at"]
     list_filter = ["status", "payment_method", ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["number", "user__email"]
+    search_fields = ["number", "user__email", "email"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
     inlines = [OrderItemInline, RefundInline, OrderStatusChangeInline]
@@ -475,10 +475,12 @@ class OrderAdmin(ActionSelectionGuard, admin.ModelAdmin):
 
     @admin.display(description="customer", ordering="user__email")
     def user_email(self, obj):
-        return obj.user.email
+        return obj.customer_email if obj.user_id is not None else f"{obj.email} (guest)"
 
     @admin.display(description="customer")
     def customer(self, obj):
+        if obj.user_id is None:
+            return format_html("{} &middot; a guest, no account", obj.email)
         return format_html(
             '<a href="{}">{}</a> &middot; <a href="{}">their orders</a>',
             reverse("admin:users_user_change", args=[obj.user_id]),

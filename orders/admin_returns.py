@@ -69,7 +69,7 @@ class ReturnHistoryInline(admin.TabularInline):
 class OrderReturnAdmin(ActionSelectionGuard, admin.ModelAdmin):
     list_display = ("id", "order_link", "status", "units", "created_at", "updated_at")
     list_filter = (ReturnQueueFilter, "status")
-    search_fields = ("order__number", "order__user__email")
+    search_fields = ("order__number", "order__user__email", "order__email")
     ordering = ("created_at", "id")
     list_select_related = ("order",)
     fields = ("order", "status", "reason", "refund", "created_at", "approved_at", "received_at", "refunded_at")

@@ -7,6 +7,7 @@ queue it without an import cycle.
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
@@ -14,6 +15,7 @@ from payments.models import RefundStatus
 from payments.provider_types import from_minor_units
 
 from .models import Order, OrderReturn
+from .tokens import guest_order_link, guest_token_for
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ EMAIL_SUBJECTS = {
     "return_rejected": "Your return for order {number} was not accepted",
     "return_received": "The goods you sent back from order {number} have arrived",
     "return_refunded": "Your return for order {number} is refunded",
+    "guest_link": "The link to your NovaCart order {number}",
 }
 
 # The e-mails that say what was refunded: each lists the order's refunds, the latest first.
@@ -62,6 +65,24 @@ def order_refunds_for_email(order: Order) -> list[dict]:
     ]
 
 
+def _addressee(order: Order) -> str:
+    """Whom the e-mail greets: the account's first name, or the name on the guest's address."""
+    if order.user is not None and order.user.get_short_name():
+        return order.user.get_short_name()
+    return str((order.shipping_address or {}).get("full_name") or "").strip() or "there"
+
+
+def _guest_link(order: Order) -> str | None:
+    """A guest order's link with its current token, made here from the order's nonce (orders.tokens),
+    so the token never sits in a broker message. None for an order placed with an account, or
+    without FRONTEND_URL to point at."""
+    if not order.guest_token_nonce or not settings.FRONTEND_URL:
+        return None
+    return guest_order_link(
+        order_id=order.pk, token=guest_token_for(number=order.number, nonce=order.guest_token_nonce)
+    )
+
+
 # The name it had in orders.tasks: messages already in the broker still carry it.
 @shared_task(name="orders.tasks.send_order_email", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_order_email(order_id: int, kind: str, return_id: int | None = None) -> None:
@@ -74,7 +95,14 @@ def send_order_email(order_id: int, kind: str, return_id: int | None = None) -> 
     if order is None:
         logger.warning("order %s vanished before its %s e-mail", order_id, kind)
         return
-    context = {"order": order, "user": order.user, "items": list(order.items.all()), "kind": kind}
+    context = {
+        "order": order,
+        "user": order.user,
+        "name": _addressee(order),
+        "items": list(order.items.all()),
+        "kind": kind,
+        "guest_link": _guest_link(order),
+    }
     if kind in REFUND_EMAILS:
         context["refunds"] = order_refunds_for_email(order)
     if return_id is not None:
@@ -86,5 +114,5 @@ def send_order_email(order_id: int, kind: str, return_id: int | None = None) -> 
         message=render_to_string(f"emails/order_{kind}.txt", context),
         html_message=render_to_string(f"emails/order_{kind}.html", context),
         from_email=None,
-        recipient_list=[order.user.email],
+        recipient_list=[order.customer_email],
     )

@@ -22,9 +22,11 @@ def lock_order(*, order_id: int) -> Order | None:
     return Order.objects.select_for_update().filter(pk=order_id).order_by().first()
 
 
-def lock_idempotency_key(*, user, scope: str, key: str) -> IdempotencyKey | None:
-    """A request's claim row; taken in its own short transaction before any domain row."""
-    return IdempotencyKey.objects.select_for_update().filter(user=user, scope=scope, key=key).first()
+def lock_idempotency_key(*, user, scope: str, key: str, guest: str = "") -> IdempotencyKey | None:
+    """A request's claim row (a user's, or with `user` None a guest's); taken in its own short
+    transaction before any domain row."""
+    owner = {"user": user} if user is not None else {"user__isnull": True, "guest": guest}
+    return IdempotencyKey.objects.select_for_update().filter(**owner, scope=scope, key=key).first()
 
 
 def lock_voucher(*, voucher_id: int) -> Voucher | None:

@@ -54,7 +54,19 @@ class OrderPaymentStatus(models.TextChoices):
 
 class Order(models.Model):
     number = models.CharField(max_length=32, unique=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    # The account; None for a guest's order until an account with its e-mail is verified
+    # (orders.services.orders_attach_guest_orders).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    # The address the order was placed with: the account's then, or the one the guest gave. A guest
+    # order's e-mails go here; an account's to the account's current address.
+    email = models.EmailField(max_length=254, blank=True)
+    # A guest's access to the order (orders.tokens): the SHA-256 of the token handed out, and the
+    # nonce it is made from with SECRET_KEY, so e-mails can carry it without the token being stored.
+    # Empty for orders placed with an account.
+    guest_token_hash = models.CharField(max_length=64, blank=True)
+    guest_token_nonce = models.CharField(max_length=32, blank=True)
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     payment_method = models.CharField(max_length=8, choices=PaymentMethod.choices)
     # A copy of the address at checkout: later edits or deletion of the address change nothing.
@@ -93,6 +105,9 @@ class Order(models.Model):
             models.Index(fields=["user", "-created_at"], name="order_user_created_idx"),
             models.Index(fields=["status", "created_at"], name="order_status_created_idx"),
             models.Index(fields=["paid_at"], name="order_paid_at_idx"),
+            models.Index(fields=["guest_token_hash"], name="order_guest_token_idx", condition=~Q(guest_token_hash="")),
+            # The guest orders an account's verified e-mail takes over.
+            models.Index(Upper("email"), name="order_guest_email_idx", condition=Q(user__isnull=True)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0) & Q(subtotal__gte=0), name="order_amounts_non_negative"),
@@ -100,10 +115,21 @@ class Order(models.Model):
                 condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=F("total")),
                 name="order_refunded_within_total",
             ),
+            models.CheckConstraint(condition=Q(user__isnull=False) | ~Q(email=""), name="order_has_customer"),
         ]
 
     def __str__(self):
         return self.number
+
+    @property
+    def customer_email(self) -> str:
+        """Where the order's e-mails go: the account's current address, or the guest's."""
+        return self.user.email if self.user_id is not None else self.email
+
+    @property
+    def is_guest_order(self) -> bool:
+        """Placed without an account (it has a guest token), whether or not an account took it over since."""
+        return bool(self.guest_token_hash)
 
     @property
     def payment_status(self) -> str:
@@ -163,13 +189,17 @@ class OrderStatusChange(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """One client request made safe to retry (IETF Idempotency-Key draft), scoped per user."""
+    """One client request made safe to retry (IETF Idempotency-Key draft), scoped per user, or for a
+    guest per `guest` (a digest of the cart token or order token the guest sent: orders.idempotency)."""
 
     class State(models.TextChoices):
         IN_PROGRESS = "in_progress", "In progress"
         COMPLETED = "completed", "Completed"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    guest = models.CharField(max_length=64, blank=True)
     scope = models.CharField(max_length=64)
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
@@ -183,6 +213,10 @@ class IdempotencyKey(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_key_unique"),
+            models.UniqueConstraint(
+                fields=["guest", "scope", "key"], name="idempotency_guest_key_unique", condition=Q(user__isnull=True)
+            ),
+            models.CheckConstraint(condition=Q(user__isnull=False) | ~Q(guest=""), name="idempotency_key_has_owner"),
         ]
         indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
 

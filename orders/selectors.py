@@ -61,6 +61,7 @@ from .pricing import (
     price_checkout,
 )
 from .pricing import TaxRate as PricingTaxRate
+from .tokens import guest_token_clean, guest_token_digest, guest_token_for
 
 TOP_PRODUCTS = 10
 CENT = Decimal("0.01")
@@ -89,12 +90,48 @@ def order_list_for_user(*, user, search: str = "", status: str = "") -> QuerySet
     return _with_items(queryset.order_by("-created_at", "-id"))
 
 
-def _orders_visible_to(user) -> QuerySet[Order]:
+def guest_checkout_enabled() -> bool:
+    """Whether guests may place orders and open them with their token (`GUEST_CHECKOUT`)."""
+    return bool(settings.GUEST_CHECKOUT)
+
+
+def order_token_digest(order_token: str | None) -> str | None:
+    """The digest an order's `guest_token_hash` must equal for `X-Order-Token` to open it; None for
+    no token, one that cannot be a token, or when guest checkout is off."""
+    token = guest_token_clean(order_token)
+    return guest_token_digest(token) if token is not None and guest_checkout_enabled() else None
+
+
+def order_owner_q(*, user=None, order_token: str | None = None, prefix: str = "") -> Q:
+    """The orders a requester owns, defined once: the signed-in user's, and the one order a guest's
+    `X-Order-Token` opens. `prefix` reaches the order through a relation (`"order__"` from a payment).
+    Matches nothing for an anonymous requester without a valid token."""
+    owned = []
+    if user is not None and getattr(user, "is_authenticated", False):
+        owned.append(Q(**{f"{prefix}user": user}))
+    digest = order_token_digest(order_token)
+    if digest is not None:
+        owned.append(Q(**{f"{prefix}guest_token_hash": digest}))
+    if not owned:
+        return Q(**{f"{prefix}pk__in": []})
+    return owned[0] if len(owned) == 1 else owned[0] | owned[1]
+
+
+def order_guest_token(*, order_id: int) -> str | None:
+    """The current token of a guest order (made again from its nonce: orders.tokens); None for an
+    order placed with an account."""
+    row = Order.objects.filter(pk=order_id).exclude(guest_token_nonce="").values_list("number", "guest_token_nonce")
+    row = row.first()
+    return guest_token_for(number=row[0], nonce=row[1]) if row is not None else None
+
+
+def _orders_visible_to(user, order_token: str | None = None) -> QuerySet[Order]:
     """Every order for staff who may see or change orders (VIEW_ORDER, or CHANGE_ORDER, which like
-    in the admin implies seeing); the user's own orders for anyone else, staff without it included."""
-    if user_has_any(user, Perm.VIEW_ORDER, Perm.CHANGE_ORDER):
+    in the admin implies seeing); the requester's own orders for anyone else, staff without it
+    included (order_owner_q: a guest's token opens its one order)."""
+    if user is not None and user_has_any(user, Perm.VIEW_ORDER, Perm.CHANGE_ORDER):
         return Order.objects.all()
-    return Order.objects.filter(user=user)
+    return Order.objects.filter(order_owner_q(user=user, order_token=order_token))
 
 
 def _listed_refunds() -> Prefetch:
@@ -116,10 +153,11 @@ def order_refunds_listed(*, order: Order) -> list[Refund]:
     return listed
 
 
-def order_get_for_user(*, user, order_id: int) -> Order:
-    """One order with items, history and refunds: the owner's, or any for staff who may see orders.
-    Raises NotFound otherwise, so another user's order looks exactly like one that does not exist."""
-    queryset = _orders_visible_to(user)
+def order_get_for_user(*, user, order_id: int, order_token: str | None = None) -> Order:
+    """One order with items, history and refunds: the owner's (or the one a guest's `order_token`
+    opens), or any for staff who may see orders. Raises NotFound otherwise, so another user's order
+    looks exactly like one that does not exist."""
+    queryset = _orders_visible_to(user, order_token)
     queryset = _with_items(queryset).prefetch_related(
         Prefetch("status_history", queryset=OrderStatusChange.objects.order_by("created_at", "id")),
         _listed_refunds(),
@@ -145,14 +183,17 @@ def order_as_written(*, order: Order, items: list[OrderItem], status_history: li
     return order
 
 
-def order_check_access(*, user, order_id: int) -> bool:
-    """Raises NotFound unless the order exists and the user may see it (their own; any order for
-    staff who may see orders). Returns whether it is the user's own order, so a view can ask for a
-    staff permission before acting on someone else's."""
-    owner_id = _orders_visible_to(user).filter(pk=order_id).values_list("user_id", flat=True).first()
-    if owner_id is None:
+def order_check_access(*, user, order_id: int, order_token: str | None = None) -> bool:
+    """Raises NotFound unless the order exists and the requester may see it (their own, or the one
+    their `order_token` opens; any order for staff who may see orders). Returns whether it is the
+    requester's own order, so a view can ask for a staff permission before acting on someone else's."""
+    row = _orders_visible_to(user, order_token).filter(pk=order_id).values_list("user_id", "guest_token_hash").first()
+    if row is None:
         raise NotFound("Order not found.", code=OrderErrorCode.ORDER_NOT_FOUND)
-    return owner_id == user.pk
+    owner_id, token_hash = row
+    digest = order_token_digest(order_token)
+    own_account = owner_id is not None and getattr(user, "is_authenticated", False) and owner_id == user.pk
+    return own_account or (digest is not None and token_hash == digest)
 
 
 def _average(amount: Decimal, count: int) -> Decimal:

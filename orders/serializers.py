@@ -28,7 +28,23 @@ MAX_COUNT = 2**31 - 1
 
 
 class OrderCreateSerializer(serializers.Serializer):
-    shipping_address_id = serializers.IntegerField(min_value=1)
+    """Signed in: `shipping_address_id`. A guest (no login, the cart's `X-Cart-Token`): `email` and
+    `shipping_address` instead, and `payment_method` `card`."""
+
+    # No upper bound: an id past 64 bits names no address of yours, a 404 `address_not_found`.
+    shipping_address_id = serializers.IntegerField(
+        required=False, min_value=1, help_text="One of your addresses; required when signed in."
+    )
+    email = serializers.EmailField(
+        required=False,
+        max_length=254,
+        help_text="Guests (required): where the order's e-mails and its link go.",
+    )
+    shipping_address = AddressSerializer(
+        required=False,
+        help_text="Guests (required): the address to ship to, validated as the address book validates one "
+        "(not saved). `is_default` is ignored.",
+    )
     payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
     shipping_method_id = serializers.IntegerField(
         required=False,
@@ -36,6 +52,22 @@ class OrderCreateSerializer(serializers.Serializer):
         max_value=2**63 - 1,
         help_text="One of GET /api/shipping-methods/ for this address; required whenever the shop offers any.",
     )
+
+    def validate(self, attrs):
+        if self.context.get("guest"):
+            missing = [name for name in ("email", "shipping_address") if not attrs.get(name)]
+            if missing:
+                raise serializers.ValidationError(
+                    dict.fromkeys(missing, "Required for an order placed without an account."), code="required"
+                )
+        elif not attrs.get("shipping_address_id"):
+            raise serializers.ValidationError({"shipping_address_id": "This field is required."}, code="required")
+        return attrs
+
+
+class OrderLookupSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=32, help_text='The order number, e.g. "NC-261204-7K2Q9X".')
+    email = serializers.EmailField(max_length=254, help_text="The e-mail the order was placed with.")
 
 
 class OrderStatusUpdateSerializer(serializers.Serializer):
@@ -201,6 +233,20 @@ class OrderDetailSerializer(OrderListSerializer):
     class Meta(OrderListSerializer.Meta):
         fields = [*ORDER_FIELDS, "status_history", "refunds"]
         read_only_fields = fields
+
+
+class OrderPlacedSerializer(OrderDetailSerializer):
+    """The order just placed; a guest's answer also carries its `order_token`."""
+
+    order_token = serializers.CharField(
+        required=False,
+        help_text="Guests only, and only here: the token that opens this one order (`X-Order-Token` on its "
+        "detail, cancel and payment endpoints). Keep it: it is not shown again (an order lookup mails a new link).",
+    )
+
+    class Meta(OrderDetailSerializer.Meta):
+        fields = [*OrderDetailSerializer.Meta.fields, "order_token"]
+        read_only_fields = OrderDetailSerializer.Meta.fields
 
 
 def _money(help_text: str) -> serializers.DecimalField:

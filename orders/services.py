@@ -3,32 +3,39 @@
 import logging
 import secrets
 import string
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import BaseUserManager
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from addresses.countries import COUNTRY_CODES
 from addresses.models import Address
-from cart.lock_objects import lock_user_cart
+from cart.lock_objects import lock_anonymous_cart, lock_user_cart
 from cart.models import Cart, CartItem
+from cart.selectors import cart_token_clean
 from novacart.celery import enqueue_on_commit
-from novacart.exceptions import Conflict, ErrorItem, NotFound, ServiceError, ValidationFailed
+from novacart.exceptions import Conflict, ErrorItem, Forbidden, NotFound, ServiceError, ValidationFailed
 from products.lock_objects import lock_product_ids_of, lock_products
 from products.models import ProductVariant
 from products.services import catalog_cache_bump, variants_move_stock
-from users.selectors import require_verified_email
+from users.error_codes import UserErrorCode
+from users.selectors import require_verified_email, user_has_verified_email
 
 from .emails import send_order_email
 from .error_codes import OrderErrorCode
 from .lock_objects import lock_order, lock_order_voucher
 from .models import ORDER_COD_OPEN_STATUSES, Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
 from .selectors import Destination, checkout_lines, checkout_price, order_as_written
+from .tokens import guest_token_for, guest_token_new
 from .transitions import Actor, Tracking, allowed_move, allowed_targets, move_for
 from .vouchers import voucher_release, voucher_terms_for_checkout, voucher_use_record, voucher_use_take
 
 logger = logging.getLogger(__name__)
+User = get_user_model()
 
 
 def _catalog_changed() -> None:
@@ -188,6 +195,18 @@ def order_number_generate(*, now=None) -> str:
     return f"NC-{day}-{suffix}"
 
 
+@dataclass(frozen=True)
+class _Buyer:
+    """Who places the order: an account (its address book's `address_id`), or a guest (the anonymous
+    cart's token, the e-mail given, and the address given inline, validated as the address book does)."""
+
+    user: object | None = None
+    address_id: int | None = None
+    cart_token: str | None = None
+    email: str = ""
+    address: dict | None = None
+
+
 def order_place_from_cart(
     *, user, address_id: int, payment_method: str, shipping_method_id: int | None = None
 ) -> Order:
@@ -220,21 +239,59 @@ def order_place_from_cart(
     `product_unavailable` (product or variant deactivated) and `out_of_stock` (with what is left,
     naming the variant's SKU).
     """
+    _check_payment_method(payment_method)
+    if payment_method == PaymentMethod.COD:
+        # Goods leave on a promise to pay: only to someone who proved the address is theirs.
+        require_verified_email(user=user)
+    return _place_numbered(
+        buyer=_Buyer(user=user, address_id=address_id),
+        payment_method=payment_method,
+        shipping_method_id=shipping_method_id,
+    )
+
+
+def order_place_as_guest(
+    *, cart_token: str | None, email: str, address: dict, payment_method: str, shipping_method_id: int | None = None
+) -> tuple[Order, str]:
+    """Turns an anonymous cart (`cart_token`) into a PENDING order for a guest, exactly as
+    `order_place_from_cart` does for an account (the same locks, checks, pricing and snapshots), with
+    the guest's `email` and the inline `address` (validated by the caller as the address book
+    validates one) instead of an account and its address book. Guests pay by card. The order gets a
+    guest token (orders.tokens; it keeps only the token's digest and nonce), returned beside it: the
+    one time it is handed out, apart from the links e-mailed to `email`. When a verified account has
+    that e-mail, the order is that account's at once (orders_attach_guest_orders does it for the
+    orders placed before the account was verified).
+
+    Raises what `order_place_from_cart` raises (a voucher's per-customer limit counts the uses of
+    this e-mail), and Forbidden(`email_not_verified`) for cash on delivery, which needs an account
+    with a verified e-mail."""
+    _check_payment_method(payment_method)
+    if payment_method == PaymentMethod.COD:
+        raise Forbidden(
+            "Cash on delivery needs an account with a verified e-mail address; pay by card, or sign in.",
+            code=UserErrorCode.EMAIL_NOT_VERIFIED,
+            attr="payment_method",
+        )
+    buyer = _Buyer(cart_token=cart_token, email=BaseUserManager.normalize_email(email.strip()), address=address)
+    order = _place_numbered(buyer=buyer, payment_method=payment_method, shipping_method_id=shipping_method_id)
+    return order, guest_token_for(number=order.number, nonce=order.guest_token_nonce)
+
+
+def _check_payment_method(payment_method: str) -> None:
     if payment_method not in PaymentMethod.values:
         raise ValidationFailed(
             f"Unknown payment method {payment_method!r}; use one of: {', '.join(PaymentMethod.values)}.",
             code=OrderErrorCode.INVALID_CHOICE,
             attr="payment_method",
         )
-    if payment_method == PaymentMethod.COD:
-        # Goods leave on a promise to pay: only to someone who proved the address is theirs.
-        require_verified_email(user=user)
+
+
+def _place_numbered(*, buyer: _Buyer, payment_method: str, shipping_method_id: int | None) -> Order:
     for _attempt in range(_NUMBER_ATTEMPTS):
         number = order_number_generate()
         try:
             return _place(
-                user=user,
-                address_id=address_id,
+                buyer=buyer,
                 payment_method=payment_method,
                 shipping_method_id=shipping_method_id,
                 number=number,
@@ -248,14 +305,31 @@ def order_place_from_cart(
     raise RuntimeError(f"could not draw a free order number in {_NUMBER_ATTEMPTS} attempts")
 
 
-def _place(*, user, address_id: int, payment_method: str, shipping_method_id: int | None, number: str) -> Order:
+def _buyer_address(buyer: _Buyer) -> dict:
+    """The address snapshot the order keeps: the account's address book entry, or the guest's."""
+    if buyer.address is not None:
+        fields = ("full_name", "phone", "line1", "line2", "city", "state", "postal_code", "country", "address_type")
+        return Address(**{name: buyer.address[name] for name in fields if name in buyer.address}).as_snapshot()
+    address = Address.objects.filter(pk=buyer.address_id, user=buyer.user).first()
+    if address is None:
+        raise NotFound("Shipping address not found.", code=OrderErrorCode.ADDRESS_NOT_FOUND, attr="shipping_address_id")
+    return address.as_snapshot()
+
+
+def _guest_account(email: str):
+    """The verified, active account of a guest's e-mail, which the order then belongs to; else None."""
+    return User.objects.filter(email__iexact=email, email_verified=True, is_active=True).first()
+
+
+def _place(*, buyer: _Buyer, payment_method: str, shipping_method_id: int | None, number: str) -> Order:
     with transaction.atomic():
-        address = Address.objects.filter(pk=address_id, user=user).first()
-        if address is None:
-            raise NotFound(
-                "Shipping address not found.", code=OrderErrorCode.ADDRESS_NOT_FOUND, attr="shipping_address_id"
-            )
-        cart = lock_user_cart(user=user)
+        address = _buyer_address(buyer)
+        user = buyer.user
+        if buyer.user is not None:
+            cart = lock_user_cart(user=user)
+        else:
+            token = cart_token_clean(buyer.cart_token)
+            cart = lock_anonymous_cart(token=token) if token is not None else None
         lines = []
         if cart is not None:
             # The lines cannot change under the cart's lock (every cart write takes it): their products
@@ -275,11 +349,13 @@ def _place(*, user, address_id: int, payment_method: str, shipping_method_id: in
         if cart.voucher_id is not None:
             # Its use is counted now, which locks the voucher after the stock (CONTRIBUTING "Lock
             # order"), and it is checked again: a refusal rolls the order back with the count.
-            voucher = voucher_use_take(voucher_id=cart.voucher_id, user=user)
-            voucher_terms = voucher_terms_for_checkout(voucher=voucher, lines=priced_lines, user_or_email=user)
+            voucher = voucher_use_take(voucher_id=cart.voucher_id, user=user, email=buyer.email)
+            voucher_terms = voucher_terms_for_checkout(
+                voucher=voucher, lines=priced_lines, user_or_email=user or buyer.email
+            )
         price = checkout_price(
             lines=priced_lines,
-            destination=Destination(country=address.country, region=address.state),
+            destination=Destination(country=address["country"], region=address["state"]),
             shipping_method_id=shipping_method_id,
             shipping_required=True,
             voucher=voucher_terms,
@@ -311,12 +387,16 @@ def _place(*, user, address_id: int, payment_method: str, shipping_method_id: in
             for line in lines
             for variant, priced in ((variants[line.variant_id], breakdown.line(line.pk)),)
         ]
+        guest = guest_token_new(number=number) if user is None else None
         order = Order.objects.create(
             number=number,
-            user=user,
+            user=user if user is not None else _guest_account(buyer.email),
+            email=user.email if user is not None else buyer.email,
+            guest_token_hash=guest.digest if guest is not None else "",
+            guest_token_nonce=guest.nonce if guest is not None else "",
             status=OrderStatus.PENDING,
             payment_method=payment_method,
-            shipping_address=address.as_snapshot(),
+            shipping_address=address,
             subtotal=breakdown.subtotal,
             discount_total=breakdown.discount_total,
             shipping_total=breakdown.shipping_total,
@@ -333,7 +413,7 @@ def _place(*, user, address_id: int, payment_method: str, shipping_method_id: in
             item.order = order
         OrderItem.objects.bulk_create(items)
         if voucher is not None:
-            voucher_use_record(voucher_id=voucher.voucher.pk, order=order, user=user)
+            voucher_use_record(voucher_id=voucher.voucher.pk, order=order, user=user, email=buyer.email)
         placed = OrderStatusChange.objects.create(
             order=order,
             from_status="",
@@ -347,7 +427,8 @@ def _place(*, user, address_id: int, payment_method: str, shipping_method_id: in
             Cart.objects.filter(pk=cart.pk).update(voucher=None)  # used: the next cart starts without it
         enqueue_on_commit(send_order_email, order.pk, "confirmation")
         _catalog_changed()
-        logger.info("order %s placed by user %s: %s %s", order.number, user.pk, order.total, order.currency)
+        placed_by = f"user {user.pk}" if user is not None else "a guest"
+        logger.info("order %s placed by %s: %s %s", order.number, placed_by, order.total, order.currency)
         return order_as_written(order=order, items=items, status_history=[placed])
 
 
@@ -398,6 +479,46 @@ def _check_lines(*, lines: list[CartItem], variants: dict[int, ProductVariant]) 
             )
     if errors:
         raise Conflict(errors=errors)
+
+
+# --- Guest orders ---------------------------------------------------------------
+
+
+def orders_attach_guest_orders(*, user) -> int:
+    """Gives a verified account the orders placed as a guest with its e-mail (any case), so that
+    `orders/my/` shows them: called when the account's e-mail is verified (users.services), never on
+    mere registration, since whoever registers an address need not own it. Nothing for an account
+    whose e-mail is not verified. The guests' links keep opening their orders. Returns how many."""
+    if not user_has_verified_email(user=user) or not user.email:
+        return 0
+    attached = Order.objects.filter(user__isnull=True, email__iexact=user.email).update(
+        user=user, updated_at=timezone.now()
+    )
+    if attached:
+        logger.info("%s guest order(s) attached to user %s", attached, user.pk)
+    return attached
+
+
+def order_guest_link_send(*, number: str, email: str) -> bool:
+    """An order lookup (`POST /api/orders/lookup/`): when an order placed as a guest has this number
+    and e-mail (any case, spaces around ignored), gives it a new guest token (every earlier link stops
+    working) and mails the link to that e-mail after commit. The caller answers the same whatever
+    this finds, so the lookup tells nobody which orders exist. Returns whether a link was sent."""
+    order = (
+        # Numbers are upper case (order_number_generate): an exact match uses the unique index.
+        Order.objects.filter(number=number.strip().upper(), email__iexact=email.strip())
+        .exclude(guest_token_hash="")
+        .only("pk", "number")
+        .first()
+    )
+    if order is None:
+        return False
+    guest = guest_token_new(number=order.number)
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(guest_token_hash=guest.digest, guest_token_nonce=guest.nonce)
+        enqueue_on_commit(send_order_email, order.pk, "guest_link")
+    logger.info("order %s: a new guest link was mailed", order.number)
+    return True
 
 
 # --- Expiry -------------------------------------------------------------------

@@ -6,6 +6,7 @@ app_name = "orders"
 urlpatterns = [
     path("create/", views.OrderCreateView.as_view(), name="create"),
     path("my/", views.MyOrdersView.as_view(), name="my"),
+    path("lookup/", views.OrderLookupView.as_view(), name="lookup"),
     path("<int:pk>/", views.OrderDetailView.as_view(), name="detail"),
     path("cancel/<int:pk>/", views.OrderCancelView.as_view(), name="cancel"),
     path("<int:pk>/status/", views.OrderStatusView.as_view(), name="status"),

@@ -1,8 +1,11 @@
 """Order endpoints: thin views over orders.services (writes) and orders.selectors (reads)."""
 
+from dataclasses import replace
+
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import AllowAny
@@ -21,6 +24,7 @@ from novacart.fields import ITEM_INPUT_ERROR_CODES
 from novacart.openapi import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
+    ORDER_TOKEN_HEADER,
     ErrorResponseSerializer,
     staff_forbidden,
 )
@@ -28,11 +32,13 @@ from novacart.pagination import StandardPagination
 from novacart.permissions import Perm, StaffPermission, user_has
 from novacart.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 from payments.refunds import refund_for_return
+from users.throttles import AddressAndEmailThrottle
 
 from . import returns, schema_examples, selectors, services, vouchers
 from .error_codes import OrderErrorCode
-from .idempotency import idempotent_response, run_idempotent, validate_idempotency_key
+from .idempotency import idempotency_caller, idempotent_response, run_idempotent, validate_idempotency_key
 from .models import OrderStatus
+from .permissions import CustomerOrGuestCart, CustomerOrGuestOrder
 from .pricing import lines_subtotal, lines_weight_grams, shipping_price
 from .selectors import pricing_lines
 from .serializers import (
@@ -44,6 +50,8 @@ from .serializers import (
     OrderDetailSerializer,
     OrderListQuerySerializer,
     OrderListSerializer,
+    OrderLookupSerializer,
+    OrderPlacedSerializer,
     OrderStatusUpdateSerializer,
     ReturnListQuerySerializer,
     ReturnRequestSerializer,
@@ -57,8 +65,15 @@ from .serializers import (
     VoucherSerializer,
     VoucherWriteSerializer,
 )
+from .tokens import ORDER_TOKEN
 from .transitions import Actor
 
+LOOKUP_DETAIL = "If an order placed without an account has this number and e-mail, its link is on its way there."
+LOOKUP_ACCEPTED = OpenApiResponse(
+    inline_serializer("OrderLookupAccepted", {"detail": drf_serializers.CharField()}),
+    description="Always, whether or not an order matched.",
+    examples=[OpenApiExample("Accepted", value={"detail": LOOKUP_DETAIL})],
+)
 CREATE_CONFLICT = OpenApiResponse(
     ErrorResponseSerializer,
     description="`out_of_stock` / `product_unavailable`: one error per cart line that cannot be ordered "
@@ -81,8 +96,12 @@ INVALID_TRANSITION = OpenApiResponse(
 )
 
 
-def _order_response(user, order_id: int, status_code=status.HTTP_200_OK) -> Response:
-    order = selectors.order_get_for_user(user=user, order_id=order_id)
+def _order_token(request) -> str | None:
+    return request.headers.get(ORDER_TOKEN)
+
+
+def _order_response(request, order_id: int, status_code=status.HTTP_200_OK) -> Response:
+    order = selectors.order_get_for_user(user=request.user, order_id=order_id, order_token=_order_token(request))
     return Response(OrderDetailSerializer(order).data, status=status_code)
 
 
@@ -120,6 +139,10 @@ def _inline_address_errors(view):
 
 @extend_validation_errors(["invalid_idempotency_key"], field_name="Idempotency-Key", methods=["post"])
 @extend_validation_errors(["cart_empty"], field_name="non_field_errors", methods=["post"])
+@extend_validation_errors(["required"], field_name="shipping_address_id", methods=["post"])
+@extend_validation_errors(["required"], field_name="email", methods=["post"])
+@extend_validation_errors(["required"], field_name="shipping_address", methods=["post"])
+@_inline_address_errors
 @extend_validation_errors(
     [OrderErrorCode.SHIPPING_METHOD_REQUIRED, OrderErrorCode.SHIPPING_METHOD_UNAVAILABLE],
     field_name="shipping_method_id",
@@ -128,35 +151,98 @@ def _inline_address_errors(view):
 @extend_validation_errors([OrderErrorCode.COD_NOT_ALLOWED], field_name="payment_method", methods=["post"])
 @extend_validation_errors(CHECKOUT_VOUCHER_ERRORS, field_name="code", methods=["post"])
 class OrderCreateView(APIView):
-    """Places an order from the user's cart."""
+    """Places an order from the user's cart, or (guest checkout) from an anonymous cart."""
+
+    permission_classes = [CustomerOrGuestCart]
 
     @extend_schema(
         operation_id="orders_create",
         summary="Place an order from your cart",
+        description="Signed in: from your cart, to `shipping_address_id`. Without a login (unless "
+        "`GUEST_CHECKOUT=0`): from the anonymous cart of `X-Cart-Token`, with `email` and an inline "
+        "`shipping_address`, paid by card; the answer then carries the order's `order_token`, shown only "
+        "here (and again in a replay with the same `Idempotency-Key`, scoped by the cart token).",
         request=OrderCreateSerializer,
-        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
-        responses={201: OrderDetailSerializer, 403: COD_EMAIL_NOT_VERIFIED, 409: CREATE_CONFLICT, 422: KEY_REUSED},
+        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, CART_TOKEN_HEADER],
+        responses={
+            201: OrderPlacedSerializer,
+            403: COD_EMAIL_NOT_VERIFIED,
+            409: CREATE_CONFLICT,
+            422: KEY_REUSED,
+        },
         examples=[schema_examples.ORDER_PLACED],
     )
     def post(self, request):
         key = validate_idempotency_key(request.headers.get("Idempotency-Key"))
-        serializer = OrderCreateSerializer(data=request.data)
+        guest = not request.user.is_authenticated
+        serializer = OrderCreateSerializer(data=request.data, context={"guest": guest})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user = request.user
+        user, guest_caller = idempotency_caller(request)
+        handed_out: dict[str, str] = {}
 
         def place() -> tuple[int, dict]:
-            order = services.order_place_from_cart(
-                user=user,
-                address_id=data["shipping_address_id"],
-                payment_method=data["payment_method"],
-                shipping_method_id=data.get("shipping_method_id"),
-            )  # with its items and first status change: what GET /api/orders/<id>/ shows, unread
+            if guest:
+                order, handed_out["token"] = services.order_place_as_guest(
+                    cart_token=request.headers.get("X-Cart-Token"),
+                    email=data["email"],
+                    address=data["shipping_address"],
+                    payment_method=data["payment_method"],
+                    shipping_method_id=data.get("shipping_method_id"),
+                )
+            else:
+                order = services.order_place_from_cart(
+                    user=user,
+                    address_id=data["shipping_address_id"],
+                    payment_method=data["payment_method"],
+                    shipping_method_id=data.get("shipping_method_id"),
+                )  # with its items and first status change: what GET /api/orders/<id>/ shows, unread
             return status.HTTP_201_CREATED, OrderDetailSerializer(order).data
 
-        return idempotent_response(
-            run_idempotent(user=user, scope="orders.create", key=key, payload=dict(data), call=place)
+        stored = run_idempotent(
+            user=user, guest=guest_caller, scope="orders.create", key=key, payload=dict(data), call=place
         )
+        if guest and stored.status == status.HTTP_201_CREATED:
+            # Never stored with the response: made again from the order's nonce for a replay.
+            token = handed_out.get("token") or selectors.order_guest_token(order_id=stored.body["id"])
+            stored = replace(stored, body={**stored.body, "order_token": token})
+        return idempotent_response(stored)
+
+
+class OrderLookupThrottle(AddressAndEmailThrottle):
+    """Order lookups per client address (`THROTTLE_ORDER_LOOKUP_RATE`) and per e-mail asked about
+    (`THROTTLE_ORDER_LOOKUP_EMAIL_RATE`): each may mail a link, and guessing order numbers must stay
+    slow. Fails closed."""
+
+    address_scope = "order_lookup"
+    email_scope = "order_lookup_email"
+
+
+class OrderLookupView(APIView):
+    """A guest asks for their order's link again."""
+
+    permission_classes = [CustomerOrGuestOrder]
+    throttle_classes = [OrderLookupThrottle]
+
+    @extend_schema(
+        operation_id="orders_lookup",
+        summary="Mail a guest order's link again",
+        description="When an order placed without an account has this number and e-mail, a link with a new "
+        "order token is mailed to that e-mail (earlier links stop working). The answer is the same whether "
+        "or not one matched, so it tells nobody which orders exist.",
+        request=OrderLookupSerializer,
+        responses={202: LOOKUP_ACCEPTED},
+        examples=[
+            OpenApiExample(
+                "Request", value={"number": "NC-261204-7K2Q9X", "email": "ada@example.com"}, request_only=True
+            )
+        ],
+    )
+    def post(self, request):
+        serializer = OrderLookupSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.order_guest_link_send(**serializer.validated_data)
+        return Response({"detail": LOOKUP_DETAIL}, status=status.HTTP_202_ACCEPTED)
 
 
 class MyOrdersView(ListAPIView):
@@ -184,21 +270,32 @@ class MyOrdersView(ListAPIView):
 
 
 class OrderDetailView(APIView):
-    """One order: its owner's or, for staff who may see orders, anyone's."""
+    """One order: its owner's (or the guest's of `X-Order-Token`) or, for staff who may see orders, anyone's."""
 
-    @extend_schema(operation_id="orders_retrieve", summary="Order detail", responses={200: OrderDetailSerializer})
+    permission_classes = [CustomerOrGuestOrder]
+
+    @extend_schema(
+        operation_id="orders_retrieve",
+        summary="Order detail",
+        parameters=[ORDER_TOKEN_HEADER],
+        responses={200: OrderDetailSerializer},
+    )
     def get(self, request, pk: int):
-        return _order_response(request.user, pk)
+        return _order_response(request, pk)
 
 
 class OrderCancelView(APIView):
-    """Cancels a PENDING order and puts its stock back: the owner's own, or anyone's by staff who
-    may change orders (staff who may only see it get a 403; anyone else a 404)."""
+    """Cancels a PENDING order and puts its stock back: the owner's own (a guest's with its
+    `X-Order-Token`), or anyone's by staff who may change orders (staff who may only see it get a
+    403; anyone else a 404)."""
+
+    permission_classes = [CustomerOrGuestOrder]
 
     @extend_schema(
         operation_id="orders_cancel",
         summary="Cancel a pending order",
         request=None,
+        parameters=[ORDER_TOKEN_HEADER],
         responses={
             200: OrderDetailSerializer,
             403: staff_forbidden(Perm.CHANGE_ORDER, when=" as staff cancelling another user's order"),
@@ -207,17 +304,17 @@ class OrderCancelView(APIView):
         examples=[schema_examples.ORDER_CANCELLED],
     )
     def post(self, request, pk: int):
-        is_own = selectors.order_check_access(user=request.user, order_id=pk)
+        is_own = selectors.order_check_access(user=request.user, order_id=pk, order_token=_order_token(request))
         if not is_own and not user_has(request.user, Perm.CHANGE_ORDER):
             self.permission_denied(request)
         services.order_transition(
             order_id=pk,
             to_status=OrderStatus.CANCELLED,
             actor=Actor.CUSTOMER if is_own else Actor.STAFF,
-            user=request.user,
+            user=request.user if request.user.is_authenticated else None,
             note="Cancelled by the customer." if is_own else "Cancelled by staff.",
         )
-        return _order_response(request.user, pk)
+        return _order_response(request, pk)
 
 
 class OrderStatusView(APIView):
@@ -244,7 +341,7 @@ class OrderStatusView(APIView):
             tracking_number=serializer.validated_data.get("tracking_number", ""),
             note="Status set by staff.",
         )
-        return _order_response(request.user, pk)
+        return _order_response(request, pk)
 
 
 class SalesReportView(APIView):

@@ -25,6 +25,7 @@ from novacart.exceptions import Conflict, NotFound, ValidationFailed
 from orders.emails import send_order_email
 from orders.lock_objects import lock_order
 from orders.models import Order, OrderStatus, PaymentMethod
+from orders.selectors import order_owner_q
 from orders.services import order_transition
 from orders.transitions import Actor
 
@@ -49,8 +50,9 @@ def payment_order_metadata(order: Order) -> dict:
     return {"order_id": str(order.pk), "order_number": order.number}
 
 
-def payment_order_for_owner(*, user, order_id: int) -> Order:
-    order = Order.objects.filter(pk=order_id, user=user).first()
+def payment_order_for_owner(*, user, order_id: int, order_token: str | None = None) -> Order:
+    """The requester's order (a guest's: the one their `order_token` opens). Raises NotFound."""
+    order = Order.objects.filter(order_owner_q(user=user, order_token=order_token), pk=order_id).first()
     if order is None:
         raise NotFound("Order not found.", code=PaymentErrorCode.NOT_FOUND, attr="order_id")
     return order
@@ -166,7 +168,7 @@ def _record_intent(*, order: Order, gateway: PaymentGateway, intent) -> Payment:
     return payment
 
 
-def payment_intent_create(*, user, order_id: int) -> IntentAnswer:
+def payment_intent_create(*, user, order_id: int, order_token: str | None = None) -> IntentAnswer:
     """Returns a payment intent for the user's PENDING card order, creating one only when needed.
 
     Calling again returns the existing intent while the provider says it is still usable; a
@@ -179,7 +181,7 @@ def payment_intent_create(*, user, order_id: int) -> IntentAnswer:
     (`payment_not_configured`), ProviderError / ServiceUnavailable (`payment_provider_error`).
     """
     gateway = get_gateway()
-    order = payment_order_for_owner(user=user, order_id=order_id)
+    order = payment_order_for_owner(user=user, order_id=order_id, order_token=order_token)
     payment_ensure_payable(order)
     amount_minor = order_amount_minor(order)
     currency = order.currency.lower()
@@ -219,12 +221,12 @@ def payment_intent_create(*, user, order_id: int) -> IntentAnswer:
     return IntentAnswer(payment, order, gateway.publishable_key)
 
 
-def payment_initiate(*, user, order_id: int) -> IntentAnswer:
+def payment_initiate(*, user, order_id: int, order_token: str | None = None) -> IntentAnswer:
     """Starts (or resumes) paying the user's PENDING card order with whichever gateway is configured:
     the gateway's payment intent (a Razorpay order for Razorpay), through payment_intent_create, so
     the same order gives the same provider object, also after a lost answer. Raises what
     payment_intent_create raises."""
-    return payment_intent_create(user=user, order_id=order_id)
+    return payment_intent_create(user=user, order_id=order_id, order_token=order_token)
 
 
 # --- Signed browser checkouts (Razorpay) ------------------------------------------------------------
@@ -252,7 +254,9 @@ def _flag_for_review(*, payment_id: int, reason: str) -> None:
     logger.error("payment %s: %s", payment_id, reason)
 
 
-def payment_checkout_signed_verify(*, user, provider_order_id: str, charge_id: str, signature: str) -> Order:
+def payment_checkout_signed_verify(
+    *, user, provider_order_id: str, charge_id: str, signature: str, order_token: str | None = None
+) -> Order:
     """The browser's word that it paid (Razorpay Checkout's `razorpay_order_id`, `razorpay_payment_id`,
     `razorpay_signature`), checked and then confirmed with the provider before anything is applied.
 
@@ -278,7 +282,9 @@ def payment_checkout_signed_verify(*, user, provider_order_id: str, charge_id: s
             attr="razorpay_signature",
         )
     payment = Payment.objects.filter(
-        provider=gateway.name, provider_payment_id=provider_order_id, order__user=user
+        order_owner_q(user=user, order_token=order_token, prefix="order__"),
+        provider=gateway.name,
+        provider_payment_id=provider_order_id,
     ).first()
     if payment is None:
         raise NotFound("Payment not found.", code=PaymentErrorCode.NOT_FOUND, attr="razorpay_order_id")
@@ -354,7 +360,9 @@ def validate_redirect_url(url: str, *, attr: str) -> str:
     return url
 
 
-def payment_checkout_session_create(*, user, order_id: int, success_url: str, cancel_url: str) -> dict:
+def payment_checkout_session_create(
+    *, user, order_id: int, success_url: str, cancel_url: str, order_token: str | None = None
+) -> dict:
     """Returns a hosted checkout session (`{"session_id", "url"}`) for the user's PENDING card order.
 
     An open session already recorded for the order is returned again; an expired one is replaced.
@@ -371,7 +379,7 @@ def payment_checkout_session_create(*, user, order_id: int, success_url: str, ca
             "This server's payment gateway has no hosted checkout sessions; use POST /api/payments/initiate/.",
             code=PaymentErrorCode.NOT_FOUND,
         )
-    order = payment_order_for_owner(user=user, order_id=order_id)
+    order = payment_order_for_owner(user=user, order_id=order_id, order_token=order_token)
     payment_ensure_payable(order)
     order_amount_minor(order)
 
@@ -393,7 +401,7 @@ def payment_checkout_session_create(*, user, order_id: int, success_url: str, ca
             success_url=success_url,
             cancel_url=cancel_url,
             metadata=payment_order_metadata(order),
-            customer_email=order.user.email,
+            customer_email=order.customer_email,
             idempotency_key=f"order-{order.pk}-checkout-{attempt}-{urls_hash}",
         )
     except GatewayError as exc:
@@ -413,14 +421,15 @@ def payment_checkout_session_create(*, user, order_id: int, success_url: str, ca
     return {"session_id": session.id, "url": session.url}
 
 
-def payment_checkout_verify(*, user, session_id: str) -> dict:
+def payment_checkout_verify(*, user, session_id: str, order_token: str | None = None) -> dict:
     """Asks the provider about the user's checkout session and, when it is paid, applies exactly what
     the `checkout.session.completed` webhook applies (payment_checkout_completed), so the two are
     idempotent with each other. Raises NotFound for an unknown or foreign session."""
     gateway = get_gateway()
     payment = (
         Payment.objects.select_related("order")
-        .filter(provider_checkout_session_id=session_id, order__user=user)
+        .filter(order_owner_q(user=user, order_token=order_token, prefix="order__"))
+        .filter(provider_checkout_session_id=session_id)
         .first()
     )
     if payment is None:

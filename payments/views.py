@@ -17,13 +17,16 @@ from novacart.fields import ITEM_INPUT_ERROR_CODES
 from novacart.openapi import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
+    ORDER_TOKEN_HEADER,
     ErrorResponseSerializer,
     staff_forbidden,
 )
 from novacart.permissions import Perm, StaffPermission
-from orders.idempotency import idempotent_response, run_idempotent, validate_idempotency_key
+from orders.idempotency import idempotency_caller, idempotent_response, run_idempotent, validate_idempotency_key
+from orders.permissions import CustomerOrGuestOrder
 from orders.selectors import order_get_for_user
 from orders.serializers import OrderDetailSerializer
+from orders.tokens import ORDER_TOKEN
 
 from . import refunds, services, webhooks
 from .error_codes import PaymentErrorCode
@@ -69,11 +72,13 @@ NOT_CONFIGURED = _error(
 class PaymentIntentView(APIView):
     """Creates (or returns the existing) Stripe payment intent for the caller's pending card order."""
 
+    permission_classes = [CustomerOrGuestOrder]
+
     @extend_schema(
         operation_id="payments_payment_intent",
         summary="Create the Stripe payment intent of an order",
         request=OrderIdSerializer,
-        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
+        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, ORDER_TOKEN_HEADER],
         responses={
             200: PaymentIntentSerializer,
             400: BAD_REQUEST,
@@ -89,14 +94,22 @@ class PaymentIntentView(APIView):
         serializer = OrderIdSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order_id = serializer.validated_data["order_id"]
-        user = request.user
+        user, guest = idempotency_caller(request)
+        order_token = request.headers.get(ORDER_TOKEN)
 
         def create() -> tuple[int, dict]:
-            answer = services.payment_intent_create(user=user, order_id=order_id)
+            answer = services.payment_intent_create(user=user, order_id=order_id, order_token=order_token)
             return 200, PaymentIntentSerializer(answer.as_body()).data
 
         return idempotent_response(
-            run_idempotent(user=user, scope="payments.intent", key=key, payload=serializer.validated_data, call=create)
+            run_idempotent(
+                user=user,
+                guest=guest,
+                scope="payments.intent",
+                key=key,
+                payload=serializer.validated_data,
+                call=create,
+            )
         )
 
 
@@ -114,6 +127,8 @@ INITIATE_RESPONSE = PolymorphicProxySerializer(
 class PaymentInitiateView(APIView):
     """Starts paying the caller's pending card order with whichever gateway the server runs."""
 
+    permission_classes = [CustomerOrGuestOrder]
+
     @extend_schema(
         operation_id="payments_initiate",
         summary="Start paying an order with the configured gateway",
@@ -122,7 +137,7 @@ class PaymentInitiateView(APIView):
         "nothing to do but confirm. Calling again for the same order returns the same provider object, also "
         "after a lost answer; the `Idempotency-Key` header replays the first response.",
         request=OrderIdSerializer,
-        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER],
+        parameters=[IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, ORDER_TOKEN_HEADER],
         responses={
             200: INITIATE_RESPONSE,
             400: BAD_REQUEST,
@@ -165,15 +180,22 @@ class PaymentInitiateView(APIView):
         serializer = OrderIdSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order_id = serializer.validated_data["order_id"]
-        # The owner's order; a guest's order token (guest checkout) will resolve its order here too.
-        user = request.user
+        # The owner's order, or the one a guest's X-Order-Token opens.
+        user, guest = idempotency_caller(request)
+        order_token = request.headers.get(ORDER_TOKEN)
 
         def initiate() -> tuple[int, dict]:
-            return 200, services.payment_initiate(user=user, order_id=order_id).as_initiate_body()
+            answer = services.payment_initiate(user=user, order_id=order_id, order_token=order_token)
+            return 200, answer.as_initiate_body()
 
         return idempotent_response(
             run_idempotent(
-                user=user, scope="payments.initiate", key=key, payload=serializer.validated_data, call=initiate
+                user=user,
+                guest=guest,
+                scope="payments.initiate",
+                key=key,
+                payload=serializer.validated_data,
+                call=initiate,
             )
         )
 
@@ -181,10 +203,13 @@ class PaymentInitiateView(APIView):
 class CheckoutSessionView(APIView):
     """Creates a Stripe Checkout session for the caller's pending card order."""
 
+    permission_classes = [CustomerOrGuestOrder]
+
     @extend_schema(
         operation_id="payments_checkout_session",
         summary="Start a Stripe Checkout session for an order",
         request=CheckoutSessionCreateSerializer,
+        parameters=[ORDER_TOKEN_HEADER],
         responses={
             200: CheckoutSessionSerializer,
             400: BAD_REQUEST,
@@ -197,13 +222,17 @@ class CheckoutSessionView(APIView):
     def post(self, request):
         serializer = CheckoutSessionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        body = services.payment_checkout_session_create(user=request.user, **serializer.validated_data)
+        body = services.payment_checkout_session_create(
+            user=request.user, order_token=request.headers.get(ORDER_TOKEN), **serializer.validated_data
+        )
         return Response(CheckoutSessionSerializer(body).data)
 
 
 class VerifyView(APIView):
     """GET: the Stripe Checkout fallback when the webhook is late (asks Stripe about the session and
     applies what `checkout.session.completed` would). POST: Razorpay Checkout's signed answer."""
+
+    permission_classes = [CustomerOrGuestOrder]
 
     @extend_schema(
         operation_id="payments_verify_signed_checkout",
@@ -215,6 +244,7 @@ class VerifyView(APIView):
         "order unpaid and the payment flagged for review. Idempotent with the webhook: repeating it, or the "
         "webhook arriving first, changes nothing more. Answers with the order.",
         request=RazorpayVerifySerializer,
+        parameters=[ORDER_TOKEN_HEADER],
         responses={
             200: OrderDetailSerializer,
             400: _error("`invalid_signature`: the signature does not match; or a field is missing (attr names it)."),
@@ -244,13 +274,15 @@ class VerifyView(APIView):
             provider_order_id=data["razorpay_order_id"],
             charge_id=data["razorpay_payment_id"],
             signature=data["razorpay_signature"],
+            order_token=request.headers.get(ORDER_TOKEN),
         )
-        return Response(OrderDetailSerializer(order_get_for_user(user=request.user, order_id=order.pk)).data)
+        order = order_get_for_user(user=request.user, order_id=order.pk, order_token=request.headers.get(ORDER_TOKEN))
+        return Response(OrderDetailSerializer(order).data)
 
     @extend_schema(
         operation_id="payments_verify",
         summary="Check a Stripe Checkout session (when the webhook is late)",
-        parameters=[VerifyQuerySerializer],
+        parameters=[VerifyQuerySerializer, ORDER_TOKEN_HEADER],
         responses={
             200: VerifySerializer,
             400: _error("`required` / `blank`: the session_id query parameter is missing."),
@@ -262,7 +294,11 @@ class VerifyView(APIView):
     def get(self, request):
         serializer = VerifyQuerySerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
-        body = services.payment_checkout_verify(user=request.user, session_id=serializer.validated_data["session_id"])
+        body = services.payment_checkout_verify(
+            user=request.user,
+            session_id=serializer.validated_data["session_id"],
+            order_token=request.headers.get(ORDER_TOKEN),
+        )
         return Response(VerifySerializer(body).data)
 
 
@@ -437,10 +473,13 @@ class DummyConfirmView(APIView):
     """Development gateway only (PAYMENT_GATEWAY=dummy): confirms the caller's payment through the
     same code path as a Stripe success webhook. 404 when that gateway is off."""
 
+    permission_classes = [CustomerOrGuestOrder]
+
     @extend_schema(
         operation_id="payments_dummy_confirm",
         summary="Confirm a payment (development gateway)",
         request=OrderIdSerializer,
+        parameters=[ORDER_TOKEN_HEADER],
         responses={
             200: DummyConfirmSerializer,
             400: BAD_REQUEST,
@@ -452,5 +491,9 @@ class DummyConfirmView(APIView):
         webhooks.dummy_gateway_require()
         serializer = OrderIdSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        body = webhooks.dummy_payment_confirm(user=request.user, order_id=serializer.validated_data["order_id"])
+        body = webhooks.dummy_payment_confirm(
+            user=request.user,
+            order_id=serializer.validated_data["order_id"],
+            order_token=request.headers.get(ORDER_TOKEN),
+        )
         return Response(DummyConfirmSerializer(body).data)

@@ -154,7 +154,7 @@ def dummy_gateway_require() -> None:
         raise NotFound("Not found.", code=PaymentErrorCode.NOT_FOUND)
 
 
-def dummy_payment_confirm(*, user, order_id: int) -> dict:
+def dummy_payment_confirm(*, user, order_id: int, order_token: str | None = None) -> dict:
     """Development gateway only: confirms the user's payment by feeding the success event a provider
     would send (a succeeded payment intent, or a completed checkout session for a session payment)
     through the same pipeline and services as a signed webhook.
@@ -163,7 +163,7 @@ def dummy_payment_confirm(*, user, order_id: int) -> dict:
     payment_intent_create raises for an order that cannot be paid.
     """
     dummy_gateway_require()
-    order = services.payment_order_for_owner(user=user, order_id=order_id)
+    order = services.payment_order_for_owner(user=user, order_id=order_id, order_token=order_token)
     services.payment_ensure_payable(order)
     payment = (
         Payment.objects.filter(order=order, provider=DummyGateway.name, status__in=PAYMENT_OPEN_STATUSES)
@@ -171,7 +171,7 @@ def dummy_payment_confirm(*, user, order_id: int) -> dict:
         .first()
     )
     if payment is None:
-        payment = services.payment_intent_create(user=user, order_id=order_id).payment
+        payment = services.payment_intent_create(user=user, order_id=order_id, order_token=order_token).payment
     event = DummyGateway().success_event(payment=payment, metadata=services.payment_order_metadata(order))
     result = webhook_process_event(event=event)
     order.refresh_from_db(fields=["status"])

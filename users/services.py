@@ -33,6 +33,7 @@ from novacart.exceptions import (
     ValidationFailed,
 )
 from novacart.validators import reject_control_characters
+from orders.services import orders_attach_guest_orders
 
 from . import google
 from .error_codes import UserErrorCode
@@ -251,8 +252,12 @@ def user_verify_email(*, uid: str, token: str) -> None:
     except signing.BadSignature:
         raise invalid from None
     # Conditional: of two clicks at once, one verifies and the other is told it is done already.
-    if not User.objects.filter(pk=user.pk, email_verified=False).update(email_verified=True):
-        raise already_verified
+    # The address is proved now: the orders placed as a guest with it become the account's, together.
+    with transaction.atomic():
+        if not User.objects.filter(pk=user.pk, email_verified=False).update(email_verified=True):
+            raise already_verified
+        user.email_verified = True
+        orders_attach_guest_orders(user=user)
 
 
 def user_resend_verification_email(*, user) -> None:
@@ -343,6 +348,7 @@ def _google_account_user(identity: google.GoogleIdentity):
             last_name=_shown_name(identity.family_name),
             email_verified=True,
         )
+        orders_attach_guest_orders(user=user)
     else:
         _refuse_inactive(user)
         linked = SocialAccount.objects.filter(user=user, provider=SocialAccount.Provider.GOOGLE).first()
@@ -362,6 +368,7 @@ def _google_account_user(identity: google.GoogleIdentity):
             user.email_verified = True
             user.save(update_fields=["password", "email_verified"])
             user_revoke_all_tokens(user=user)
+            orders_attach_guest_orders(user=user)
     SocialAccount.objects.create(
         user=user,
         provider=SocialAccount.Provider.GOOGLE,

@@ -290,16 +290,28 @@ class PasswordChangeThrottle(_CounterThrottle):
         cls._counter(request.user).hit()
 
 
-class PasswordResetRequestThrottle(_CounterThrottle):
-    """Reset requests: every one counts per client address (`password_reset`) and per target
-    e-mail (`password_reset_email`, so no one can mail-bomb an address from many addresses)."""
+class AddressAndEmailThrottle(_CounterThrottle):
+    """A request that mails an address given in the body: every one counts per client address
+    (`address_scope`) and per that e-mail however it is spelled (`email_scope`), so nobody can
+    mail-bomb an address from many client addresses. Fails closed."""
+
+    address_scope = ""
+    email_scope = ""
 
     def counted(self, request, view):
-        counters = [_Counter("password_reset", client_address(request))]
+        counters = [_Counter(self.address_scope, client_address(request))]
         email = _submitted(request, "email")
         if email is not None and email.strip():
-            counters.append(_Counter("password_reset_email", account_key(email)))
+            counters.append(_Counter(self.email_scope, account_key(email)))
         return counters
+
+
+class PasswordResetRequestThrottle(AddressAndEmailThrottle):
+    """Reset requests: per client address (`password_reset`) and per target e-mail
+    (`password_reset_email`)."""
+
+    address_scope = "password_reset"
+    email_scope = "password_reset_email"
 
 
 class PasswordResetConfirmThrottle(_CounterThrottle):

@@ -230,6 +230,9 @@ REST_FRAMEWORK = {
         # Voucher codes tried on a cart (POST /api/cart/voucher/), per user, or per client address
         # without a login: against guessing codes, so it fails closed (orders.views.VoucherApplyThrottle).
         "voucher": env_str("THROTTLE_VOUCHER_RATE", "100/min" if DEV else "10/min"),
+        # Guest order lookups (each may mail a link), per client address and per e-mail asked about.
+        "order_lookup": env_str("THROTTLE_ORDER_LOOKUP_RATE", "100/hour" if DEV else "10/hour"),
+        "order_lookup_email": env_str("THROTTLE_ORDER_LOOKUP_EMAIL_RATE", "100/hour" if DEV else "5/hour"),
         # Every other endpoint, per client address / per user (looser under `make run`).
         "anon": env_str("THROTTLE_ANON_RATE", "6000/min" if DEV else "600/min"),
         "user": env_str("THROTTLE_USER_RATE", "6000/min" if DEV else "1200/min"),
@@ -298,7 +301,7 @@ CORS_ALLOW_CREDENTIALS = True
 CORS_EXPOSE_HEADERS = ["X-Request-ID"]
 from corsheaders.defaults import default_headers  # noqa: E402
 
-CORS_ALLOW_HEADERS = (*default_headers, "idempotency-key", "x-cart-token", "x-request-id")
+CORS_ALLOW_HEADERS = (*default_headers, "idempotency-key", "x-cart-token", "x-order-token", "x-request-id")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", ",".join(CORS_ALLOWED_ORIGINS))
 # Where a payment page may send the customer back to (Stripe Checkout success/cancel URLs).
 FRONTEND_ALLOWED_ORIGINS = env_list("FRONTEND_ALLOWED_ORIGINS", ",".join([FRONTEND_URL, *CORS_ALLOWED_ORIGINS]))
@@ -460,6 +463,8 @@ COD_MAX_OPEN_ORDERS = env_int("COD_MAX_OPEN_ORDERS", 2)
 COD_CONFIRMATION_HOURS = env_int("COD_CONFIRMATION_HOURS", 48)
 # Customers may ask to return delivered units for this many days after delivery (orders.returns).
 RETURN_WINDOW_DAYS = env_int("RETURN_WINDOW_DAYS", 30)
+# Anonymous carts may become orders (an e-mail, an inline address, card only); 0: orders need an account.
+GUEST_CHECKOUT = env_bool("GUEST_CHECKOUT", True)
 # Most single-use voucher codes the admin's "generate codes" action makes at once.
 VOUCHER_GENERATE_MAX = env_int("VOUCHER_GENERATE_MAX", 1000)
 IDEMPOTENCY_KEY_TTL_HOURS = 24

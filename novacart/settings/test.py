@@ -47,6 +47,8 @@ REST_FRAMEWORK = {
         "password_reset_confirm": "1000/min",
         "email_verification_resend": "1000/min",
         "voucher": "1000/min",
+        "order_lookup": "1000/min",
+        "order_lookup_email": "1000/min",
         "anon": "100000/min",
         "user": "100000/min",
     },

@@ -3,7 +3,7 @@
 import pytest
 from django.core import mail
 
-from orders.models import OrderStatus, PaymentMethod
+from orders.models import Order, OrderStatus, PaymentMethod
 from orders.services import order_transition
 from orders.transitions import Actor
 from products.models import Product
@@ -315,8 +315,14 @@ def test_staff_endpoints_403_for_customers_401_for_anonymous(user_client, api_cl
     assert getattr(api_client, method)(path, {}, format="json").status_code == 401
 
 
-def test_cancel_and_detail_anonymous_is_401(api_client, user):
+def test_cancel_and_detail_anonymous_is_404_or_401_without_guest_checkout(api_client, user, settings):
+    """With guest checkout an order token may open an order, so without the right one an order
+    is not found (API.md "Guest checkout"); with it off, these endpoints need a login as before."""
     order = OrderFactory(user=user)
 
+    assert api_client.post(f"/api/orders/cancel/{order.pk}/").status_code == 404
+    assert api_client.get(f"/api/orders/{order.pk}/").status_code == 404
+    assert Order.objects.get(pk=order.pk).status == order.status
+    settings.GUEST_CHECKOUT = False
     assert api_client.post(f"/api/orders/cancel/{order.pk}/").status_code == 401
     assert api_client.get(f"/api/orders/{order.pk}/").status_code == 401

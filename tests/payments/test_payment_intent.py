@@ -135,9 +135,14 @@ def test_bad_input_is_400(stripe_gateway, user_client):
     assert response.status_code == 400
 
 
-def test_anonymous_is_401(stripe_gateway, api_client, user):
+def test_anonymous_is_404_or_401_without_guest_checkout(stripe_gateway, api_client, user, settings):
+    """An order token might open the order (guest checkout), so without one it is not found; with
+    guest checkout off the endpoint needs a login. Either way nothing reaches Stripe."""
     order = make_order(user)
+    assert api_client.post(INTENT_URL, {"order_id": order.pk}, format="json").status_code == 404
+    settings.GUEST_CHECKOUT = False
     assert api_client.post(INTENT_URL, {"order_id": order.pk}, format="json").status_code == 401
+    assert stripe_gateway.requests_to("POST", "/v1/payment_intents") == []
 
 
 @pytest.mark.parametrize(

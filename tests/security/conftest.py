@@ -13,7 +13,8 @@ import pytest
 from django.utils import timezone
 from PIL import Image
 
-from orders.models import OrderStatus
+from orders.models import Order, OrderStatus
+from orders.tokens import guest_token_new
 from payments.models import Payment, PaymentStatus
 from tests.factories import (
     AddressFactory,
@@ -51,6 +52,8 @@ class World:
     review: object
     wishlist_item: object
     delivered: object = None  # made on demand by the authorisation matrix (test_authz_matrix._delivered)
+    guest_order: object = None  # a PENDING card order placed by a guest, and the token that opens it
+    guest_token: str = ""
 
 
 @pytest.fixture
@@ -88,7 +91,13 @@ def world(db):
     address = AddressFactory(user=owner, is_default=True)
     review = ReviewFactory(product=product, user=owner, rating=4)
     wishlist_item = WishlistItemFactory(user=owner, product=product)
+    guest_order = OrderFactory(user=None, email="guest@example.com")
+    OrderItemFactory(order=guest_order, product=product)
+    guest = guest_token_new(number=guest_order.number)
+    Order.objects.filter(pk=guest_order.pk).update(guest_token_hash=guest.digest, guest_token_nonce=guest.nonce)
     return World(
+        guest_order=guest_order,
+        guest_token=guest.token,
         owner=owner,
         other=other,
         staff=staff,

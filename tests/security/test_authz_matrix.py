@@ -8,7 +8,10 @@ status. Callers:
 - anon: no credentials;
 - owner: the customer who owns the objects in the URL and body (see conftest.world);
 - other: another customer, using the owner's ids (another user's object is a 404, never a 403);
-- staff: a staff member who owns nothing.
+- staff: a staff member who owns nothing;
+- guest: no credentials but the `X-Order-Token` of a guest order of their own (API.md "Guest
+  checkout"): for everything else exactly as anonymous, so each row's guest status is its anon
+  status unless it says otherwise (`test_a_guest_token_opens_its_own_order` checks their order).
 
 OWASP API Security Top 10 (2023): API1 broken object-level authorisation (other -> 404),
 API3 broken object-property-level authorisation (see test_mass_assignment.py too),
@@ -35,7 +38,7 @@ from users.tokens import make_email_verification_token
 from .conftest import FRONTEND, World, png_bytes, signed_event
 from .routes import enumerate_api_routes
 
-ROLES = ("anon", "owner", "other", "staff")
+ROLES = ("anon", "owner", "other", "staff", "guest")
 
 
 # --- The table ------------------------------------------------------------------------------------
@@ -53,8 +56,8 @@ class Cell:
     headers: Callable[[World], dict] = field(default=lambda w: {})
 
 
-def r(anon, owner, other, staff) -> dict:
-    return dict(zip(ROLES, (anon, owner, other, staff), strict=True))
+def r(anon, owner, other, staff, guest=None) -> dict:
+    return dict(zip(ROLES, (anon, owner, other, staff, anon if guest is None else guest), strict=True))
 
 
 PUBLIC = r(200, 200, 200, 200)
@@ -324,8 +327,12 @@ MATRIX: dict[tuple[str, str], Cell] = {
         body=lambda w, role: {"shipping_address_id": w.address.pk, "payment_method": "card"},
     ),
     ("/api/orders/my/", "GET"): Cell(CUSTOMER),
-    ("/api/orders/<int:pk>/", "GET"): Cell(r(401, 200, 404, 200), params=_order),
-    ("/api/orders/cancel/<int:pk>/", "POST"): Cell(r(401, 200, 404, 200), params=_order),
+    # With guest checkout on, an order token might open it: without the right one, 404 (API.md).
+    ("/api/orders/<int:pk>/", "GET"): Cell(r(404, 200, 404, 200), params=_order),
+    ("/api/orders/cancel/<int:pk>/", "POST"): Cell(r(404, 200, 404, 200), params=_order),
+    ("/api/orders/lookup/", "POST"): Cell(
+        r(202, 202, 202, 202), body=lambda w, role: {"number": w.order.number, "email": w.owner.email}
+    ),
     ("/api/orders/<int:pk>/status/", "PATCH"): Cell(
         r(401, 403, 403, 200), params=_order, body=lambda w, role: {"status": "CANCELLED"}
     ),
@@ -346,10 +353,10 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("/api/analytics/", "GET"): Cell(STAFF_READ),
     # Payments: the order's owner pays; staff refund; Stripe's webhook is trusted by its signature.
     ("/api/payments/payment-intent/", "POST"): Cell(
-        r(401, 200, 404, 404), body=lambda w, role: {"order_id": w.order.pk}
+        r(404, 200, 404, 404), body=lambda w, role: {"order_id": w.order.pk}
     ),
     ("/api/payments/checkout-session/", "POST"): Cell(
-        r(401, 200, 404, 404),
+        r(404, 200, 404, 404),
         body=lambda w, role: {
             "order_id": w.order.pk,
             "success_url": f"{FRONTEND}/paid?session={{CHECKOUT_SESSION_ID}}",
@@ -357,14 +364,14 @@ MATRIX: dict[tuple[str, str], Cell] = {
         },
     ),
     ("/api/payments/verify/", "GET"): Cell(
-        r(401, 200, 404, 404), query=lambda w: {"session_id": w.checkout_payment.provider_checkout_session_id}
+        r(404, 200, 404, 404), query=lambda w: {"session_id": w.checkout_payment.provider_checkout_session_id}
     ),
-    ("/api/payments/initiate/", "POST"): Cell(r(401, 200, 404, 404), body=lambda w, role: {"order_id": w.order.pk}),
+    ("/api/payments/initiate/", "POST"): Cell(r(404, 200, 404, 404), body=lambda w, role: {"order_id": w.order.pk}),
     # Razorpay Checkout's signed answer. This matrix runs the development gateway, which has no signed
     # checkout: a 404 for every signed-in caller. With Razorpay on, the owner's is a 200 and another
     # customer's a 404 (tests/payments/test_razorpay.py, test_verify_of_another_users_payment_is_404).
     ("/api/payments/verify/", "POST"): Cell(
-        r(401, 404, 404, 404),
+        r(404, 404, 404, 404),
         body=lambda w, role: {
             "razorpay_order_id": "order_Q1w2E3r4T5y6U7",
             "razorpay_payment_id": "pay_Q1w9ZxCvBn8M7L",
@@ -372,7 +379,7 @@ MATRIX: dict[tuple[str, str], Cell] = {
         },
     ),
     ("/api/payments/dummy/confirm/", "POST"): Cell(
-        r(401, 200, 404, 404), body=lambda w, role: {"order_id": w.order.pk}
+        r(404, 200, 404, 404), body=lambda w, role: {"order_id": w.order.pk}
     ),
     ("/api/payments/refund/", "POST"): Cell(r(401, 403, 403, 200), body=lambda w, role: {"order_id": w.paid_order.pk}),
     ("/api/payments/webhook/", "POST"): Cell(PUBLIC),  # signed in _call; a Bearer token changes nothing
@@ -388,6 +395,10 @@ def _upload():
 def _client(world: World, role: str) -> APIClient:
     if role == "anon":
         return APIClient()
+    if role == "guest":
+        client = APIClient()
+        client.credentials(HTTP_X_ORDER_TOKEN=world.guest_token)
+        return client
     return auth_client({"owner": world.owner, "other": world.other, "staff": world.staff}[role])
 
 
@@ -458,3 +469,35 @@ def test_access(world, path, method, role):
         body = response.json()
         assert body["type"] in ("validation_error", "client_error"), body
         assert all(set(e) == {"code", "detail", "attr"} for e in body["errors"]), body
+
+
+GUEST_ROUTES = [
+    ("GET", "/api/orders/<int:pk>/", 200, lambda w: None),
+    ("POST", "/api/payments/payment-intent/", 200, lambda w: {"order_id": w.guest_order.pk}),
+    ("POST", "/api/payments/initiate/", 200, lambda w: {"order_id": w.guest_order.pk}),
+    ("POST", "/api/payments/dummy/confirm/", 200, lambda w: {"order_id": w.guest_order.pk}),
+    ("POST", "/api/orders/cancel/<int:pk>/", 200, lambda w: None),
+    ("GET", "/api/orders/my/", 401, lambda w: None),
+    ("GET", "/api/orders/<int:pk>/returns/", 401, lambda w: None),
+]
+
+
+@pytest.mark.usefixtures("payments_on")
+@pytest.mark.parametrize(
+    ("method", "path", "expected", "body"), GUEST_ROUTES, ids=[f"{m} {p}" for m, p, *_ in GUEST_ROUTES]
+)
+def test_a_guest_token_opens_its_own_order(world, method, path, expected, body):
+    """The guest role on its own order: what X-Order-Token opens, and what still needs an account."""
+    client = _client(world, "guest")
+    url = _url(path, {"pk": world.guest_order.pk})
+    data = body(world)
+    response = (
+        getattr(client, method.lower())(url, data, format="json") if data else getattr(client, method.lower())(url)
+    )
+
+    assert response.status_code == expected, response.content[:500]
+    without = APIClient()
+    refused = (
+        getattr(without, method.lower())(url, data, format="json") if data else getattr(without, method.lower())(url)
+    )
+    assert refused.status_code in (401, 404), refused.content[:300]
