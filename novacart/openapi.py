@@ -19,7 +19,8 @@ And where generated examples and clients went wrong (openapi-python-client, Swag
 - Money is a decimal string that is never negative: `"19.99"`, with the pattern of what is really
   sent (the default pattern's optional minus made samplers show `"-"` and `"-4"`).
 - Bounded integers get an example inside their bounds (an id's 64-bit maximum is no example).
-- A response field is always present, so it is `required` (a client reads it without a check).
+- A response field is always present, so it is `required` (a client reads it without a check), but
+  for the few a serializer lists in `absent_from_some_answers`.
 - A nullable reference is written `oneOf: [ref, null]`, which OpenAPI 3.0 validators and
   openapi-python-client both read as nullable (`allOf` + `nullable` is not nullable to a 3.0 validator).
 - An operation that needs no token says so (`security: []`).
@@ -269,8 +270,10 @@ class AutoSchema(StandardizedErrorsAutoSchema):
     def _map_basic_serializer(self, serializer, direction, bypass_extensions=False):
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "response" and schema.get("properties"):
-            # Responses render every field of their serializer, null or not.
-            schema["required"] = sorted(schema["properties"])
+            # Responses render every field of their serializer, null or not, but those a serializer
+            # names in `absent_from_some_answers` (a guest's order token, say).
+            optional = set(getattr(serializer, "absent_from_some_answers", ()))
+            schema["required"] = sorted(set(schema["properties"]) - optional)
         return schema
 
     def _get_paginator(self):

@@ -150,6 +150,39 @@ ORDER_PLACED = _order_detail(
     paid_at=None,
     payment_status="unpaid",
 )
+GUEST_ORDER_PLACED = _order_detail(
+    "PlacedGuestOrder",
+    "Placed without an account: the order and, this once, its token",
+    history=[],
+    status="PENDING",
+    paid_at=None,
+    payment_status="unpaid",
+    order_token="9f2c4e7a1b3d5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6f7",
+)
+SIGNED_IN_ORDER_REQUEST = OpenApiExample(
+    "Signed in",
+    value={"shipping_address_id": 7, "shipping_method_id": 2, "payment_method": "card"},
+    request_only=True,
+)
+GUEST_ORDER_REQUEST = OpenApiExample(
+    "Guest (X-Cart-Token)",
+    value={
+        "email": "grace@example.com",
+        "shipping_address": {
+            "full_name": "Grace Hopper",
+            "phone": "+44 20 7946 0000",
+            "line1": "1 Harbour Street",
+            "line2": "",
+            "city": "London",
+            "state": "",
+            "postal_code": "SW1A 1AA",
+            "country": "GB",
+        },
+        "shipping_method_id": 2,
+        "payment_method": "card",
+    },
+    request_only=True,
+)
 ORDER_CANCELLED = _order_detail(
     "CancelledOrder",
     "Cancelled before it was paid (stock and the voucher's use given back)",

@@ -236,12 +236,15 @@ class OrderDetailSerializer(OrderListSerializer):
 
 
 class OrderPlacedSerializer(OrderDetailSerializer):
-    """The order just placed; a guest's answer also carries its `order_token`."""
+    """The order just placed: what its detail shows and, for a guest's order only, its `order_token`."""
+
+    absent_from_some_answers = ("order_token",)  # novacart.openapi: not in a signed-in customer's answer
 
     order_token = serializers.CharField(
         required=False,
-        help_text="Guests only, and only here: the token that opens this one order (`X-Order-Token` on its "
-        "detail, cancel and payment endpoints). Keep it: it is not shown again (an order lookup mails a new link).",
+        help_text="A guest's order only, and only here: the token that opens this one order (`X-Order-Token` "
+        "on its detail, cancel and payment endpoints). Keep it: it is not shown again (an order lookup mails a "
+        "new link).",
     )
 
     class Meta(OrderDetailSerializer.Meta):

@@ -170,7 +170,12 @@ class OrderCreateView(APIView):
             409: CREATE_CONFLICT,
             422: KEY_REUSED,
         },
-        examples=[schema_examples.ORDER_PLACED],
+        examples=[
+            schema_examples.SIGNED_IN_ORDER_REQUEST,
+            schema_examples.GUEST_ORDER_REQUEST,
+            schema_examples.ORDER_PLACED,
+            schema_examples.GUEST_ORDER_PLACED,
+        ],
     )
     def post(self, request):
         key = validate_idempotency_key(request.headers.get("Idempotency-Key"))
