@@ -633,3 +633,16 @@ def test_their_orders_from_the_order_page_lists_only_that_customers_orders(admin
     assert listed.status_code == 200
     assert {order.pk for order in listed.context["cl"].result_list} == {mine.pk}
     assert theirs.number not in listed.content.decode()
+
+
+def test_a_guest_order_shows_its_email_in_the_list_the_page_and_the_export(admin_client, support):
+    guest = OrderFactory(user=None, email="grace@example.com", guest_token_hash="a" * 64, guest_token_nonce="b" * 32)
+
+    listed = admin_client.get(reverse(CHANGELIST), {"q": "grace@example.com"})
+    page = admin_client.get(reverse("admin:orders_order_change", args=[guest.pk]))
+    rows = _csv(support.post(reverse(CHANGELIST), {"action": "export_csv", "_selected_action": [guest.pk]}))
+
+    assert listed.status_code == 200 and listed.context["cl"].result_count == 1
+    assert "grace@example.com (guest)" in listed.content.decode()
+    assert page.status_code == 200 and "a guest, no account" in page.content.decode()
+    assert rows[1][2] == "grace@example.com"

@@ -6,14 +6,16 @@ import json
 import pytest
 from django.core import mail
 
-from orders.models import OrderStatus, PaymentMethod
+from orders.models import Order, OrderStatus, PaymentMethod
 from orders.services import order_transition
+from orders.tokens import guest_token_new
 from orders.transitions import Actor
 from payments.models import Payment, PaymentStatus, Refund, WebhookEvent
 from tests.payments.fake_razorpay import KEY_ID, Fault, checkout_signature, sign_webhook, webhook_event
 from tests.payments.helpers import REFUND_URL, error_code, transitions
 from tests.payments.razorpay_helpers import (
     TOTAL_PAISE,
+    VERIFY_URL,
     captured_event,
     initiate,
     order_paid_event,
@@ -662,3 +664,25 @@ def test_a_refund_processed_arriving_before_the_capture_leaves_the_order_unpaid(
     assert (row.status, row.needs_review, row.provider_refund_id) == (PaymentStatus.REFUNDED, True, "rfnd_Dash01")
     assert razorpay_gateway.state.refunds == {}
     assert transitions(order, OrderStatus.PAID) == 0
+
+
+def test_a_guest_initiates_and_verifies_with_the_order_token(razorpay_gateway, api_client, other_client):
+    """Guest checkout with Razorpay: initiate and verify open the guest's order by X-Order-Token;
+    without it, or for a signed-in customer, the payment is not found."""
+    order = rupee_order(None, email="guest@example.com")
+    guest = guest_token_new(number=order.number)
+    Order.objects.filter(pk=order.pk).update(guest_token_hash=guest.digest, guest_token_nonce=guest.nonce)
+    headers = {"HTTP_X_ORDER_TOKEN": guest.token}
+
+    assert initiate(api_client, order).status_code == 404
+    started = initiate(api_client, order, **headers)
+    assert started.status_code == 200, started.content
+    assert started.json()["amount"] == TOTAL_PAISE
+    answer = razorpay_gateway.checkout(started.json()["razorpay_order_id"])
+
+    assert verify(api_client, answer).status_code == 404
+    assert verify(other_client, answer).status_code == 404
+    paid = api_client.post(VERIFY_URL, answer, format="json", **headers)
+
+    assert paid.status_code == 200, paid.content
+    assert (paid.json()["id"], paid.json()["status"]) == (order.pk, OrderStatus.PAID)
