@@ -52,6 +52,7 @@ from .models import (
     order_revenue_q,
 )
 from .pricing import (
+    STANDARD_TAX_CLASS,
     PriceBreakdown,
     PricingLine,
     ShippingQuote,
@@ -508,11 +509,50 @@ class CheckoutPrice:
     shipping_method: ShippingMethod | None
 
 
-def checkout_lines(*, cart_id: int) -> list[CartItem]:
+def _rate_at(destination: "Destination", tax_class) -> QuerySet[TaxRate]:
+    """The rate of `tax_class` (a value or an OuterRef) at the destination, as `tax_rates_for` picks
+    it: the region's own first, else the country's."""
+    regions = {"", destination.region or ""}
+    rates = TaxRate.objects.filter(country=(destination.country or "").upper(), region__in=regions, tax_class=tax_class)
+    return rates.order_by("-region")
+
+
+def checkout_lines(*, cart_id: int, destination: "Destination | None" = None) -> list[CartItem]:
     """A cart's lines in cart order, each with its variant and the variant's product: one query. At
     checkout read them after `products.lock_objects.lock_product_ids_of`, so the stock and prices
-    are the latest committed; `(line.pk, line.quantity, line.variant)` is what `pricing_lines` takes."""
-    return list(CartItem.objects.filter(cart_id=cart_id).select_related("variant__product"))
+    are the latest committed; `(line.pk, line.quantity, line.variant)` is what `pricing_lines` takes.
+
+    With a `destination`, each line also carries, in the same query, the destination's rate of its
+    product's tax class and of shipping's (`standard`): `checkout_tax_rates` makes of them what
+    `tax_rates_for` would read."""
+    lines = CartItem.objects.filter(cart_id=cart_id).select_related("variant__product")
+    if destination is not None:
+        own = _rate_at(destination, OuterRef("variant__product__tax_class"))
+        shipping = _rate_at(destination, STANDARD_TAX_CLASS)
+        lines = lines.annotate(
+            tax_rate_name=Subquery(own.values("name")[:1]),
+            tax_rate=Subquery(own.values("rate")[:1]),
+            shipping_tax_rate_name=Subquery(shipping.values("name")[:1]),
+            shipping_tax_rate=Subquery(shipping.values("rate")[:1]),
+        )
+    return list(lines)
+
+
+def checkout_tax_rates(lines: list[CartItem]) -> dict[str, PricingTaxRate]:
+    """The tax rates pricing needs for these lines (read by `checkout_lines` with a destination): the
+    rate of each line's class and shipping's, by class, as `checkout_price` reads them otherwise."""
+    # A subquery's decimal comes back from SQLite unrounded (0.200000000000000): rounded to the column's
+    # places, it is the rate a TaxRate row holds, which the order's tax lines show.
+    places = Decimal(1).scaleb(-TaxRate._meta.get_field("rate").decimal_places)
+    rates: dict[str, PricingTaxRate] = {}
+    for line in lines:
+        if line.shipping_tax_rate is not None:
+            rate = Decimal(line.shipping_tax_rate).quantize(places)
+            rates[STANDARD_TAX_CLASS] = PricingTaxRate(name=line.shipping_tax_rate_name, rate=rate)
+        if line.tax_rate is not None:
+            rate = Decimal(line.tax_rate).quantize(places)
+            rates[line.variant.product.tax_class] = PricingTaxRate(name=line.tax_rate_name, rate=rate)
+    return rates
 
 
 def pricing_lines(lines) -> list[PricingLine]:
@@ -544,10 +584,12 @@ def checkout_price(
     shipping_method_id: int | None = None,
     shipping_required: bool = False,
     voucher: VoucherTerms | None = None,
+    tax_rates: dict[str, PricingTaxRate] | None = None,
 ) -> CheckoutPrice:
     """What a cart costs delivered to `destination`: `orders.pricing.price_checkout` given the lines
     (see `pricing_lines`), the destination's tax rates, the chosen shipping method (checked against
-    what ships there for this cart's subtotal and weight) and the voucher. Three queries at most.
+    what ships there for this cart's subtotal and weight) and the voucher. Three queries at most; two
+    when the caller read the destination's `tax_rates` with the lines (`checkout_tax_rates`).
 
     Raises `shipping_method_unavailable` (400) for a method that does not serve this destination and
     cart, `shipping_method_required` (400) when `shipping_required` and the shop offers shipping
@@ -575,10 +617,12 @@ def checkout_price(
             code=OrderErrorCode.SHIPPING_METHOD_REQUIRED,
             attr="shipping_method_id",
         )
-    rates = {
-        tax_class: PricingTaxRate(name=rate.name, rate=rate.rate)
-        for tax_class, rate in tax_rates_for(country=destination.country, region=destination.region).items()
-    }
+    rates = tax_rates
+    if rates is None:
+        rates = {
+            tax_class: PricingTaxRate(name=rate.name, rate=rate.rate)
+            for tax_class, rate in tax_rates_for(country=destination.country, region=destination.region).items()
+        }
     breakdown = price_checkout(
         lines=priced,
         currency=currency,

@@ -29,7 +29,7 @@ from .emails import send_order_email
 from .error_codes import OrderErrorCode
 from .lock_objects import lock_order, lock_order_voucher
 from .models import ORDER_COD_OPEN_STATUSES, Order, OrderItem, OrderStatus, OrderStatusChange, PaymentMethod
-from .selectors import Destination, checkout_lines, checkout_price, order_as_written
+from .selectors import Destination, checkout_lines, checkout_price, checkout_tax_rates, order_as_written
 from .tokens import guest_token_for, guest_token_new
 from .transitions import Actor, Tracking, allowed_move, allowed_targets, move_for
 from .vouchers import voucher_release, voucher_terms_for_checkout, voucher_use_record, voucher_use_take
@@ -330,12 +330,13 @@ def _place(*, buyer: _Buyer, payment_method: str, shipping_method_id: int | None
         else:
             token = cart_token_clean(buyer.cart_token)
             cart = lock_anonymous_cart(token=token) if token is not None else None
+        destination = Destination(country=address["country"], region=address["state"])
         lines = []
         if cart is not None:
             # The lines cannot change under the cart's lock (every cart write takes it): their products
             # are locked from a subquery of them, then the lines are read with their variants.
             lock_product_ids_of(product_ids=CartItem.objects.filter(cart=cart).values("variant__product_id"))
-            lines = sorted(checkout_lines(cart_id=cart.pk), key=lambda line: line.variant_id)
+            lines = sorted(checkout_lines(cart_id=cart.pk, destination=destination), key=lambda line: line.variant_id)
         if not lines:
             raise ValidationFailed("Your cart is empty.", code=OrderErrorCode.CART_EMPTY)
         if payment_method == PaymentMethod.COD:
@@ -355,10 +356,11 @@ def _place(*, buyer: _Buyer, payment_method: str, shipping_method_id: int | None
             )
         price = checkout_price(
             lines=priced_lines,
-            destination=Destination(country=address["country"], region=address["state"]),
+            destination=destination,
             shipping_method_id=shipping_method_id,
             shipping_required=True,
             voucher=voucher_terms,
+            tax_rates=checkout_tax_rates(lines),  # read with the lines
         )
         method = price.shipping_method
         if payment_method == PaymentMethod.COD and method is not None and not method.cod_allowed:
